@@ -1,0 +1,136 @@
+/**
+ * The cni-migrate command. Exit codes: 0 success, 1 refused (guard, plan with errors),
+ * 2 invalid input or usage.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command, CommanderError } from 'commander';
+import { InputError } from './config/errors';
+import { loadPlan } from './plan/migration-plan';
+import { stepReport } from './plan/step-report';
+import { guard } from './steps/guard';
+import { commitMessage, neighbourStep, rewriteStep, writeFileAtomically, type Direction } from './steps/transitions';
+import { PlanRefusedError, synthToDisk } from './synth/synth';
+
+interface GlobalOpts {
+  config: string;
+  cluster?: string;
+}
+
+class Io {
+  public out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+  public err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+}
+
+export async function main(argv: readonly string[], io: Io = new Io()): Promise<number> {
+  let code = 0;
+  const program = new Command()
+    .name('cni-migrate')
+    .description('Move a live Kubernetes cluster from Weave Net to Calico, one reviewed GitOps commit per step.')
+    .option('-c, --config <file>', 'migration.yaml to use', 'migration.yaml')
+    .option('--cluster <dir>', 'cluster snapshot folder (default: cluster/ beside migration.yaml)')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  const globals = () => program.opts<GlobalOpts>();
+  const inputs = () => ({ configFile: path.resolve(globals().config), clusterDir: globals().cluster ? path.resolve(globals().cluster!) : undefined });
+
+  program
+    .command('synth')
+    .description('write dist/ (manifests, PLAN.md, step.json) and gitops/ for the current step; on bad input nothing is written')
+    .option('-o, --out <dir>', 'manifests folder (default: dist/ beside migration.yaml)')
+    .option('--gitops <dir>', 'bootstrap folder (default: gitops/ beside migration.yaml)')
+    .action((o: { out?: string; gitops?: string }) => {
+      const r = synthToDisk({ ...inputs(), outDir: o.out && path.resolve(o.out), gitopsDir: o.gitops && path.resolve(o.gitops) });
+      io.out(`synthesized step ${r.plan.step.name} (${r.plan.step.index + 1}/${r.plan.steps.length}): ${r.files} files in ${path.relative(process.cwd(), r.outDir) || '.'}/ and ${path.relative(process.cwd(), r.gitopsDir) || '.'}/`);
+    });
+
+  program
+    .command('steps')
+    .description('list the steps of this migration and mark the current one')
+    .action(() => {
+      const plan = loadPlan(inputs());
+      for (const s of plan.steps) {
+        const mark = s.index === plan.step.index ? '>' : s.index < plan.step.index ? '✓' : ' ';
+        const wave = s.wave ? `  wave ${s.wave}: ${plan.waves[s.wave - 1].join(', ')}` : '';
+        io.out(`${mark} ${String(s.index + 1).padStart(2)}. ${s.name}${wave}`);
+      }
+    });
+
+  for (const direction of ['advance', 'retreat'] as Direction[]) {
+    program
+      .command(direction)
+      .description(direction === 'advance' ? 'move spec.step one step forward and print the commit message' : 'move spec.step one step back and print the commit message')
+      .action(() => {
+        const { configFile } = inputs();
+        const shown = path.relative(process.cwd(), configFile) || configFile;
+        const plan = loadPlan(inputs());
+        const target = neighbourStep(plan, direction, shown);
+        writeFileAtomically(configFile, rewriteStep(fs.readFileSync(configFile, 'utf8'), target.name, shown));
+        io.err(`${shown}: spec.step ${plan.step.name} → ${target.name}; now run \`npm run synth\` and commit with:`);
+        io.out(commitMessage(plan, target, direction));
+      });
+  }
+
+  program
+    .command('guard')
+    .description('check that migration.yaml moved by at most one step between two git revisions and that no applied part of the plan was reshaped')
+    .requiredOption('--from <rev>', 'base revision (e.g. origin/main)')
+    .option('--to <rev>', 'head revision (default: the working tree)')
+    .action((o: { from: string; to?: string }) => {
+      const r = guard({ configFile: inputs().configFile, from: o.from, to: o.to });
+      (r.ok ? io.out : io.err)(`guard: ${r.ok ? 'ok' : 'refused'}: ${r.reason}`);
+      code = r.ok ? 0 : 1;
+    });
+
+  program
+    .command('plan')
+    .description('print the plan (steps, waves, CIDRs) and preflight findings; exit 1 if a finding is an error')
+    .option('--json', 'machine-readable output')
+    .action((o: { json?: boolean }) => {
+      const plan = loadPlan(inputs());
+      const report = stepReport(plan);
+      const net = plan.network;
+      if (o.json) {
+        io.out(JSON.stringify({
+          step: plan.step.name,
+          steps: plan.steps.map((s) => s.name),
+          waves: plan.waves,
+          network: { weaveCIDR: `${net.weave}`, calicoCIDR: `${net.calico}`, serviceCIDR: `${net.service}`, supernet: `${net.supernet}`, finalClusterCIDR: `${net.finalClusterCidr}` },
+          changes: report.changes,
+          findings: plan.findings,
+        }, null, 2));
+      } else {
+        io.out(`step: ${plan.step.name} (${plan.step.index + 1}/${plan.steps.length})`);
+        io.out(`steps: ${plan.steps.map((s) => s.name).join(' → ')}`);
+        plan.waves.forEach((w, i) => io.out(`wave ${i + 1}: ${w.join(', ')}`));
+        io.out(`network: weave ${net.weave}, calico ${net.calico}, services ${net.service}, supernet ${net.supernet}, final cluster CIDR ${net.finalClusterCidr}`);
+        for (const c of report.changes) io.out(`this step: ${c}`);
+        if (plan.findings.length === 0) io.out('findings: none');
+        for (const f of plan.findings) io.out(`${f.severity.toUpperCase()} ${f.code}: ${f.message}. Fix: ${f.fix}.`);
+      }
+      code = plan.findings.some((f) => f.severity === 'error') ? 1 : 0;
+    });
+
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? 0 : InputError.EXIT_CODE;
+    }
+    if (e instanceof InputError || e instanceof PlanRefusedError) {
+      io.err(e.message);
+      return InputError.EXIT_CODE;
+    }
+    io.err(`cni-migrate: internal error: ${(e as Error).stack ?? String(e)}`);
+    return 3;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv).then((c) => {
+    process.exitCode = c;
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * Reading control-plane settings out of the objects in cluster/control-plane and cluster/weave.
+ */
+import type { ClusterSnapshot, KubeObject } from './snapshot';
+
+interface Container {
+  name?: string;
+  command?: string[];
+  args?: string[];
+  env?: { name: string; value?: string }[];
+}
+
+function containers(obj: KubeObject | undefined): Container[] {
+  const spec = obj?.spec as { containers?: Container[]; template?: { spec?: { containers?: Container[] } } } | undefined;
+  return spec?.containers ?? spec?.template?.spec?.containers ?? [];
+}
+
+/** `--name=value` and `--name value` flags of a container's command and args. */
+export function containerFlags(c: Container): Map<string, string> {
+  const words = [...(c.command ?? []), ...(c.args ?? [])];
+  const out = new Map<string, string>();
+  for (let i = 0; i < words.length; i++) {
+    const m = /^--?([A-Za-z0-9-]+)(?:=(.*))?$/.exec(words[i]);
+    if (!m) continue;
+    if (m[2] !== undefined) {
+      out.set(m[1], m[2]);
+    } else if (i + 1 < words.length && !words[i + 1].startsWith('-')) {
+      out.set(m[1], words[++i]);
+    } else {
+      out.set(m[1], 'true');
+    }
+  }
+  return out;
+}
+
+export interface ControllerManagerFacts {
+  /** Node name → flags of its kube-controller-manager. */
+  readonly byNode: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** True when any controller-manager runs with --allocate-node-cidrs=true. */
+  readonly allocatesNodeCidrs: boolean;
+  /** Distinct --cluster-cidr values seen (normally zero or one). */
+  readonly clusterCidrs: readonly string[];
+}
+
+export function controllerManagerFacts(snapshot: ClusterSnapshot): ControllerManagerFacts {
+  const byNode = new Map<string, Map<string, string>>();
+  for (const [node, pod] of snapshot.controlPlane.controllerManagers) {
+    const c = containers(pod).find((x) => x.name === 'kube-controller-manager') ?? containers(pod)[0];
+    if (c) byNode.set(node, containerFlags(c));
+  }
+  const flags = [...byNode.values()];
+  return {
+    byNode,
+    allocatesNodeCidrs: flags.some((f) => f.get('allocate-node-cidrs') === 'true'),
+    clusterCidrs: [...new Set(flags.map((f) => f.get('cluster-cidr')).filter((x): x is string => !!x))].sort(),
+  };
+}
+
+/** Weave's IPALLOC_RANGE as set on the weave container of the weave-net DaemonSet, if set. */
+export function weaveAllocRange(snapshot: ClusterSnapshot): { value?: string; daemonSetFound: boolean } {
+  const ds = snapshot.weaveObjects.find((o) => o.kind === 'DaemonSet');
+  if (!ds) return { daemonSetFound: false };
+  for (const c of containers(ds)) {
+    const env = c.env?.find((e) => e.name === 'IPALLOC_RANGE');
+    if (env?.value) return { value: env.value, daemonSetFound: true };
+  }
+  return { daemonSetFound: true };
+}

@@ -1,0 +1,225 @@
+/**
+ * cluster/: what synth knows about the live cluster. `cni-migrate snapshot` writes it; synth only
+ * reads it, so CI and reviewers see every input.
+ *
+ * Layout (all files YAML, one object per file, sorted and stable):
+ *   nodes.yaml                                  NodeInventory (see NODE_INVENTORY_SCHEMA)
+ *   weave/<kind>-<namespace>-<name>.yaml        Weave's objects, as applied, server fields stripped
+ *   networkpolicies/<namespace>/<name>.yaml     every NetworkPolicy, server fields stripped
+ *   control-plane/kube-proxy-configmap.yaml     ConfigMap kube-system/kube-proxy (kubeadm)
+ *   control-plane/kube-proxy-daemonset.yaml     DaemonSet kube-system/kube-proxy
+ *   control-plane/kubeadm-config.yaml           ConfigMap kube-system/kubeadm-config (kubeadm)
+ *   control-plane/kube-controller-manager/<node>.yaml   its mirror pod on each control-plane node
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv from 'ajv';
+import { InputError } from '../config/errors';
+import { formatSchemaError } from '../config/schema-errors';
+import { readYamlFile } from '../config/yaml-file';
+
+/** A Kubernetes object as found in cluster/. */
+export interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [k: string]: unknown };
+  readonly [k: string]: unknown;
+}
+
+export interface NodeTaint {
+  readonly key: string;
+  readonly value?: string;
+  readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+export interface NodeInfo {
+  readonly name: string;
+  /** From node-role.kubernetes.io/<role> labels. */
+  readonly roles: readonly string[];
+  readonly internalIP: string;
+  /** Node.spec.podCIDRs (empty when the controller-manager does not allocate them). */
+  readonly podCIDRs: readonly string[];
+  /** Node.status.nodeInfo.containerRuntimeVersion, e.g. containerd://1.7.24. */
+  readonly containerRuntime: string;
+  readonly taints: readonly NodeTaint[];
+  /** Files known to be in /etc/cni/net.d, when the snapshot could tell. */
+  readonly cniConfigFiles?: readonly string[];
+}
+
+export interface ControlPlaneFacts {
+  readonly kubeProxyConfigMap?: KubeObject;
+  readonly kubeProxyDaemonSet?: KubeObject;
+  readonly kubeadmConfig?: KubeObject;
+  /** Mirror pods of kube-controller-manager, by node name. */
+  readonly controllerManagers: ReadonlyMap<string, KubeObject>;
+}
+
+export interface ClusterSnapshot {
+  /** The folder it was read from, as the user named it. */
+  readonly dir: string;
+  readonly nodes: readonly NodeInfo[];
+  readonly weaveObjects: readonly KubeObject[];
+  readonly networkPolicies: readonly KubeObject[];
+  readonly controlPlane: ControlPlaneFacts;
+}
+
+const DNS_SUBDOMAIN = '^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+export const NODE_INVENTORY_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'nodes'],
+  properties: {
+    apiVersion: { const: 'cni-migrate.io/v1alpha1', description: 'cni-migrate.io/v1alpha1' },
+    kind: { const: 'NodeInventory', description: 'NodeInventory' },
+    nodes: {
+      type: 'array',
+      minItems: 1,
+      description: 'a non-empty list of nodes',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'roles', 'internalIP', 'containerRuntime'],
+        description: 'a node with name, roles, internalIP and containerRuntime',
+        properties: {
+          name: { type: 'string', pattern: DNS_SUBDOMAIN, description: 'a node name (DNS subdomain)' },
+          roles: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', description: 'a role name' }, description: 'a list of role names' },
+          internalIP: { type: 'string', description: 'the node InternalIP (IPv4)' },
+          podCIDRs: { type: 'array', maxItems: 2, items: { type: 'string', description: 'an IPv4 CIDR' }, description: 'a list of CIDRs' },
+          containerRuntime: { type: 'string', pattern: '^[a-z0-9.-]+://\\S+$', description: 'runtime://version, e.g. containerd://1.7.24' },
+          taints: {
+            type: 'array',
+            description: 'a list of taints',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['key', 'effect'],
+              description: 'a taint with key and effect',
+              properties: {
+                key: { type: 'string', minLength: 1, description: 'a taint key' },
+                value: { type: 'string', description: 'a taint value' },
+                effect: { enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'], description: 'NoSchedule | PreferNoSchedule | NoExecute' },
+              },
+            },
+          },
+          cniConfigFiles: { type: 'array', items: { type: 'string', pattern: '^[^/]+$', description: 'a file name' }, description: 'a list of file names' },
+        },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false, verbose: true, strict: true });
+const validateInventory = ajv.compile(NODE_INVENTORY_SCHEMA);
+
+/** Read cluster/ from `dir`. `shownAs` is how errors name the folder. */
+export function loadClusterSnapshot(dir: string, shownAs: string = dir): ClusterSnapshot {
+  if (!isDir(dir)) {
+    throw new InputError(shownAs, '(folder)', 'folder not found', 'the cluster/ folder written by `cni-migrate snapshot`');
+  }
+  const nodesShown = path.join(shownAs, 'nodes.yaml');
+  const nodes = parseNodeInventory(readYamlFile(path.join(dir, 'nodes.yaml'), nodesShown), nodesShown);
+
+  const controllerManagers = new Map<string, KubeObject>();
+  for (const obj of readObjectDir(path.join(dir, 'control-plane', 'kube-controller-manager'), path.join(shownAs, 'control-plane', 'kube-controller-manager'))) {
+    const nodeName = (obj.spec as { nodeName?: string } | undefined)?.nodeName ?? obj.metadata.name.replace(/^kube-controller-manager-/, '');
+    controllerManagers.set(nodeName, obj);
+  }
+  const cpFile = (name: string) => {
+    const f = path.join(dir, 'control-plane', name);
+    return fs.existsSync(f) ? checkObject(readYamlFile(f, path.join(shownAs, 'control-plane', name)), path.join(shownAs, 'control-plane', name)) : undefined;
+  };
+
+  return {
+    dir: shownAs,
+    nodes,
+    weaveObjects: readObjectDir(path.join(dir, 'weave'), path.join(shownAs, 'weave')),
+    networkPolicies: readObjectDir(path.join(dir, 'networkpolicies'), path.join(shownAs, 'networkpolicies'), 'NetworkPolicy'),
+    controlPlane: {
+      kubeProxyConfigMap: cpFile('kube-proxy-configmap.yaml'),
+      kubeProxyDaemonSet: cpFile('kube-proxy-daemonset.yaml'),
+      kubeadmConfig: cpFile('kubeadm-config.yaml'),
+      controllerManagers,
+    },
+  };
+}
+
+/** Validate a parsed nodes.yaml; `shownAs` names it in errors. Nodes come back sorted by name. */
+export function parseNodeInventory(inv: unknown, shownAs: string): NodeInfo[] {
+  if (!validateInventory(inv)) {
+    throw formatSchemaError(shownAs, validateInventory.errors![0], inv);
+  }
+  const nodes = (inv as { nodes: NodeInfo[] }).nodes.map((n) => ({ ...n, podCIDRs: n.podCIDRs ?? [], taints: n.taints ?? [], roles: [...n.roles].sort() }));
+  const seen = new Set<string>();
+  nodes.forEach((n, i) => {
+    if (seen.has(n.name)) {
+      throw new InputError(shownAs, `nodes[${i}].name`, `"${n.name}" is listed twice`, 'each node once');
+    }
+    seen.add(n.name);
+  });
+  return nodes.sort((a, b) => cmp(a.name, b.name));
+}
+
+/** A snapshot that knows only the nodes (what `guard` reads from git). */
+export function nodesOnlySnapshot(nodes: readonly NodeInfo[], shownAs: string): ClusterSnapshot {
+  return { dir: shownAs, nodes, weaveObjects: [], networkPolicies: [], controlPlane: { controllerManagers: new Map() } };
+}
+
+/** Every *.yaml under `dir` (recursively, sorted), each holding one object. Missing dir = none. */
+function readObjectDir(dir: string, shownAs: string, requiredKind?: string): KubeObject[] {
+  if (!isDir(dir)) return [];
+  const out: KubeObject[] = [];
+  for (const rel of listYaml(dir)) {
+    const shown = path.join(shownAs, rel);
+    const obj = checkObject(readYamlFile(path.join(dir, rel), shown), shown);
+    if (requiredKind && obj.kind !== requiredKind) {
+      throw new InputError(shown, 'kind', `got ${JSON.stringify(obj.kind)}`, requiredKind);
+    }
+    out.push(obj);
+  }
+  const key = (o: KubeObject) => `${o.kind}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
+  out.sort((a, b) => cmp(key(a), key(b)));
+  for (let i = 1; i < out.length; i++) {
+    if (key(out[i]) === key(out[i - 1])) {
+      throw new InputError(shownAs, '(folder)', `${out[i].kind} ${out[i].metadata.namespace ?? ''}/${out[i].metadata.name} appears twice`, 'each object once');
+    }
+  }
+  return out;
+}
+
+function listYaml(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true }).sort((a, b) => cmp(a.name, b.name))) {
+    const rel = prefix ? path.join(prefix, e.name) : e.name;
+    if (e.isDirectory()) out.push(...listYaml(dir, rel));
+    else if (/\.ya?ml$/.test(e.name)) out.push(rel);
+  }
+  return out;
+}
+
+function checkObject(x: unknown, shown: string): KubeObject {
+  const o = x as Partial<KubeObject> | null;
+  if (!o || typeof o !== 'object' || Array.isArray(o)) {
+    throw new InputError(shown, '(document)', 'not a mapping', 'one Kubernetes object');
+  }
+  for (const f of ['apiVersion', 'kind'] as const) {
+    if (typeof o[f] !== 'string' || !o[f]) throw new InputError(shown, f, `got ${JSON.stringify(o[f])}`, 'a non-empty string');
+  }
+  if (!o.metadata || typeof o.metadata !== 'object' || typeof o.metadata.name !== 'string' || !o.metadata.name) {
+    throw new InputError(shown, 'metadata.name', 'missing', 'the object name');
+  }
+  return o as KubeObject;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Byte-wise string order, the same on every machine and locale. */
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,179 @@
+/**
+ * The shape of migration.yaml, after defaults are applied.
+ *
+ * The raw file is validated against `schema.ts` first; everything here is what the rest of the
+ * app may rely on: every optional field has been filled in.
+ */
+
+/** GitOps engine that applies dist/. */
+export type GitOpsEngine = 'argocd' | 'flux';
+
+/** Where the control plane runs. */
+export type ControlPlaneMode = 'kubeadm' | 'managed';
+
+/** Calico IP-in-IP encapsulation mode for the pool that calico-node creates. */
+export type IpipMode = 'Always' | 'CrossSubnet';
+
+export interface GitOpsSpec {
+  /** Which engine applies dist/. */
+  readonly engine: GitOpsEngine;
+  /** Git URL of the repository that holds dist/ (what Argo CD / Flux clone). */
+  readonly repoURL: string;
+  /**
+   * Branch, tag or commit the engine follows.
+   * @default main
+   */
+  readonly revision: string;
+  /**
+   * Path of dist/ inside that repository.
+   * @default dist
+   */
+  readonly path: string;
+  /**
+   * Namespace of the engine's own objects (Application, GitRepository, Kustomizations).
+   * @default argocd for argocd, flux-system for flux
+   */
+  readonly namespace: string;
+  /**
+   * Argo CD project of the Application (ignored by Flux).
+   * @default default
+   */
+  readonly project: string;
+}
+
+export interface NetworkSpec {
+  /**
+   * Weave's IPALLOC_RANGE.
+   * @default 10.32.0.0/12
+   */
+  readonly weaveCIDR: string;
+  /** The cluster's service CIDR (kube-apiserver --service-cluster-ip-range). */
+  readonly serviceCIDR: string;
+  /**
+   * Calico's IP pool.
+   * @default the sibling block of weaveCIDR (10.48.0.0/12 for 10.32.0.0/12)
+   */
+  readonly calicoCIDR: string;
+}
+
+export interface ControlPlaneSpec {
+  /** kubeadm: we edit kube-controller-manager and kube-proxy; managed: the provider owns them. */
+  readonly mode: ControlPlaneMode;
+}
+
+export interface WaveStrategySpec {
+  /**
+   * Nodes in the first wave.
+   * @default 1
+   */
+  readonly canary: number;
+  /**
+   * Each wave is this many times the previous one.
+   * @default 2
+   */
+  readonly growthFactor: number;
+  /**
+   * No wave of workers is larger than this.
+   * @default 10
+   */
+  readonly maxWaveSize: number;
+  /**
+   * Control-plane nodes go last, in waves of at most this many.
+   * @default 1
+   */
+  readonly controlPlaneWaveSize: number;
+}
+
+export interface NodesSpec {
+  /**
+   * Explicit waves: lists of node names, switched in this order. Exclusive with waveStrategy.
+   * @default - computed from waveStrategy
+   */
+  readonly waves?: readonly (readonly string[])[];
+  /** How waves are computed when `waves` is not given. */
+  readonly waveStrategy: WaveStrategySpec;
+  /**
+   * Cordon and evict a node's pods around its switch, so they come back on Calico.
+   * @default true
+   */
+  readonly drain: boolean;
+}
+
+export interface CalicoImagesSpec {
+  /** @default quay.io/calico/node:<version> */
+  readonly node: string;
+  /** @default quay.io/calico/cni:<version> */
+  readonly cni: string;
+  /** @default quay.io/calico/kube-controllers:<version> */
+  readonly kubeControllers: string;
+}
+
+export interface CalicoSpec {
+  /**
+   * Calico release, as a tag (vMAJOR.MINOR.PATCH).
+   * @default v3.28.5
+   */
+  readonly version: string;
+  /** Images of Calico's own containers. */
+  readonly images: CalicoImagesSpec;
+  /**
+   * IP-in-IP mode of the pool.
+   * @default Always
+   */
+  readonly ipipMode: IpipMode;
+  /**
+   * Veth MTU for Calico pods; 0 lets Calico detect it.
+   * @default 0
+   */
+  readonly mtu: number;
+  /**
+   * Path (relative to migration.yaml) of an upstream calico.yaml to patch instead of the built-in objects.
+   * @default - the built-in objects for `version`
+   */
+  readonly manifest?: string;
+}
+
+export interface PoliciesSpec {
+  /**
+   * Rewrite ipBlock CIDRs on restore, using `rewrite`.
+   * @default false
+   */
+  readonly rewriteIPBlocks: boolean;
+  /**
+   * ipBlock CIDR rewrites applied on restore when rewriteIPBlocks is on.
+   * @default { <weaveCIDR>: <calicoCIDR> }
+   */
+  readonly rewrite: Readonly<Record<string, string>>;
+}
+
+export interface ImagesSpec {
+  /**
+   * Small image with a POSIX shell for the Jobs that act on node files.
+   * @default docker.io/library/busybox:1.36.1
+   */
+  readonly shell: string;
+  /**
+   * Image with kubectl for the Jobs that talk to the API.
+   * @default registry.k8s.io/kubectl:v1.33.1
+   */
+  readonly kubectl: string;
+}
+
+export interface MigrationSpec {
+  /** Where the cluster should be: the one value a commit changes. */
+  readonly step: string;
+  readonly gitops: GitOpsSpec;
+  readonly network: NetworkSpec;
+  readonly controlPlane: ControlPlaneSpec;
+  readonly nodes: NodesSpec;
+  readonly calico: CalicoSpec;
+  readonly policies: PoliciesSpec;
+  readonly images: ImagesSpec;
+}
+
+export interface Migration {
+  readonly apiVersion: 'cni-migrate.io/v1alpha1';
+  readonly kind: 'Migration';
+  readonly metadata: { readonly name: string };
+  readonly spec: MigrationSpec;
+}

@@ -1,0 +1,37 @@
+/**
+ * Strict YAML reading shared by every input file: duplicate keys, syntax errors and multi-document
+ * surprises are errors with the file and line, never silently resolved.
+ */
+import * as fs from 'fs';
+import * as YAML from 'yaml';
+import { InputError } from './errors';
+
+/** Parse one YAML document from `text`; `file` names it in errors. */
+export function parseYamlDocument(text: string, file: string): unknown {
+  const docs = YAML.parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true, strict: true });
+  const list = Array.isArray(docs) ? docs : [docs];
+  const nonEmpty = list.filter((d) => d.contents !== null || d.errors.length > 0);
+  for (const doc of nonEmpty) {
+    if (doc.errors.length > 0) {
+      const err = doc.errors[0];
+      const line = err.linePos?.[0]?.line;
+      throw new InputError(file, line ? `line ${line}` : '(document)', `invalid YAML: ${err.message.split('\n')[0]}`, 'one YAML mapping');
+    }
+  }
+  if (nonEmpty.length !== 1) {
+    throw new InputError(file, '(document)', `expected exactly one YAML document, found ${nonEmpty.length}`, 'one YAML mapping');
+  }
+  return nonEmpty[0].toJS({ maxAliasCount: 100 });
+}
+
+/** Read and parse `file`; a missing or unreadable file is an InputError naming it. */
+export function readYamlFile(file: string, shownAs: string = file): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(shownAs, '(file)', code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(e)}`, 'a readable YAML file');
+  }
+  return parseYamlDocument(text, shownAs);
+}

@@ -1,0 +1,48 @@
+/**
+ * Argo CD: every object carries its layer's sync-wave, and one Application (bootstrap, applied once
+ * by hand) syncs dist/ as a recursive directory app.
+ */
+import { ApiObject } from 'cdk8s';
+import type { Construct } from 'constructs';
+import type { GitOpsSpec } from '../config/types';
+import type { Layer } from './layers';
+
+export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
+
+/** Stamp the layer's sync-wave on every API object under `scope`. */
+export function annotateSyncWave(scope: Construct, layer: Layer): void {
+  for (const c of scope.node.findAll()) {
+    if (ApiObject.isApiObject(c)) c.metadata.addAnnotation(SYNC_WAVE, String(layer.order));
+  }
+}
+
+/** The Application that points Argo CD at dist/. */
+export function argoApplication(name: string, gitops: GitOpsSpec): Record<string, unknown> {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: {
+      name,
+      namespace: gitops.namespace,
+      // No resources-finalizer on purpose: deleting this Application must never delete the
+      // cluster's network (Calico, Weave) along with it.
+    },
+    spec: {
+      project: gitops.project,
+      source: {
+        repoURL: gitops.repoURL,
+        targetRevision: gitops.revision,
+        path: gitops.path,
+        // Layers are sub-folders; step.json is for machines, not a manifest.
+        directory: { recurse: true, exclude: 'step.json' },
+      },
+      destination: { server: 'https://kubernetes.default.svc' },
+      syncPolicy: {
+        // prune: a step that drops an object (a suspended policy, Weave) must delete it.
+        // selfHeal: a deleted switch Job is re-created; its script is idempotent.
+        automated: { prune: true, selfHeal: true },
+        retry: { limit: 5, backoff: { duration: '30s', factor: 2, maxDuration: '10m' } },
+      },
+    },
+  };
+}

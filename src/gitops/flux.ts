@@ -1,0 +1,47 @@
+/**
+ * Flux: each layer folder has a kustomization.yaml, and the bootstrap holds a GitRepository and
+ * one Kustomization per layer, chained with dependsOn and wait so a layer applies only once the
+ * one before it is healthy.
+ */
+import type { GitOpsSpec } from '../config/types';
+import type { Layer } from './layers';
+
+/** dist/<layer>/kustomization.yaml listing the layer's files. */
+export function layerKustomization(files: readonly string[]): Record<string, unknown> {
+  return {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [...files].sort(),
+  };
+}
+
+export function fluxGitRepository(name: string, gitops: GitOpsSpec): Record<string, unknown> {
+  const ref = /^[0-9a-f]{40}$/.test(gitops.revision) ? { commit: gitops.revision } : { branch: gitops.revision };
+  return {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'GitRepository',
+    metadata: { name, namespace: gitops.namespace },
+    spec: { interval: '1m', url: gitops.repoURL, ref },
+  };
+}
+
+export function fluxKustomization(name: string, source: string, layer: Layer, previous: string | undefined, gitops: GitOpsSpec): Record<string, unknown> {
+  return {
+    apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+    kind: 'Kustomization',
+    metadata: { name, namespace: gitops.namespace },
+    spec: {
+      interval: '10m',
+      retryInterval: '1m',
+      // Node Jobs may drain nodes; give a layer time before Flux calls it failed.
+      timeout: '30m',
+      path: `./${gitops.path}/${layer.id}`,
+      prune: true,
+      // Deleting these bootstrap objects must never delete the cluster's network with them.
+      deletionPolicy: 'Orphan',
+      wait: true,
+      sourceRef: { kind: 'GitRepository', name: source },
+      ...(previous ? { dependsOn: [{ name: previous }] } : {}),
+    },
+  };
+}

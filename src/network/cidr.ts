@@ -1,0 +1,112 @@
+/**
+ * IPv4 CIDR arithmetic on ipaddr.js: parsing, containment, the sibling block and the minimal
+ * supernet. All masking is done by the library; this file only chooses which masks to ask for.
+ */
+import * as ipaddr from 'ipaddr.js';
+
+/** A parsed IPv4 block, always in canonical form (no host bits set). */
+export class Cidr {
+  /**
+   * Parse `text` as an IPv4 CIDR. Throws with a message that says what is wrong and what is
+   * allowed; callers wrap it in an InputError with the field name.
+   */
+  public static parse(text: string): Cidr {
+    if (typeof text !== 'string' || text.trim() !== text || text === '') {
+      throw new Error('expected an IPv4 CIDR such as 10.32.0.0/12');
+    }
+    if (text.includes(',')) {
+      throw new Error('dual-stack (two CIDRs) is not supported yet; give one IPv4 CIDR');
+    }
+    if (text.includes(':')) {
+      throw new Error('IPv6 is not supported yet; give an IPv4 CIDR');
+    }
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text);
+    if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1])) {
+      throw new Error('expected an IPv4 CIDR such as 10.32.0.0/12 (four decimal octets, "/", a prefix length)');
+    }
+    const prefix = Number(m[2]);
+    if (prefix > 32) {
+      throw new Error(`prefix length /${prefix} is larger than 32`);
+    }
+    const network = ipaddr.IPv4.networkAddressFromCIDR(text);
+    if (network.toString() !== m[1]) {
+      throw new Error(`host bits are set; the block is ${network.toString()}/${prefix}`);
+    }
+    return new Cidr(network, prefix);
+  }
+
+  private constructor(
+    /** First address of the block. */
+    public readonly network: ipaddr.IPv4,
+    /** Prefix length, 0 to 32. */
+    public readonly prefix: number,
+  ) {}
+
+  /** Last address of the block. */
+  public get broadcast(): ipaddr.IPv4 {
+    return ipaddr.IPv4.broadcastAddressFromCIDR(this.toString());
+  }
+
+  /** Number of addresses in the block. */
+  public get size(): number {
+    return 2 ** (32 - this.prefix);
+  }
+
+  public toString(): string {
+    return `${this.network.toString()}/${this.prefix}`;
+  }
+
+  public equals(other: Cidr): boolean {
+    return this.prefix === other.prefix && this.network.toString() === other.network.toString();
+  }
+
+  /** True when `other` lies entirely inside this block. */
+  public contains(other: Cidr): boolean {
+    return other.prefix >= this.prefix && other.network.match(this.network, this.prefix);
+  }
+
+  /** True when the address `ip` (dotted quad) lies inside this block. */
+  public containsAddress(ip: string): boolean {
+    const addr = ipaddr.parse(ip);
+    return addr.kind() === 'ipv4' && (addr as ipaddr.IPv4).match(this.network, this.prefix);
+  }
+
+  /** CIDR blocks are either nested or disjoint, so overlap is containment either way. */
+  public overlaps(other: Cidr): boolean {
+    return this.contains(other) || other.contains(this);
+  }
+
+  /** The block of the same size that, together with this one, makes the enclosing block one bit shorter. */
+  public sibling(): Cidr {
+    if (this.prefix === 0) {
+      throw new Error('0.0.0.0/0 has no sibling block');
+    }
+    const parent = this.enclosing(this.prefix - 1);
+    if (parent.network.toString() !== this.network.toString()) {
+      // We are the upper half: the sibling is the lower half, which starts where the parent does.
+      return new Cidr(parent.network, this.prefix);
+    }
+    // We are the lower half: the sibling is the half that holds the parent's last address.
+    return Cidr.parse(`${ipaddr.IPv4.networkAddressFromCIDR(`${parent.broadcast.toString()}/${this.prefix}`).toString()}/${this.prefix}`);
+  }
+
+  /** The block of prefix length `prefix` (at most ours) that contains this one. */
+  public enclosing(prefix: number): Cidr {
+    if (prefix > this.prefix || prefix < 0) {
+      throw new Error(`cannot widen ${this.toString()} to /${prefix}`);
+    }
+    return new Cidr(ipaddr.IPv4.networkAddressFromCIDR(`${this.network.toString()}/${prefix}`), prefix);
+  }
+}
+
+/** The smallest single block that contains both `a` and `b`. */
+export function minimalSupernet(a: Cidr, b: Cidr): Cidr {
+  for (let prefix = Math.min(a.prefix, b.prefix); prefix >= 0; prefix--) {
+    const candidate = a.enclosing(prefix);
+    if (candidate.contains(b)) {
+      return candidate;
+    }
+  }
+  /* istanbul ignore next: /0 contains everything */
+  throw new Error(`no supernet of ${a} and ${b}`);
+}

@@ -1,0 +1,109 @@
+/**
+ * CIDR planning: the Calico pool, the supernet that kube-controller-manager and kube-proxy use
+ * while both networks carry pods, the final cluster CIDR, and every check that keeps those values
+ * from breaking Weave, Services, nodes or the controller-manager.
+ */
+import { controllerManagerFacts, weaveAllocRange } from '../cluster/control-plane-facts';
+import type { ClusterSnapshot } from '../cluster/snapshot';
+import { InputError } from '../config/errors';
+import type { NetworkSpec } from '../config/types';
+import type { Finding } from '../plan/findings';
+import { Cidr, minimalSupernet } from './cidr';
+
+export interface NetworkPlan {
+  readonly weave: Cidr;
+  readonly calico: Cidr;
+  readonly service: Cidr;
+  /** Minimal block holding both pod CIDRs: the cluster CIDR while they coexist. */
+  readonly supernet: Cidr;
+  /** The cluster CIDR at `finalized`: the Calico CIDR when that is safe, else the supernet. */
+  readonly finalClusterCidr: Cidr;
+  /** Why the final value is what it is. */
+  readonly finalReason: string;
+  /** The controller-manager allocates Node.spec.podCIDR (so every value it gets must hold them all). */
+  readonly allocatesNodeCidrs: boolean;
+  readonly findings: readonly Finding[];
+}
+
+/**
+ * Plan the CIDRs for `network` against the nodes in `snapshot`. Malformed addresses in the snapshot
+ * are InputErrors; unsafe combinations are error findings (synth refuses, plan exits 1).
+ */
+export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, controlPlaneMode: 'kubeadm' | 'managed'): NetworkPlan {
+  const weave = Cidr.parse(network.weaveCIDR);
+  const calico = Cidr.parse(network.calicoCIDR);
+  const service = Cidr.parse(network.serviceCIDR);
+  const supernet = minimalSupernet(weave, calico);
+  const findings: Finding[] = [];
+  const error = (code: string, message: string, fix: string) => findings.push({ severity: 'error', code, message, fix });
+
+  if (calico.overlaps(weave)) {
+    error('calico-overlaps-weave', `the Calico CIDR ${calico} overlaps the Weave CIDR ${weave}`,
+      'choose a disjoint spec.network.calicoCIDR (the default, the sibling block of weaveCIDR, is disjoint); BIRD would export routes into Weave\'s range and weave netcheck fails on restart');
+  }
+  if (calico.overlaps(service)) {
+    error('calico-overlaps-service', `the Calico CIDR ${calico} overlaps the service CIDR ${service}`, 'choose a spec.network.calicoCIDR outside the service CIDR');
+  }
+  if (weave.overlaps(service)) {
+    error('weave-overlaps-service', `the Weave CIDR ${weave} overlaps the service CIDR ${service}`, 'check spec.network.weaveCIDR (IPALLOC_RANGE) and spec.network.serviceCIDR (--service-cluster-ip-range)');
+  }
+  if (supernet.overlaps(service)) {
+    error('supernet-holds-service', `the supernet ${supernet} of ${weave} and ${calico} overlaps the service CIDR ${service}`,
+      'choose a spec.network.calicoCIDR next to the Weave CIDR (its sibling block) so that the supernet holds nothing but the two pod networks');
+  }
+
+  snapshot.nodes.forEach((node, i) => {
+    const ipField = `nodes[${i}].internalIP`;
+    let ok: boolean;
+    try {
+      ok = Cidr.parse(`${node.internalIP}/32`) !== undefined;
+    } catch (e) {
+      throw new InputError(`${snapshot.dir}/nodes.yaml`, ipField, `got ${JSON.stringify(node.internalIP)}: ${(e as Error).message.replace('CIDR', 'address')}`, 'an IPv4 address');
+    }
+    if (ok && calico.containsAddress(node.internalIP)) {
+      error('calico-holds-node-ip', `node ${node.name}'s InternalIP ${node.internalIP} lies inside the Calico CIDR ${calico}`, 'choose a spec.network.calicoCIDR that holds no node address');
+    } else if (supernet.containsAddress(node.internalIP)) {
+      error('supernet-holds-node-ip', `node ${node.name}'s InternalIP ${node.internalIP} lies inside the supernet ${supernet}`,
+        'kube-proxy would treat node traffic as pod traffic; choose a spec.network.calicoCIDR whose supernet with the Weave CIDR holds no node address');
+    }
+    node.podCIDRs.forEach((p, j) => {
+      try {
+        Cidr.parse(p);
+      } catch (e) {
+        throw new InputError(`${snapshot.dir}/nodes.yaml`, `nodes[${i}].podCIDRs[${j}]`, `got ${JSON.stringify(p)}: ${(e as Error).message}`, 'an IPv4 CIDR');
+      }
+    });
+  });
+
+  const weaveRange = weaveAllocRange(snapshot);
+  if (weaveRange.value !== undefined && weaveRange.value !== weave.toString()) {
+    error('weave-cidr-mismatch', `Weave's DaemonSet sets IPALLOC_RANGE=${weaveRange.value} but spec.network.weaveCIDR is ${weave}`, `set spec.network.weaveCIDR: ${weaveRange.value}`);
+  } else if (weaveRange.daemonSetFound && weaveRange.value === undefined && weave.toString() !== '10.32.0.0/12') {
+    error('weave-cidr-mismatch', `Weave's DaemonSet leaves IPALLOC_RANGE unset (Weave uses 10.32.0.0/12) but spec.network.weaveCIDR is ${weave}`, 'set spec.network.weaveCIDR: 10.32.0.0/12');
+  }
+
+  const kcm = controllerManagerFacts(snapshot);
+  const allocates = controlPlaneMode === 'kubeadm' && kcm.allocatesNodeCidrs;
+  const podCidrs = snapshot.nodes.flatMap((n) => n.podCIDRs.map((c) => ({ node: n.name, cidr: Cidr.parse(c) })));
+  if (allocates) {
+    const outside = podCidrs.filter((p) => !supernet.contains(p.cidr));
+    for (const p of outside) {
+      error('podcidr-outside-supernet', `node ${p.node} holds podCIDR ${p.cidr}, outside the supernet ${supernet} that step cluster-cidr gives kube-controller-manager`,
+        'kube-controller-manager occupies every existing Node.spec.podCIDR at start-up and crash-loops on one outside --cluster-cidr ("CIDR out of range"), and podCIDR cannot be changed on a Node; choose a Weave/Calico pair whose supernet holds every node podCIDR, or turn off --allocate-node-cidrs first');
+    }
+  }
+  let finalClusterCidr = calico;
+  let finalReason = `every pod is on Calico by then, so the cluster CIDR narrows to the Calico CIDR ${calico}`;
+  if (allocates) {
+    const outsideCalico = podCidrs.filter((p) => !calico.contains(p.cidr));
+    if (outsideCalico.length > 0) {
+      finalClusterCidr = supernet;
+      finalReason = `kube-controller-manager allocates node CIDRs and ${outsideCalico.length} node podCIDR(s) (e.g. ${outsideCalico[0].node}: ${outsideCalico[0].cidr}) lie outside the Calico CIDR; narrowing --cluster-cidr would crash-loop it, so the supernet ${supernet} stays`;
+      findings.push({ severity: 'info', code: 'final-cidr-keeps-supernet', message: finalReason, fix: 'nothing to do: Calico IPAM ignores Node.spec.podCIDR, so the wider value is harmless' });
+    }
+  }
+  if (kcm.clusterCidrs.length > 1) {
+    findings.push({ severity: 'warning', code: 'kcm-cluster-cidr-differs', message: `the controller-managers disagree on --cluster-cidr: ${kcm.clusterCidrs.join(', ')}`, fix: 'make them agree before migrating; leader election hides the difference until a failover' });
+  }
+  return { weave, calico, service, supernet, finalClusterCidr, finalReason, allocatesNodeCidrs: allocates, findings };
+}

@@ -1,0 +1,91 @@
+/**
+ * The migration plan: migration.yaml + cluster/ resolved into waves, steps, the current step's
+ * desired state, the CIDR plan and the preflight findings. Everything downstream (synth, plan,
+ * guard, PLAN.md) reads this one object.
+ */
+import * as path from 'path';
+import { loadClusterSnapshot, type ClusterSnapshot } from '../cluster/snapshot';
+import { InputError } from '../config/errors';
+import { loadMigrationFile } from '../config/load';
+import type { Migration } from '../config/types';
+import { planNetwork, type NetworkPlan } from '../network/network-plan';
+import { findStep, stateAt, stepList, type Step, type StepState } from '../steps/steps';
+import { isControlPlane, resolveWaves } from '../steps/waves';
+import { sortFindings, type Finding } from './findings';
+
+export interface MigrationPlan {
+  readonly migration: Migration;
+  readonly snapshot: ClusterSnapshot;
+  readonly waves: readonly (readonly string[])[];
+  /** Node name → its wave number (from 1). */
+  readonly waveOf: ReadonlyMap<string, number>;
+  readonly steps: readonly Step[];
+  readonly step: Step;
+  readonly state: StepState;
+  readonly network: NetworkPlan;
+  readonly findings: readonly Finding[];
+}
+
+/** Where the inputs are. */
+export interface PlanInputs {
+  /** Path of migration.yaml. */
+  readonly configFile: string;
+  /**
+   * Path of the cluster/ folder.
+   * @default cluster/ beside migration.yaml
+   */
+  readonly clusterDir?: string;
+}
+
+/** Load both inputs from disk and plan. */
+export function loadPlan(inputs: PlanInputs): MigrationPlan {
+  const migration = loadMigrationFile(inputs.configFile, path.relative(process.cwd(), inputs.configFile) || inputs.configFile);
+  const clusterDir = inputs.clusterDir ?? path.join(path.dirname(inputs.configFile), 'cluster');
+  const snapshot = loadClusterSnapshot(clusterDir, path.relative(process.cwd(), clusterDir) || clusterDir);
+  return buildPlan(migration, snapshot, path.relative(process.cwd(), inputs.configFile) || inputs.configFile);
+}
+
+/** Plan from already-loaded inputs; `configShownAs` names migration.yaml in errors. */
+export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, configShownAs: string): MigrationPlan {
+  const waves = resolveWaves(migration.spec.nodes, snapshot.nodes, configShownAs);
+  const steps = stepList(waves.length);
+  const step = findStep(steps, migration.spec.step);
+  if (!step) {
+    throw new InputError(configShownAs, 'spec.step', `got ${JSON.stringify(migration.spec.step)}`, `one of ${steps.map((s) => s.name).join(', ')}`);
+  }
+  const network = planNetwork(migration.spec.network, snapshot, migration.spec.controlPlane.mode);
+  const waveOf = new Map<string, number>();
+  waves.forEach((w, i) => w.forEach((n) => waveOf.set(n, i + 1)));
+  return {
+    migration,
+    snapshot,
+    waves,
+    waveOf,
+    steps,
+    step,
+    state: stateAt(step, waves.length),
+    network,
+    findings: sortFindings([...network.findings, ...waveFindings(migration, snapshot, waves)]),
+  };
+}
+
+function waveFindings(migration: Migration, snapshot: ClusterSnapshot, waves: readonly (readonly string[])[]): Finding[] {
+  const out: Finding[] = [];
+  const cp = new Set(snapshot.nodes.filter(isControlPlane).map((n) => n.name));
+  if (migration.spec.nodes.waves && cp.size > 0) {
+    const firstCpWave = waves.findIndex((w) => w.some((n) => cp.has(n)));
+    const lastWorkerWave = waves.map((w, i) => (w.some((n) => !cp.has(n)) ? i : -1)).reduce((a, b) => Math.max(a, b), -1);
+    if (firstCpWave >= 0 && firstCpWave < lastWorkerWave) {
+      out.push({
+        severity: 'warning',
+        code: 'control-plane-not-last',
+        message: `wave ${firstCpWave + 1} switches control-plane node(s) before wave ${lastWorkerWave + 1} switches workers`,
+        fix: 'put control-plane nodes in the last waves, so a bad switch shows on workers first',
+      });
+    }
+  }
+  if (waves.length > 0 && waves[0].length > 1 && waves.length > 1) {
+    out.push({ severity: 'info', code: 'no-canary', message: `the first wave switches ${waves[0].length} nodes at once`, fix: 'a first wave of one node (a canary) limits what a bad switch can break' });
+  }
+  return out;
+}

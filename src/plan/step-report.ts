@@ -1,0 +1,117 @@
+/**
+ * What a reviewer needs to know about the current step: what applying it changes, what must hold
+ * before and after, the next commit, and how to roll back. PLAN.md and step.json render this.
+ */
+import { ownedWeaveObjects } from '../constructs/weave-net';
+import type { Step } from '../steps/steps';
+import { commitMessage } from '../steps/transitions';
+import type { MigrationPlan } from './migration-plan';
+
+export interface StepReport {
+  readonly step: string;
+  readonly index: number;
+  readonly total: number;
+  readonly previous?: string;
+  readonly next?: string;
+  /** What applying this step changes in the cluster, compared with the previous step. */
+  readonly changes: readonly string[];
+  /** What must hold before the step applies, and what shows it is done. */
+  readonly checks: { readonly before: readonly string[]; readonly after: readonly string[] };
+  /** Parts of this step that this version of cni-migrate does not generate yet. */
+  readonly notYetGenerated: readonly string[];
+  readonly nextCommit?: { readonly command: string; readonly message: string };
+  readonly rollback: { readonly command: string; readonly effect: readonly string[] };
+  /** kube-controller-manager / kube-proxy cluster CIDR at this step ("unchanged" before cluster-cidr). */
+  readonly clusterCIDR: string;
+}
+
+export function stepReport(plan: MigrationPlan): StepReport {
+  const { step, steps, network: net, snapshot } = plan;
+  const prev: Step | undefined = steps[step.index - 1];
+  const next: Step | undefined = steps[step.index + 1];
+  const policies = snapshot.networkPolicies.length;
+  const weaveObjs = ownedWeaveObjects(snapshot.weaveObjects).length;
+  const nodes = snapshot.nodes.length;
+  const wave = (w: number) => plan.waves[w - 1].join(', ');
+  const changes: string[] = [];
+  const before: string[] = [];
+  const after: string[] = [];
+  const pending: string[] = [];
+  const rollback: string[] = [];
+
+  switch (step.kind) {
+    case 'adopt':
+      changes.push(`the GitOps engine takes ownership of Weave Net's objects (${weaveObjs}) and the cluster's NetworkPolicies (${policies}), exactly as captured in ${snapshot.dir}/; nothing in the cluster changes`);
+      before.push(`${snapshot.dir}/ is a fresh snapshot: \`cni-migrate snapshot\` shows no diff`);
+      after.push('the engine reports every adopted object in sync, with no diff against the live object');
+      rollback.push('Argo CD refuses to prune every resource of an app (allowEmpty is off) and the Flux Kustomizations orphan their objects when deleted, so reverting this first commit leaves the cluster as it is; remove the bootstrap objects in gitops/ to stop managing it');
+      break;
+    case 'calico':
+      changes.push(`Calico ${plan.migration.spec.calico.version} runs beside Weave on every node, its conflist named 20-calico.conflist so Weave's 10-weave.conflist stays first; its IP pool is ${net.calico} (${plan.migration.spec.calico.ipipMode} IP-in-IP)`);
+      changes.push(`each of the ${nodes} nodes gets a Job that keeps Weave first (removes any leftover 05-calico.conflist)`);
+      before.push('the nodes allow IP protocol 4 (IP-in-IP) and TCP 179 (BGP) between them');
+      after.push('calico-node is Ready on every node and every weave-first Job has completed');
+      pending.push('the Calico objects in 10-calico (issue "Calico beside Weave")');
+      rollback.push('Calico\'s objects are pruned; pods are still all on Weave, so nothing loses its network');
+      break;
+    case 'cluster-cidr':
+      changes.push(`kube-controller-manager and kube-proxy use the supernet ${net.supernet} of ${net.weave} and ${net.calico}; kube-proxy is restarted`);
+      before.push('calico-node is Ready on every node');
+      after.push(`kube-proxy and kube-controller-manager run with cluster CIDR ${net.supernet}`);
+      pending.push('the control-plane Jobs in 20-control-plane (issue "Control-plane cluster CIDR")');
+      rollback.push('kube-proxy and kube-controller-manager go back to their original cluster CIDR; no pod has a Calico IP yet');
+      break;
+    case 'policies-suspended':
+      changes.push(`the ${policies} NetworkPolicies are pruned (traffic between Weave and Calico is NATed, so neither can enforce them); their backup is ${snapshot.dir}/networkpolicies/ in git`);
+      before.push('every NetworkPolicy is owned by this migration alone (none is also applied by another Argo CD app, Flux or Helm, which would bring it back)');
+      after.push('no NetworkPolicy is left in the cluster');
+      rollback.push('the policies come back unchanged; Weave enforces them again');
+      break;
+    case 'nodes':
+      changes.push(`wave ${step.wave} (${wave(step.wave!)}) switches to Calico: on each node a copy of Calico's conflist, 05-calico.conflist, now sorts first, so new pods there get Calico IPs from ${net.calico}`);
+      if (plan.migration.spec.nodes.drain) changes.push('each node of the wave is cordoned, its pods are evicted so they come back on Calico, and it is uncordoned');
+      before.push(`calico-node is Ready on ${wave(step.wave!)}`);
+      after.push(`the calico-first Jobs of ${wave(step.wave!)} have completed`);
+      if (plan.migration.spec.nodes.drain) pending.push('draining (cordon, evict, uncordon) in the node Jobs (issue "Switching nodes to Calico in waves")');
+      rollback.push(`the nodes of wave ${step.wave} get weave-first Jobs: new pods there get Weave IPs again; pods already started on Calico keep their Calico IPs until they are restarted, and keep working (calico-node still runs everywhere)`);
+      break;
+    case 'weave-removed':
+      changes.push('Weave\'s objects are pruned, Weave\'s conflist and host leftovers are removed from every node, and Calico takes its final conflist name 10-calico.conflist');
+      before.push(`no pod other than Weave's own has an IP in ${net.weave}`);
+      after.push('no weave-net pod is left; every node has Calico first');
+      pending.push('the gate, the per-node Weave cleanup and the rename to 10-calico.conflist (issue "Removing Weave")');
+      rollback.push('Weave\'s objects come back from the adopted copies and nodes keep Calico first; host state removed by the cleanup is not restored');
+      break;
+    case 'policies-restored':
+      changes.push(`the ${policies} NetworkPolicies come back${plan.migration.spec.policies.rewriteIPBlocks ? `, with ipBlock CIDRs rewritten (${Object.entries(plan.migration.spec.policies.rewrite).map(([a, b]) => `${a} → ${b}`).join(', ')})` : ' exactly as backed up'}; Calico enforces them`);
+      before.push('every pod is on Calico');
+      after.push('every backed-up NetworkPolicy is present and unchanged (apart from configured rewrites)');
+      rollback.push('the policies are pruned again');
+      break;
+    case 'finalized':
+      changes.push(`the cluster CIDR of kube-controller-manager and kube-proxy becomes ${net.finalClusterCidr}: ${net.finalReason}`);
+      before.push(`every pod is on Calico (${net.calico})`);
+      after.push(`kube-proxy and kube-controller-manager run with cluster CIDR ${net.finalClusterCidr}`);
+      pending.push('the control-plane Jobs in 20-control-plane (issue "Control-plane cluster CIDR")');
+      rollback.push(`the cluster CIDR goes back to the supernet ${net.supernet}`);
+      break;
+  }
+
+  const clusterCIDR = plan.state.clusterCidr === 'original' ? 'unchanged' : plan.state.clusterCidr === 'supernet' ? net.supernet.toString() : net.finalClusterCidr.toString();
+  return {
+    step: step.name,
+    index: step.index,
+    total: steps.length,
+    previous: prev?.name,
+    next: next?.name,
+    changes,
+    checks: { before, after },
+    notYetGenerated: pending,
+    nextCommit: next ? { command: 'cni-migrate advance', message: commitMessage(plan, next, 'advance') } : undefined,
+    rollback: {
+      command: prev ? 'git revert <this commit>' : 'git revert <this commit> (see below)',
+      effect: prev ? [`the engine applies step ${prev.name} again`, ...rollback] : rollback,
+    },
+    clusterCIDR,
+  };
+}

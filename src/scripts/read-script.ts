@@ -1,0 +1,40 @@
+/**
+ * The shell scripts that Jobs run live in src/scripts/*.sh so tests can run them directly; synth
+ * reads them from there (from the source tree, whether running from build/ or under ts-jest).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+let root: string | undefined;
+
+/** The package root: the nearest folder above this file that holds src/scripts. */
+function packageRoot(): string {
+  if (root) return root;
+  let dir = __dirname;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'src', 'scripts'))) {
+      return (root = dir);
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`cannot find src/scripts above ${__dirname}`);
+    dir = up;
+  }
+}
+
+const cache = new Map<string, string>();
+
+/** The text of src/scripts/<name>. */
+export function readScript(name: string): string {
+  if (!/^[a-z0-9-]+\.sh$/.test(name)) throw new Error(`bad script name ${JSON.stringify(name)}`);
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = fs.readFileSync(path.join(packageRoot(), 'src', 'scripts', name), 'utf8');
+    cache.set(name, text);
+  }
+  return text;
+}
+
+/** Path of src/scripts/<name>, for tests that run it. */
+export function scriptPath(name: string): string {
+  return path.join(packageRoot(), 'src', 'scripts', name);
+}

@@ -1,0 +1,58 @@
+/**
+ * The cdk8s app for one step: a Chart per layer holding that step's whole desired state.
+ * Constructs read the step's state (see steps/steps.ts), never its name.
+ */
+import { App, Chart } from 'cdk8s';
+import { NetworkPolicies } from './constructs/network-policies';
+import { NodeSwitch } from './constructs/node-switch';
+import { WeaveNet } from './constructs/weave-net';
+import { annotateSyncWave } from './gitops/argocd';
+import { LAYERS, type LayerId } from './gitops/layers';
+import type { MigrationPlan } from './plan/migration-plan';
+
+export interface StepCharts {
+  readonly app: App;
+  /** One chart per layer, in layer order (every layer, even when empty). */
+  readonly charts: ReadonlyMap<LayerId, Chart>;
+}
+
+export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '.cdk8s-unused' })): StepCharts {
+  const charts = new Map<LayerId, Chart>();
+  for (const l of LAYERS) {
+    charts.set(l.id as LayerId, new Chart(app, l.id, { disableResourceNameHashes: true }));
+  }
+  const { state, migration, snapshot } = plan;
+  const spec = migration.spec;
+
+  if (state.policiesPresent) {
+    new NetworkPolicies(charts.get('30-policies')!, 'NetworkPolicies', {
+      policies: snapshot.networkPolicies,
+      ipBlockRewrites: state.policiesRestored && spec.policies.rewriteIPBlocks ? spec.policies.rewrite : undefined,
+    });
+  }
+
+  if (state.calicoInstalled) {
+    const nodes = charts.get('40-nodes')!;
+    for (const node of snapshot.nodes) {
+      new NodeSwitch(nodes, node.name, {
+        nodeName: node.name,
+        desired: plan.waveOf.get(node.name)! <= state.switchedWaves ? 'calico-first' : 'weave-first',
+        calicoConfName: state.calicoFinalName ? '10-calico.conflist' : '20-calico.conflist',
+        image: spec.images.shell,
+      });
+    }
+  }
+
+  if (state.weavePresent) {
+    new WeaveNet(charts.get('50-weave')!, 'WeaveNet', { objects: snapshot.weaveObjects });
+  }
+
+  if (spec.gitops.engine === 'argocd') {
+    for (const l of LAYERS) annotateSyncWave(charts.get(l.id as LayerId)!, l);
+  }
+  const errors = app.node.findAll().flatMap((c) => c.node.validate().map((e) => `${c.node.path}: ${e}`));
+  if (errors.length > 0) {
+    throw new Error(`validation failed:\n  ${errors.join('\n  ')}`);
+  }
+  return { app, charts };
+}

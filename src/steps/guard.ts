@@ -1,0 +1,136 @@
+/**
+ * guard: the CI check that a commit moves the migration by at most one step and does not reshape
+ * the plan under steps already applied. Reads migration.yaml and cluster/nodes.yaml at two git
+ * revisions; never touches the working tree.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { nodesOnlySnapshot, parseNodeInventory } from '../cluster/snapshot';
+import { InputError } from '../config/errors';
+import { loadMigrationText } from '../config/load';
+import type { Migration } from '../config/types';
+import { parseYamlDocument } from '../config/yaml-file';
+import { stableJson } from '../constructs/content-name';
+import { buildPlan, type MigrationPlan } from '../plan/migration-plan';
+
+export interface GuardResult {
+  readonly ok: boolean;
+  /** One line: what moved, or why it is refused. */
+  readonly reason: string;
+}
+
+export interface GuardOptions {
+  /** Path of migration.yaml in the working tree (its folder is where git runs). */
+  readonly configFile: string;
+  /** Base revision. */
+  readonly from: string;
+  /**
+   * Head revision.
+   * @default - the working tree
+   */
+  readonly to?: string;
+}
+
+export function guard(opts: GuardOptions): GuardResult {
+  const dir = path.dirname(path.resolve(opts.configFile));
+  const base = path.basename(opts.configFile);
+  const from = readPlanAt(dir, base, opts.from);
+  const to = readPlanAt(dir, base, opts.to);
+  const label = (rev?: string) => rev ?? 'the working tree';
+  if (!to) {
+    return { ok: false, reason: `${base} does not exist at ${label(opts.to)}` };
+  }
+  if (!from) {
+    return to.step.index === 0
+      ? { ok: true, reason: `migration starts at ${to.step.name}` }
+      : { ok: false, reason: `${base} is new at ${label(opts.to)} but starts at step ${to.step.name}; a migration must start at ${to.steps[0].name}` };
+  }
+  return compare(from, to);
+}
+
+/** The guard's rules, on two already-built plans. */
+export function compare(from: MigrationPlan, to: MigrationPlan): GuardResult {
+  const a = from.step;
+  const b = to.step;
+  const move = b.index - a.index;
+  const fromSpec = from.migration.spec;
+  const toSpec = to.migration.spec;
+  const sameExceptStep = stableJson({ ...fromSpec, step: '' }) === stableJson({ ...toSpec, step: '' });
+
+  if (from.waves.length !== to.waves.length && a.name !== b.name) {
+    return { ok: false, reason: `the number of waves changed (${from.waves.length} → ${to.waves.length}) in the same commit as the step (${a.name} → ${b.name}); change the waves in a commit of its own` };
+  }
+  if (Math.abs(move) > 1) {
+    return { ok: false, reason: `step moved from ${a.name} to ${b.name}, ${Math.abs(move)} positions; a commit may move it by one (cni-migrate advance / retreat)` };
+  }
+  if (move !== 0 && !sameExceptStep) {
+    return { ok: false, reason: `the commit moves the step (${a.name} → ${b.name}) and also changes other settings in migration.yaml (${changedKeys(fromSpec, toSpec).join(', ')}); make them separate commits` };
+  }
+  const switched = Math.max(from.state.switchedWaves, to.state.switchedWaves);
+  for (let w = 1; w <= switched && w <= from.waves.length; w++) {
+    const before = from.waves[w - 1];
+    const after = to.waves[w - 1];
+    if (!after || stableJson([...before].sort()) !== stableJson([...after].sort())) {
+      return { ok: false, reason: `wave ${w} is already switched to Calico, but its nodes changed (${before.join(', ')} → ${after ? after.join(', ') : 'no wave'}); switched waves cannot be edited` };
+    }
+  }
+  if (from.state.calicoInstalled && stableJson(fromSpec.network) !== stableJson(toSpec.network)) {
+    return { ok: false, reason: `spec.network changed after step calico applied; Calico creates its IP pool once and ignores later changes, and the cluster CIDR depends on it` };
+  }
+  if (a.index > 0 && fromSpec.gitops.engine !== toSpec.gitops.engine) {
+    return { ok: false, reason: `spec.gitops.engine changed (${fromSpec.gitops.engine} → ${toSpec.gitops.engine}) mid-migration; the new engine would not own what the old one applied` };
+  }
+  if (from.state.clusterCidr !== 'original' && fromSpec.controlPlane.mode !== toSpec.controlPlane.mode) {
+    return { ok: false, reason: 'spec.controlPlane.mode changed after the cluster CIDR was set' };
+  }
+  if (move === 1) return { ok: true, reason: `one step forward: ${a.name} → ${b.name}` };
+  if (move === -1) return { ok: true, reason: `one step back: ${a.name} → ${b.name}` };
+  return { ok: true, reason: `step unchanged (${a.name})${sameExceptStep ? '' : `; settings changed: ${changedKeys(fromSpec, toSpec).join(', ')}`}` };
+}
+
+function changedKeys(a: Migration['spec'], b: Migration['spec']): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => k !== 'step').sort();
+  return keys
+    .filter((k) => stableJson((a as unknown as Record<string, unknown>)[k]) !== stableJson((b as unknown as Record<string, unknown>)[k]))
+    .map((k) => `spec.${k}`);
+}
+
+/** Build a plan from the files at `rev` (or the working tree); undefined when migration.yaml is absent there. */
+function readPlanAt(dir: string, base: string, rev: string | undefined): MigrationPlan | undefined {
+  const where = rev ?? 'working tree';
+  const configText = readAt(dir, base, rev);
+  if (configText === undefined) return undefined;
+  const shown = `${base}@${where}`;
+  const migration = loadMigrationText(configText, shown);
+  const nodesShown = `cluster/nodes.yaml@${where}`;
+  const nodesText = readAt(dir, 'cluster/nodes.yaml', rev);
+  if (nodesText === undefined) {
+    throw new InputError(nodesShown, '(file)', 'file not found', 'the node inventory written by `cni-migrate snapshot`');
+  }
+  const nodes = parseNodeInventory(parseYamlDocument(nodesText, nodesShown), nodesShown);
+  return buildPlan(migration, nodesOnlySnapshot(nodes, `cluster@${where}`), shown);
+}
+
+function readAt(dir: string, rel: string, rev: string | undefined): string | undefined {
+  if (rev === undefined) {
+    try {
+      return fs.readFileSync(path.join(dir, rel), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+  if (!/^[A-Za-z0-9_./~^@{}-]+$/.test(rev) || rev.startsWith('-')) {
+    throw new InputError('--from/--to', 'revision', `got ${JSON.stringify(rev)}`, 'a git revision such as origin/main, HEAD~1 or a commit id');
+  }
+  try {
+    execFileSync('git', ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch {
+    throw new InputError('--from/--to', 'revision', `${JSON.stringify(rev)} is not a commit in this repository`, 'a git revision such as origin/main, HEAD~1 or a commit id');
+  }
+  try {
+    return execFileSync('git', ['show', `${rev}:./${rel}`], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Waves: which nodes switch to Calico together. Either the operator lists them, or they grow from
+ * a canary by a factor up to a cap, with control-plane nodes last.
+ */
+import type { NodeInfo } from '../cluster/snapshot';
+import { InputError } from '../config/errors';
+import type { NodesSpec, WaveStrategySpec } from '../config/types';
+
+/** Roles that mark a control-plane node (kubeadm labels both on old clusters). */
+const CONTROL_PLANE_ROLES = new Set(['control-plane', 'master']);
+
+export function isControlPlane(node: NodeInfo): boolean {
+  return node.roles.some((r) => CONTROL_PLANE_ROLES.has(r));
+}
+
+/**
+ * Resolve the waves for `nodes` (sorted by name). Explicit waves must name every node exactly
+ * once; `file` names migration.yaml in errors.
+ */
+export function resolveWaves(spec: NodesSpec, nodes: readonly NodeInfo[], file: string): string[][] {
+  if (spec.waves) {
+    return checkExplicitWaves(spec.waves, nodes, file);
+  }
+  return strategyWaves(spec.waveStrategy, nodes);
+}
+
+function checkExplicitWaves(waves: readonly (readonly string[])[], nodes: readonly NodeInfo[], file: string): string[][] {
+  const known = new Set(nodes.map((n) => n.name));
+  const placed = new Map<string, string>();
+  waves.forEach((wave, w) =>
+    wave.forEach((name, i) => {
+      const field = `spec.nodes.waves[${w}][${i}]`;
+      if (!known.has(name)) {
+        throw new InputError(file, field, `node "${name}" is not in the inventory`, `a node of cluster/nodes.yaml (${preview([...known])})`);
+      }
+      if (placed.has(name)) {
+        throw new InputError(file, field, `node "${name}" is already in ${placed.get(name)}`, 'each node in exactly one wave');
+      }
+      placed.set(name, `spec.nodes.waves[${w}]`);
+    }),
+  );
+  const missing = nodes.filter((n) => !placed.has(n.name)).map((n) => n.name);
+  if (missing.length > 0) {
+    throw new InputError(file, 'spec.nodes.waves', `${missing.length} node(s) are in no wave: ${preview(missing)}`, 'every node of cluster/nodes.yaml in exactly one wave');
+  }
+  return waves.map((w) => [...w]);
+}
+
+function strategyWaves(s: WaveStrategySpec, nodes: readonly NodeInfo[]): string[][] {
+  const workers = nodes.filter((n) => !isControlPlane(n)).map((n) => n.name);
+  const controlPlane = nodes.filter(isControlPlane).map((n) => n.name);
+  const waves: string[][] = [];
+  let size = Math.min(s.canary, s.maxWaveSize);
+  for (let i = 0; i < workers.length; ) {
+    waves.push(workers.slice(i, i + size));
+    i += size;
+    // ceil keeps a factor like 1.5 growing from small waves instead of stalling at 1.
+    size = Math.min(s.maxWaveSize, Math.max(size + (s.growthFactor > 1 ? 1 : 0), Math.ceil(size * s.growthFactor)));
+  }
+  for (let i = 0; i < controlPlane.length; i += s.controlPlaneWaveSize) {
+    waves.push(controlPlane.slice(i, i + s.controlPlaneWaveSize));
+  }
+  return waves;
+}
+
+function preview(names: readonly string[]): string {
+  return names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')}, ... (${names.length} in all)`;
+}

@@ -1,0 +1,66 @@
+/**
+ * Rendering a step to files: dist/ (one folder per layer, one file per object, plus PLAN.md and
+ * step.json) and gitops/ (the bootstrap objects). Pure: the same plan gives the same bytes.
+ */
+import * as YAML from 'yaml';
+import { argoApplication } from '../gitops/argocd';
+import { fluxGitRepository, fluxKustomization, layerKustomization } from '../gitops/flux';
+import { LAYERS, type LayerId } from '../gitops/layers';
+import type { MigrationPlan } from '../plan/migration-plan';
+import { stepReport } from '../plan/step-report';
+import { buildStepApp } from '../step-app';
+import { renderPlanMarkdown } from './plan-markdown';
+import { renderStepJson } from './step-json';
+
+export interface RenderedStep {
+  /** Files of dist/, relative to it. */
+  readonly dist: Map<string, string>;
+  /** Files of gitops/, relative to it. */
+  readonly gitops: Map<string, string>;
+}
+
+/** YAML as we write it everywhere: no line folding, so diffs stay line-stable. */
+export function toYaml(obj: unknown): string {
+  return YAML.stringify(obj, { lineWidth: 0, minContentWidth: 0 });
+}
+
+/** File name of an object: kind-namespace-name.yaml, lowercased. */
+export function objectFileName(obj: { kind: string; metadata: { name: string; namespace?: string } }): string {
+  const parts = [obj.kind, obj.metadata.namespace, obj.metadata.name].filter((p): p is string => !!p);
+  return `${parts.join('-').toLowerCase().replace(/[^a-z0-9.-]+/g, '_')}.yaml`;
+}
+
+export function renderStep(plan: MigrationPlan): RenderedStep {
+  const { charts } = buildStepApp(plan);
+  const dist = new Map<string, string>();
+  const layerFiles = new Map<LayerId, string[]>();
+  for (const l of LAYERS) {
+    const files: string[] = [];
+    for (const obj of charts.get(l.id as LayerId)!.toJson() as { kind: string; metadata: { name: string; namespace?: string } }[]) {
+      const name = objectFileName(obj);
+      const rel = `${l.id}/${name}`;
+      if (dist.has(rel)) {
+        throw new Error(`two objects would be written to dist/${rel} (${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}); rename one of them`);
+      }
+      dist.set(rel, toYaml(obj));
+      files.push(name);
+    }
+    layerFiles.set(l.id as LayerId, files.sort());
+  }
+  const gitops = new Map<string, string>();
+  const spec = plan.migration.spec;
+  const base = `cni-migrate-${plan.migration.metadata.name}`;
+  if (spec.gitops.engine === 'flux') {
+    for (const l of LAYERS) dist.set(`${l.id}/kustomization.yaml`, toYaml(layerKustomization(layerFiles.get(l.id as LayerId)!)));
+    gitops.set('gitrepository.yaml', toYaml(fluxGitRepository(base, spec.gitops)));
+    LAYERS.forEach((l, i) => {
+      gitops.set(`kustomization-${l.id}.yaml`, toYaml(fluxKustomization(`${base}-${l.id}`, base, l, i > 0 ? `${base}-${LAYERS[i - 1].id}` : undefined, spec.gitops)));
+    });
+  } else {
+    gitops.set('application.yaml', toYaml(argoApplication(base, spec.gitops)));
+  }
+  const report = stepReport(plan);
+  dist.set('PLAN.md', renderPlanMarkdown(plan, report, layerFiles));
+  dist.set('step.json', renderStepJson(plan, report, layerFiles));
+  return { dist, gitops };
+}
