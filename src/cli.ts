@@ -17,12 +17,18 @@ interface GlobalOpts {
   cluster?: string;
 }
 
-class Io {
+/** Where the CLI writes; tests pass their own. */
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+class Io implements CliIo {
   public out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
   public err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
 }
 
-export async function main(argv: readonly string[], io: Io = new Io()): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo = new Io()): Promise<number> {
   let code = 0;
   const program = new Command()
     .name('cni-migrate')

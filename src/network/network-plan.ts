@@ -35,51 +35,55 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   const service = Cidr.parse(network.serviceCIDR);
   const supernet = minimalSupernet(weave, calico);
   const findings: Finding[] = [];
-  const error = (code: string, message: string, fix: string) => findings.push({ severity: 'error', code, message, fix });
+  const error = (code: string, message: string, fix: string, field?: string, file?: string) => findings.push({ severity: 'error', code, message, fix, field, file });
+
+  const weaveRange = weaveAllocRange(snapshot);
+  if (weaveRange.value !== undefined && weaveRange.value !== weave.toString()) {
+    error('weave-cidr-mismatch', `Weave's DaemonSet sets IPALLOC_RANGE=${weaveRange.value} but spec.network.weaveCIDR is ${weave}`, `set spec.network.weaveCIDR: ${weaveRange.value}`, 'spec.network.weaveCIDR');
+  } else if (weaveRange.daemonSetFound && weaveRange.value === undefined && weave.toString() !== '10.32.0.0/12') {
+    error('weave-cidr-mismatch', `Weave's DaemonSet leaves IPALLOC_RANGE unset (Weave uses 10.32.0.0/12) but spec.network.weaveCIDR is ${weave}`, 'set spec.network.weaveCIDR: 10.32.0.0/12', 'spec.network.weaveCIDR');
+  }
 
   if (calico.overlaps(weave)) {
     error('calico-overlaps-weave', `the Calico CIDR ${calico} overlaps the Weave CIDR ${weave}`,
-      'choose a disjoint spec.network.calicoCIDR (the default, the sibling block of weaveCIDR, is disjoint); BIRD would export routes into Weave\'s range and weave netcheck fails on restart');
+      'choose a disjoint spec.network.calicoCIDR (the default, the sibling block of weaveCIDR, is disjoint); BIRD would export routes into Weave\'s range and weave netcheck fails on restart', 'spec.network.calicoCIDR');
   }
   if (calico.overlaps(service)) {
-    error('calico-overlaps-service', `the Calico CIDR ${calico} overlaps the service CIDR ${service}`, 'choose a spec.network.calicoCIDR outside the service CIDR');
+    error('calico-overlaps-service', `the Calico CIDR ${calico} overlaps the service CIDR ${service}`, 'choose a spec.network.calicoCIDR outside the service CIDR', 'spec.network.calicoCIDR');
   }
   if (weave.overlaps(service)) {
-    error('weave-overlaps-service', `the Weave CIDR ${weave} overlaps the service CIDR ${service}`, 'check spec.network.weaveCIDR (IPALLOC_RANGE) and spec.network.serviceCIDR (--service-cluster-ip-range)');
+    error('weave-overlaps-service', `the Weave CIDR ${weave} overlaps the service CIDR ${service}`, 'check spec.network.weaveCIDR (IPALLOC_RANGE) and spec.network.serviceCIDR (--service-cluster-ip-range)', 'spec.network.serviceCIDR');
   }
   if (supernet.overlaps(service)) {
     error('supernet-holds-service', `the supernet ${supernet} of ${weave} and ${calico} overlaps the service CIDR ${service}`,
-      'choose a spec.network.calicoCIDR next to the Weave CIDR (its sibling block) so that the supernet holds nothing but the two pod networks');
+      'choose a spec.network.calicoCIDR next to the Weave CIDR (its sibling block) so that the supernet holds nothing but the two pod networks', 'spec.network.calicoCIDR');
   }
 
-  snapshot.nodes.forEach((node, i) => {
-    const ipField = `nodes[${i}].internalIP`;
-    let ok: boolean;
+  const inCalico: string[] = [];
+  const inSupernet: string[] = [];
+  snapshot.nodes.forEach((node) => {
+    const ipField = `nodes[name=${node.name}].internalIP`;
     try {
-      ok = Cidr.parse(`${node.internalIP}/32`) !== undefined;
+      Cidr.parse(`${node.internalIP}/32`);
     } catch (e) {
       throw new InputError(`${snapshot.dir}/nodes.yaml`, ipField, `got ${JSON.stringify(node.internalIP)}: ${(e as Error).message.replace('CIDR', 'address')}`, 'an IPv4 address');
     }
-    if (ok && calico.containsAddress(node.internalIP)) {
-      error('calico-holds-node-ip', `node ${node.name}'s InternalIP ${node.internalIP} lies inside the Calico CIDR ${calico}`, 'choose a spec.network.calicoCIDR that holds no node address');
-    } else if (supernet.containsAddress(node.internalIP)) {
-      error('supernet-holds-node-ip', `node ${node.name}'s InternalIP ${node.internalIP} lies inside the supernet ${supernet}`,
-        'kube-proxy would treat node traffic as pod traffic; choose a spec.network.calicoCIDR whose supernet with the Weave CIDR holds no node address');
-    }
+    if (calico.containsAddress(node.internalIP)) inCalico.push(`${node.name} ${node.internalIP}`);
+    else if (supernet.containsAddress(node.internalIP)) inSupernet.push(`${node.name} ${node.internalIP}`);
     node.podCIDRs.forEach((p, j) => {
       try {
         Cidr.parse(p);
       } catch (e) {
-        throw new InputError(`${snapshot.dir}/nodes.yaml`, `nodes[${i}].podCIDRs[${j}]`, `got ${JSON.stringify(p)}: ${(e as Error).message}`, 'an IPv4 CIDR');
+        throw new InputError(`${snapshot.dir}/nodes.yaml`, `nodes[name=${node.name}].podCIDRs[${j}]`, `got ${JSON.stringify(p)}: ${(e as Error).message}`, 'an IPv4 CIDR');
       }
     });
   });
-
-  const weaveRange = weaveAllocRange(snapshot);
-  if (weaveRange.value !== undefined && weaveRange.value !== weave.toString()) {
-    error('weave-cidr-mismatch', `Weave's DaemonSet sets IPALLOC_RANGE=${weaveRange.value} but spec.network.weaveCIDR is ${weave}`, `set spec.network.weaveCIDR: ${weaveRange.value}`);
-  } else if (weaveRange.daemonSetFound && weaveRange.value === undefined && weave.toString() !== '10.32.0.0/12') {
-    error('weave-cidr-mismatch', `Weave's DaemonSet leaves IPALLOC_RANGE unset (Weave uses 10.32.0.0/12) but spec.network.weaveCIDR is ${weave}`, 'set spec.network.weaveCIDR: 10.32.0.0/12');
+  if (inCalico.length > 0) {
+    error('calico-holds-node-ip', `${inCalico.length} node InternalIP(s) lie inside the Calico CIDR ${calico}: ${listSome(inCalico)}`, 'choose a spec.network.calicoCIDR that holds no node address', 'spec.network.calicoCIDR');
+  }
+  if (inSupernet.length > 0) {
+    error('supernet-holds-node-ip', `${inSupernet.length} node InternalIP(s) lie inside the supernet ${supernet}: ${listSome(inSupernet)}`,
+      'kube-proxy would treat node traffic as pod traffic; choose a spec.network.calicoCIDR whose supernet with the Weave CIDR holds no node address', 'spec.network.calicoCIDR');
   }
 
   const kcm = controllerManagerFacts(snapshot);
@@ -87,9 +91,9 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   const podCidrs = snapshot.nodes.flatMap((n) => n.podCIDRs.map((c) => ({ node: n.name, cidr: Cidr.parse(c) })));
   if (allocates) {
     const outside = podCidrs.filter((p) => !supernet.contains(p.cidr));
-    for (const p of outside) {
-      error('podcidr-outside-supernet', `node ${p.node} holds podCIDR ${p.cidr}, outside the supernet ${supernet} that step cluster-cidr gives kube-controller-manager`,
-        'kube-controller-manager occupies every existing Node.spec.podCIDR at start-up and crash-loops on one outside --cluster-cidr ("CIDR out of range"), and podCIDR cannot be changed on a Node; choose a Weave/Calico pair whose supernet holds every node podCIDR, or turn off --allocate-node-cidrs first');
+    if (outside.length > 0) {
+      error('podcidr-outside-supernet', `${outside.length} node podCIDR(s) lie outside the supernet ${supernet} that step cluster-cidr gives kube-controller-manager: ${listSome(outside.map((p) => `${p.node} ${p.cidr}`))}`,
+        'kube-controller-manager occupies every existing Node.spec.podCIDR at start-up and crash-loops on one outside --cluster-cidr ("CIDR out of range"), and podCIDR cannot be changed on a Node; choose a Weave/Calico pair whose supernet holds every node podCIDR, or turn off --allocate-node-cidrs first', `nodes[name=${outside[0].node}].podCIDRs`, `${snapshot.dir}/nodes.yaml`);
     }
   }
   let finalClusterCidr = calico;
@@ -106,4 +110,8 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
     findings.push({ severity: 'warning', code: 'kcm-cluster-cidr-differs', message: `the controller-managers disagree on --cluster-cidr: ${kcm.clusterCidrs.join(', ')}`, fix: 'make them agree before migrating; leader election hides the difference until a failover' });
   }
   return { weave, calico, service, supernet, finalClusterCidr, finalReason, allocatesNodeCidrs: allocates, findings };
+}
+
+function listSome(items: readonly string[]): string {
+  return items.length <= 3 ? items.join(', ') : `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`;
 }

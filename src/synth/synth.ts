@@ -30,7 +30,9 @@ export interface SynthOptions {
 /** The plan has error findings: synth refuses (exit 2) and writes nothing. */
 export class PlanRefusedError extends Error {
   constructor(public readonly configFile: string, public readonly findings: readonly Finding[]) {
-    super(findings.map((f) => `${configFile}: ${f.code}: ${f.message}; fix: ${f.fix}`).join('\n'));
+    const f = findings[0];
+    const more = findings.length > 1 ? ` (and ${findings.length - 1} more error(s): run \`cni-migrate plan\`)` : '';
+    super(`${f.file ?? configFile}: ${f.field ?? 'spec'}: ${f.message} [${f.code}]; fix: ${f.fix}${more}`);
     this.name = 'PlanRefusedError';
   }
 }

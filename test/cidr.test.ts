@@ -1,0 +1,96 @@
+import { Cidr, minimalSupernet } from '../src/network/cidr';
+
+const c = (s: string) => Cidr.parse(s);
+
+describe('Cidr.parse', () => {
+  it.each([
+    ['10.32.0.0/12', '10.32.0.0/12'],
+    ['0.0.0.0/0', '0.0.0.0/0'],
+    ['192.168.1.7/32', '192.168.1.7/32'],
+  ])('accepts %s', (input, out) => expect(c(input).toString()).toBe(out));
+
+  it.each([
+    ['10.32.0.1/12', /host bits are set; the block is 10\.32\.0\.0\/12/],
+    ['10.32.0.0/33', /larger than 32/],
+    ['10.32.0.0', /IPv4 CIDR/],
+    ['10.32.0/12', /IPv4 CIDR/],
+    ['010.32.0.0/12', /IPv4 CIDR/],
+    ['10.256.0.0/16', /IPv4 CIDR/],
+    [' 10.32.0.0/12', /IPv4 CIDR/],
+    ['fd00::/64', /IPv6 is not supported yet/],
+    ['10.0.0.0/8,fd00::/64', /dual-stack .* not supported yet/],
+    ['', /IPv4 CIDR/],
+  ])('rejects %j', (input, msg) => expect(() => c(input)).toThrow(msg));
+});
+
+describe('sibling block', () => {
+  it.each([
+    ['10.32.0.0/12', '10.48.0.0/12'],
+    ['10.48.0.0/12', '10.32.0.0/12'],
+    ['10.0.0.0/8', '11.0.0.0/8'],
+    ['11.0.0.0/8', '10.0.0.0/8'],
+    ['172.16.0.0/13', '172.24.0.0/13'],
+    ['192.168.0.0/16', '192.169.0.0/16'],
+    ['10.244.0.0/16', '10.245.0.0/16'],
+    ['10.1.2.0/24', '10.1.3.0/24'],
+    ['10.1.2.16/28', '10.1.2.0/28'],
+    ['10.1.2.0/28', '10.1.2.16/28'],
+    ['255.255.255.240/28', '255.255.255.224/28'],
+    ['0.0.0.0/1', '128.0.0.0/1'],
+  ])('of %s is %s', (a, b) => {
+    const s = c(a).sibling();
+    expect(s.toString()).toBe(b);
+    expect(s.sibling().toString()).toBe(a);
+    expect(s.overlaps(c(a))).toBe(false);
+    expect(minimalSupernet(c(a), s).prefix).toBe(c(a).prefix - 1);
+  });
+
+  it('every prefix from /8 to /28 pairs up into the block one bit shorter', () => {
+    for (let p = 8; p <= 28; p++) {
+      const block = c('10.32.0.0/11').enclosing(Math.min(11, p)).toString().split('/')[0];
+      const a = c(`${block}/${p}`);
+      const s = a.sibling();
+      expect(s.prefix).toBe(p);
+      expect(s.size).toBe(a.size);
+      const parent = minimalSupernet(a, s);
+      expect(parent.prefix).toBe(p - 1);
+      expect(parent.size).toBe(a.size * 2);
+      expect(parent.contains(a) && parent.contains(s)).toBe(true);
+    }
+  });
+
+  it('0.0.0.0/0 has none', () => expect(() => c('0.0.0.0/0').sibling()).toThrow(/no sibling/));
+});
+
+describe('minimal supernet', () => {
+  it.each([
+    ['10.32.0.0/12', '10.48.0.0/12', '10.32.0.0/11'],
+    ['10.32.0.0/12', '10.64.0.0/12', '10.0.0.0/9'],
+    ['10.32.0.0/12', '192.168.0.0/16', '0.0.0.0/0'],
+    ['10.32.0.0/12', '10.33.0.0/16', '10.32.0.0/12'],
+    ['10.0.0.0/8', '11.0.0.0/8', '10.0.0.0/7'],
+    ['10.1.2.0/28', '10.1.2.16/28', '10.1.2.0/27'],
+    ['172.16.0.0/12', '172.16.0.0/12', '172.16.0.0/12'],
+  ])('of %s and %s is %s', (a, b, s) => {
+    expect(minimalSupernet(c(a), c(b)).toString()).toBe(s);
+    expect(minimalSupernet(c(b), c(a)).toString()).toBe(s);
+  });
+});
+
+describe('containment and overlap', () => {
+  it('nested blocks overlap, disjoint ones do not', () => {
+    expect(c('10.32.0.0/11').contains(c('10.48.0.0/12'))).toBe(true);
+    expect(c('10.48.0.0/12').contains(c('10.32.0.0/11'))).toBe(false);
+    expect(c('10.48.0.0/12').overlaps(c('10.32.0.0/11'))).toBe(true);
+    expect(c('10.48.0.0/12').overlaps(c('10.64.0.0/12'))).toBe(false);
+    expect(c('10.96.0.0/12').overlaps(c('10.32.0.0/11'))).toBe(false);
+  });
+  it('addresses at both edges', () => {
+    const b = c('10.32.0.0/11');
+    expect(b.containsAddress('10.32.0.0')).toBe(true);
+    expect(b.containsAddress('10.63.255.255')).toBe(true);
+    expect(b.containsAddress('10.64.0.0')).toBe(false);
+    expect(b.containsAddress('10.31.255.255')).toBe(false);
+    expect(b.broadcast.toString()).toBe('10.63.255.255');
+  });
+});
