@@ -72,7 +72,7 @@ export function compare(from: MigrationPlan, to: MigrationPlan): GuardResult {
     const before = from.waves[w - 1];
     const after = to.waves[w - 1];
     if (!after || stableJson([...before].sort()) !== stableJson([...after].sort())) {
-      return { ok: false, reason: `wave ${w} is already switched to Calico, but its nodes changed (${before.join(', ')} → ${after ? after.join(', ') : 'no wave'}); switched waves cannot be edited` };
+      return { ok: false, reason: `wave ${w} is already switched to Calico, but its nodes changed (${before.join(', ')} → ${after ? after.join(', ') : 'no wave'}); switched waves cannot be edited (to keep waves stable while the inventory changes, pin them with spec.nodes.waves)` };
     }
   }
   if (from.state.calicoInstalled && stableJson(fromSpec.network) !== stableJson(toSpec.network)) {

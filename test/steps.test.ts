@@ -1,0 +1,108 @@
+import * as fs from 'fs';
+import type { NodeInfo } from '../src/cluster/snapshot';
+import { stateAt, stepList } from '../src/steps/steps';
+import { rewriteStep } from '../src/steps/transitions';
+import { resolveWaves } from '../src/steps/waves';
+import { cli, demoWorkspace } from './support/workspace';
+
+describe('step list', () => {
+  it('has the fixed steps around one nodes step per wave', () => {
+    expect(stepList(1).map((s) => s.name)).toEqual(['adopt', 'calico', 'cluster-cidr', 'policies-suspended', 'nodes-1', 'weave-removed', 'policies-restored', 'finalized']);
+    expect(stepList(3).map((s) => s.name)).toEqual(['adopt', 'calico', 'cluster-cidr', 'policies-suspended', 'nodes-1', 'nodes-2', 'nodes-3', 'weave-removed', 'policies-restored', 'finalized']);
+    const twenty = stepList(20);
+    expect(twenty).toHaveLength(27);
+    expect(twenty.filter((s) => s.kind === 'nodes').map((s) => s.wave)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(twenty.map((s) => s.index)).toEqual(Array.from({ length: 27 }, (_, i) => i));
+    expect(twenty[23].name).toBe('nodes-20');
+  });
+
+  it('rejects zero waves', () => expect(() => stepList(0)).toThrow(/at least one wave/));
+
+  it('gives the cumulative state at each step', () => {
+    const steps = stepList(3);
+    const s = (n: string) => stateAt(steps.find((x) => x.name === n)!, 3);
+    expect(s('adopt')).toEqual({ calicoInstalled: false, clusterCidr: 'original', policiesPresent: true, policiesRestored: false, switchedWaves: 0, weavePresent: true, calicoFinalName: false });
+    expect(s('calico').calicoInstalled).toBe(true);
+    expect(s('calico').clusterCidr).toBe('original');
+    expect(s('cluster-cidr').clusterCidr).toBe('supernet');
+    expect(s('policies-suspended').policiesPresent).toBe(false);
+    expect(s('nodes-2')).toMatchObject({ switchedWaves: 2, policiesPresent: false, weavePresent: true });
+    expect(s('weave-removed')).toMatchObject({ switchedWaves: 3, weavePresent: false, calicoFinalName: true, policiesPresent: false });
+    expect(s('policies-restored')).toMatchObject({ policiesPresent: true, policiesRestored: true, clusterCidr: 'supernet' });
+    expect(s('finalized').clusterCidr).toBe('final');
+  });
+});
+
+describe('waves', () => {
+  const n = (name: string, cp = false): NodeInfo => ({ name, roles: cp ? ['control-plane'] : [], internalIP: '192.168.0.1', podCIDRs: [], containerRuntime: 'containerd://1.7.24', taints: [] });
+  const nodes = [...Array.from({ length: 12 }, (_, i) => n(`w${String(i).padStart(2, '0')}`)), n('cp-a', true), n('cp-b', true), n('cp-c', true)];
+
+  it('grows from a canary up to the cap, control plane last', () => {
+    const waves = resolveWaves({ waveStrategy: { canary: 1, growthFactor: 2, maxWaveSize: 4, controlPlaneWaveSize: 2 }, drain: true }, nodes, 'm.yaml');
+    expect(waves.map((w) => w.length)).toEqual([1, 2, 4, 4, 1, 2, 1]);
+    expect(waves.slice(-2)).toEqual([['cp-a', 'cp-b'], ['cp-c']]);
+    expect(waves.flat().sort()).toEqual(nodes.map((x) => x.name).sort());
+  });
+
+  it('grows with a fractional factor', () => {
+    const waves = resolveWaves({ waveStrategy: { canary: 1, growthFactor: 1.5, maxWaveSize: 100, controlPlaneWaveSize: 1 }, drain: true }, nodes.slice(0, 12), 'm.yaml');
+    expect(waves.map((w) => w.length)).toEqual([1, 2, 3, 5, 1]);
+  });
+
+  it('keeps explicit waves as given', () => {
+    const explicit = [['cp-a'], nodes.filter((x) => x.name !== 'cp-a').map((x) => x.name)];
+    expect(resolveWaves({ waves: explicit, waveStrategy: { canary: 1, growthFactor: 2, maxWaveSize: 10, controlPlaneWaveSize: 1 }, drain: true }, nodes, 'm.yaml')).toEqual(explicit);
+  });
+});
+
+describe('advance and retreat', () => {
+  it('rewrites only the step, keeping comments, quotes and layout', () => {
+    const text = '# head\nspec:\n  # the step\n  step: "nodes-2"   # trailing\n  other: 1\n';
+    expect(rewriteStep(text, 'nodes-3', 'm.yaml')).toBe('# head\nspec:\n  # the step\n  step: "nodes-3"   # trailing\n  other: 1\n');
+    expect(rewriteStep("spec: {step: 'adopt', x: 1}\n", 'calico', 'm.yaml')).toBe("spec: {step: 'calico', x: 1}\n");
+  });
+
+  it('walks the demo forward to the end and back, refusing past either end', async () => {
+    const ws = demoWorkspace();
+    const original = fs.readFileSync(ws.config, 'utf8');
+    const names = stepList(5).map((s) => s.name);
+
+    const back = await cli(ws, 'retreat');
+    expect(back.code).toBe(2);
+    expect(back.stderr).toMatch(/spec\.step: "adopt" is the first step; there is nothing to retreat to/);
+    expect(fs.readFileSync(ws.config, 'utf8')).toBe(original);
+
+    for (let i = 1; i < names.length; i++) {
+      const r = await cli(ws, 'advance');
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toMatch(new RegExp(`^cni-migrate: advance to ${names[i]}`));
+      const now = fs.readFileSync(ws.config, 'utf8');
+      expect(now).toBe(original.replace('step: adopt', `step: ${names[i]}`));
+    }
+    expect((await cli(ws, 'advance')).stdout).toBe('');
+    const past = await cli(ws, 'advance');
+    expect(past.code).toBe(2);
+    expect(past.stderr).toMatch(/"finalized" is the last step; there is nothing to advance to/);
+
+    const r = await cli(ws, 'retreat');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('cni-migrate: retreat to policies-restored');
+  });
+
+  it('names the wave and its nodes in the commit message', async () => {
+    const ws = demoWorkspace();
+    fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('step: adopt', 'step: nodes-1'));
+    const r = await cli(ws, 'advance');
+    expect(r.stdout.trim()).toBe('cni-migrate: advance to nodes-2 (wave 2/5: worker-2, worker-3)');
+  });
+
+  it('steps marks the current step', async () => {
+    const ws = demoWorkspace();
+    fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('step: adopt', 'step: nodes-2'));
+    const r = await cli(ws, 'steps');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(12);
+    expect(lines.filter((l) => l.startsWith('>'))).toEqual(['>  6. nodes-2  wave 2: worker-2, worker-3']);
+    expect(lines.filter((l) => l.startsWith('✓'))).toHaveLength(5);
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * Synth of every step of the demo, for both engines: what each layer holds, determinism, the
+ * schemas, and the GitOps wiring (sync-waves, kustomize layers, the bootstrap).
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { stepList } from '../src/steps/steps';
+import { checkSchemas } from './support/schemas';
+import { cli, demoWorkspace, editConfig, readManifests, REPO_ROOT, setStep, treeDigest, type Workspace } from './support/workspace';
+
+const STEPS = stepList(5).map((s) => s.name);
+const WAVES = [['worker-1'], ['worker-2', 'worker-3'], ['worker-gpu-1'], ['cp-1'], ['cp-2']];
+const NODES = WAVES.flat();
+
+interface StepOutput {
+  readonly step: string;
+  readonly files: Map<string, string>;
+  readonly layer: (id: string) => any[];
+  readonly stepJson: any;
+}
+
+async function synthAll(engine: 'argocd' | 'flux'): Promise<{ ws: Workspace; outputs: StepOutput[] }> {
+  const ws = demoWorkspace();
+  if (engine === 'flux') editConfig(ws, (d) => (d.spec.gitops.engine = 'flux'));
+  const outputs: StepOutput[] = [];
+  for (const step of STEPS) {
+    setStep(ws, step);
+    const r = await cli(ws, 'synth');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const files = new Map<string, string>();
+    for (const [rel] of treeDigest(ws.dist)) files.set(rel, fs.readFileSync(path.join(ws.dist, rel), 'utf8'));
+    const manifests = readManifests(ws.dist);
+    outputs.push({
+      step,
+      files,
+      layer: (id) => manifests.filter((m) => m.file.startsWith(`${id}/`)).map((m) => m.obj),
+      stepJson: JSON.parse(files.get('step.json')!),
+    });
+  }
+  return { ws, outputs };
+}
+
+describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
+  let ws: Workspace;
+  let outputs: StepOutput[];
+  beforeAll(async () => {
+    ({ ws, outputs } = await synthAll(engine));
+  });
+  const at = (step: string) => outputs.find((o) => o.step === step)!;
+
+  it('writes every layer folder in apply order, PLAN.md and step.json', () => {
+    for (const o of outputs) {
+      expect(o.files.has('PLAN.md')).toBe(true);
+      expect(o.stepJson).toMatchObject({ kind: 'StepReport', step: o.step, engine, total: 12 });
+      const folders = [...new Set([...o.files.keys()].filter((f) => f.includes('/')).map((f) => f.split('/')[0]))];
+      for (const f of folders) expect(f).toMatch(/^(00-gate|10-calico|20-control-plane|30-policies|40-nodes|50-weave)$/);
+      if (engine === 'flux') expect(folders).toEqual(['00-gate', '10-calico', '20-control-plane', '30-policies', '40-nodes', '50-weave']);
+      else expect([...o.files.keys()].some((f) => f.endsWith('kustomization.yaml'))).toBe(false);
+    }
+  });
+
+  it('adopt: owns Weave and the policies unchanged, nothing else', () => {
+    const o = at('adopt');
+    expect(o.layer('40-nodes')).toEqual([]);
+    expect(o.layer('50-weave').map((x) => `${x.kind}/${x.metadata.name}`).sort()).toEqual(
+      ['ClusterRole/weave-net', 'ClusterRoleBinding/weave-net', 'DaemonSet/weave-net', 'Role/weave-net', 'RoleBinding/weave-net', 'ServiceAccount/weave-net']);
+    const policies = o.layer('30-policies');
+    expect(policies).toHaveLength(12);
+    // Byte-for-byte the backed-up objects, apart from the sync-wave annotation Argo CD needs.
+    for (const p of policies) {
+      const original = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'cluster', 'networkpolicies', p.metadata.namespace, `${p.metadata.name}.yaml`), 'utf8'));
+      const copy = structuredClone(p);
+      if (engine === 'argocd') {
+        expect(copy.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('30');
+        delete copy.metadata.annotations['argocd.argoproj.io/sync-wave'];
+        if (Object.keys(copy.metadata.annotations).length === 0) delete copy.metadata.annotations;
+      }
+      expect(copy).toEqual(original);
+    }
+  });
+
+  it('calico: every node gets a weave-first Job', () => {
+    const jobs = at('calico').layer('40-nodes');
+    expect(jobs.map((j) => j.spec.template.spec.nodeName).sort()).toEqual([...NODES].sort());
+    for (const j of jobs) expect(j.spec.template.spec.containers[0].env).toContainEqual({ name: 'DESIRED', value: 'weave-first' });
+  });
+
+  it('policies leave at policies-suspended and stay out until policies-restored', () => {
+    const count = Object.fromEntries(outputs.map((o) => [o.step, o.layer('30-policies').length]));
+    expect(count).toEqual({ adopt: 12, calico: 12, 'cluster-cidr': 12, 'policies-suspended': 0, 'nodes-1': 0, 'nodes-2': 0, 'nodes-3': 0, 'nodes-4': 0, 'nodes-5': 0, 'weave-removed': 0, 'policies-restored': 12, finalized: 12 });
+  });
+
+  it('nodes-k: waves 1..k are calico-first, the rest weave-first', () => {
+    for (let k = 1; k <= WAVES.length; k++) {
+      const jobs = at(`nodes-${k}`).layer('40-nodes');
+      const desired = Object.fromEntries(jobs.map((j) => [j.spec.template.spec.nodeName, j.metadata.labels['cni-migrate.io/desired']]));
+      for (let w = 0; w < WAVES.length; w++) for (const n of WAVES[w]) expect([n, desired[n]]).toEqual([n, w < k ? 'calico-first' : 'weave-first']);
+    }
+  });
+
+  it('weave-removed: Weave is pruned and every node keeps Calico first', () => {
+    const o = at('weave-removed');
+    expect(o.layer('50-weave')).toEqual([]);
+    for (const j of o.layer('40-nodes')) expect(j.metadata.labels['cni-migrate.io/desired']).toBe('calico-first');
+    expect(at('finalized').layer('50-weave')).toEqual([]);
+  });
+
+  it('step.json carries the cluster CIDR of each step', () => {
+    const cidr = Object.fromEntries(outputs.map((o) => [o.step, o.stepJson.network.clusterCIDR]));
+    expect(cidr.adopt).toBe('unchanged');
+    expect(cidr.calico).toBe('unchanged');
+    expect(cidr['cluster-cidr']).toBe('10.32.0.0/11');
+    expect(cidr['policies-restored']).toBe('10.32.0.0/11');
+    // podCIDRs come from the Weave range and kcm allocates: the final value keeps the supernet.
+    expect(cidr.finalized).toBe('10.32.0.0/11');
+  });
+
+  it('Jobs never need an in-place update: one name, one content, across all steps', () => {
+    const seen = new Map<string, string>();
+    for (const o of outputs) {
+      for (const [file, text] of o.files) {
+        if (!file.startsWith('40-nodes/') || file.endsWith('kustomization.yaml')) continue;
+        const job = YAML.parse(text);
+        expect(job.spec.ttlSecondsAfterFinished).toBeUndefined();
+        const key = `${job.metadata.namespace}/${job.metadata.name}`;
+        if (seen.has(key)) expect(text).toBe(seen.get(key));
+        seen.set(key, text);
+      }
+    }
+    // 6 nodes × (weave-first, calico-first) Jobs; the final-name copies at weave-removed add 6.
+    expect(seen.size).toBe(18);
+  });
+
+  it('every object validates against the Kubernetes, Argo CD and Flux schemas with no unknown fields', () => {
+    const all = new Map<string, { file: string; obj: any }>();
+    for (const o of outputs) {
+      for (const [file, text] of o.files) {
+        if (file.endsWith('.yaml') && !file.endsWith('kustomization.yaml')) all.set(text, { file: `${o.step}/${file}`, obj: YAML.parse(text) });
+      }
+    }
+    for (const m of readManifests(ws.gitops)) all.set(JSON.stringify(m.obj), { file: `gitops/${m.file}`, obj: m.obj });
+    expect(checkSchemas([...all.values()])).toEqual([]);
+  });
+
+  it('two synths of the same inputs are byte-identical', async () => {
+    setStep(ws, 'nodes-3');
+    await cli(ws, 'synth');
+    const first = treeDigest(ws.dist);
+    const gitopsFirst = treeDigest(ws.gitops);
+    await cli(ws, 'synth');
+    expect(treeDigest(ws.dist)).toEqual(first);
+    expect(treeDigest(ws.gitops)).toEqual(gitopsFirst);
+    expect(first).toEqual(new Map([...first].map(([k]) => [k, treeDigest(ws.dist).get(k)!])));
+  });
+
+  it('advancing one wave changes only that wave\'s node files, PLAN.md and step.json', () => {
+    for (let k = 2; k <= WAVES.length; k++) {
+      const a = at(`nodes-${k - 1}`).files;
+      const b = at(`nodes-${k}`).files;
+      const changed = [...new Set([...a.keys(), ...b.keys()])].filter((f) => a.get(f) !== b.get(f));
+      const others = changed.filter((f) => !WAVES[k - 1].some((n) => f.includes(`-${n}-`)));
+      expect(others.sort()).toEqual(engine === 'flux' ? ['40-nodes/kustomization.yaml', 'PLAN.md', 'step.json'] : ['PLAN.md', 'step.json']);
+      expect(changed.length - others.length).toBe(WAVES[k - 1].length * 2);
+    }
+  });
+});
+
+describe('GitOps wiring', () => {
+  it('argocd: sync-wave per layer and an Application over dist/ with no finalizer', async () => {
+    const ws = demoWorkspace();
+    setStep(ws, 'nodes-1');
+    await cli(ws, 'synth');
+    for (const m of readManifests(ws.dist)) {
+      expect(m.obj.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe(String(Number(m.file.slice(0, 2))));
+    }
+    const app = YAML.parse(fs.readFileSync(path.join(ws.gitops, 'application.yaml'), 'utf8'));
+    expect(app.spec.source).toEqual({ repoURL: 'https://git.example.com/platform/cluster-network.git', targetRevision: 'main', path: 'dist', directory: { recurse: true, exclude: 'step.json' } });
+    expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
+    expect(app.metadata.finalizers).toBeUndefined();
+  });
+
+  it('flux: a GitRepository and one Kustomization per layer, chained with dependsOn and wait', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => (d.spec.gitops = { ...d.spec.gitops, engine: 'flux', revision: 'release', path: 'clusters/prod/dist' }));
+    await cli(ws, 'synth');
+    const objs = readManifests(ws.gitops).map((m) => m.obj);
+    const repo = objs.find((o) => o.kind === 'GitRepository');
+    expect(repo.spec).toMatchObject({ url: 'https://git.example.com/platform/cluster-network.git', ref: { branch: 'release' } });
+    const ks = objs.filter((o) => o.kind === 'Kustomization');
+    expect(ks.map((k) => k.spec.path)).toEqual(['00-gate', '10-calico', '20-control-plane', '30-policies', '40-nodes', '50-weave'].map((l) => `./clusters/prod/dist/${l}`));
+    ks.forEach((k, i) => {
+      expect(k.metadata.namespace).toBe('flux-system');
+      expect(k.spec).toMatchObject({ prune: true, wait: true, deletionPolicy: 'Orphan', sourceRef: { kind: 'GitRepository', name: repo.metadata.name } });
+      expect(k.spec.dependsOn).toEqual(i === 0 ? undefined : [{ name: ks[i - 1].metadata.name }]);
+    });
+  });
+
+  const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  (kubectl.status === 0 ? it : it.skip)('flux: every layer builds with kustomize (kubectl kustomize) to exactly its files', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => (d.spec.gitops.engine = 'flux'));
+    setStep(ws, 'nodes-2');
+    await cli(ws, 'synth');
+    for (const layer of fs.readdirSync(ws.dist).filter((f) => /^\d\d-/.test(f))) {
+      const out = execFileSync('kubectl', ['kustomize', path.join(ws.dist, layer)], { encoding: 'utf8' });
+      const built = YAML.parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean);
+      const files = readManifests(path.join(ws.dist, layer)).map((m) => m.obj);
+      const key = (o: any) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+      expect(built.map(key).sort()).toEqual(files.map(key).sort());
+    }
+  });
+});
+
+describe('cdk8s synth', () => {
+  it('gives the same dist/ as cni-migrate synth', async () => {
+    const ws = demoWorkspace();
+    setStep(ws, 'nodes-2');
+    await cli(ws, 'synth');
+    const ours = treeDigest(ws.dist);
+    fs.rmSync(ws.dist, { recursive: true });
+    fs.writeFileSync(path.join(ws.dir, 'cdk8s.yaml'), fs.readFileSync(path.join(REPO_ROOT, 'cdk8s.yaml'), 'utf8').replace('node build/src/main.js', `node ${path.join(REPO_ROOT, 'build', 'src', 'main.js')}`));
+    const r = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk8s'), ['synth'], { cwd: ws.dir, encoding: 'utf8', env: { ...process.env, HOME: ws.dir } });
+    expect(r.status).toBe(0);
+    expect(treeDigest(ws.dist)).toEqual(ours);
+  });
+});
