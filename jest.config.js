@@ -8,5 +8,6 @@ module.exports = {
   },
   // synth tests write whole trees; keep them from racing on 2 cores.
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   testTimeout: 60000,
 };

@@ -16,7 +16,7 @@ import * as path from 'path';
 import Ajv from 'ajv';
 import { InputError } from '../config/errors';
 import { formatSchemaError } from '../config/schema-errors';
-import { readYamlFile } from '../config/yaml-file';
+import { readObjectFile } from '../config/yaml-file';
 
 /** A Kubernetes object as found in cluster/. */
 export interface KubeObject {
@@ -118,7 +118,7 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     throw new InputError(shownAs, '(folder)', 'folder not found', 'the cluster/ folder written by `cni-migrate snapshot`');
   }
   const nodesShown = path.join(shownAs, 'nodes.yaml');
-  const nodes = parseNodeInventory(readYamlFile(path.join(dir, 'nodes.yaml'), nodesShown), nodesShown);
+  const nodes = parseNodeInventory(readObjectFile(path.join(dir, 'nodes.yaml'), nodesShown), nodesShown);
 
   const controllerManagers = new Map<string, KubeObject>();
   for (const obj of readObjectDir(path.join(dir, 'control-plane', 'kube-controller-manager'), path.join(shownAs, 'control-plane', 'kube-controller-manager'))) {
@@ -127,7 +127,7 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
   }
   const cpFile = (name: string) => {
     const f = path.join(dir, 'control-plane', name);
-    return fs.existsSync(f) ? checkObject(readYamlFile(f, path.join(shownAs, 'control-plane', name)), path.join(shownAs, 'control-plane', name)) : undefined;
+    return fs.existsSync(f) ? checkObject(readObjectFile(f, path.join(shownAs, 'control-plane', name)), path.join(shownAs, 'control-plane', name)) : undefined;
   };
 
   return {
@@ -171,7 +171,7 @@ function readObjectDir(dir: string, shownAs: string, requiredKind?: string): Kub
   const out: KubeObject[] = [];
   for (const rel of listYaml(dir)) {
     const shown = path.join(shownAs, rel);
-    const obj = checkObject(readYamlFile(path.join(dir, rel), shown), shown);
+    const obj = checkObject(readObjectFile(path.join(dir, rel), shown), shown);
     if (requiredKind && obj.kind !== requiredKind) {
       throw new InputError(shown, 'kind', `got ${JSON.stringify(obj.kind)}`, requiredKind);
     }

@@ -5,7 +5,7 @@
  */
 import { Construct } from 'constructs';
 import { KubeJob, Quantity, type JobSpec } from '../../imports/k8s';
-import { readScript } from '../scripts/read-script';
+import { readScript, scriptDigest } from '../scripts/read-script';
 import { contentName } from './content-name';
 
 /** Which network new pods on the node get. */
@@ -94,7 +94,11 @@ export class NodeSwitch extends Construct {
         },
       },
     };
-    this.jobName = contentName(props.desired, props.nodeName, { spec: toPlain(spec), namespace: props.namespace ?? 'kube-system' });
+    // The name hashes the whole spec, so any change to it (even one made in this file) is a new Job;
+    // the script enters by its digest, which is the same content at a fraction of the cost.
+    const script = spec.template.spec!.containers[0].command!;
+    const hashed = { ...spec, template: { ...spec.template, spec: { ...spec.template.spec!, containers: [{ ...spec.template.spec!.containers[0], command: [script[0], script[1], scriptDigest('node-switch.sh')] }] } } };
+    this.jobName = contentName(props.desired, props.nodeName, { spec: toPlain(hashed), namespace: props.namespace ?? 'kube-system' });
     new KubeJob(this, 'Resource', {
       metadata: { name: this.jobName, namespace: props.namespace ?? 'kube-system', labels: { ...labels, 'cni-migrate.io/desired': props.desired } },
       spec,

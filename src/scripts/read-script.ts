@@ -2,6 +2,7 @@
  * The shell scripts that Jobs run live in src/scripts/*.sh so tests can run them directly; synth
  * reads them from there (from the source tree, whether running from build/ or under ts-jest).
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -37,4 +38,15 @@ export function readScript(name: string): string {
 /** Path of src/scripts/<name>, for tests that run it. */
 export function scriptPath(name: string): string {
   return path.join(packageRoot(), 'src', 'scripts', name);
+}
+
+/** SHA-256 of src/scripts/<name>, so content hashes need not carry the whole text. */
+export function scriptDigest(name: string): string {
+  const key = `sha256:${name}`;
+  let d = cache.get(key);
+  if (d === undefined) {
+    d = createHash('sha256').update(readScript(name)).digest('hex');
+    cache.set(key, d);
+  }
+  return d;
 }

@@ -1,0 +1,94 @@
+/**
+ * npm run bench: the app against the floor (a plain script writing the same objects as YAML), at
+ * several sizes, plus the diff size of advancing one wave. Numbers, not assertions.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { generateCluster } from './generate';
+
+interface Measure {
+  wallMs: number;
+  maxRssMiB: number;
+}
+
+const CHILD = path.join(__dirname, 'child.js');
+
+function measure(args: string[], runs: number): Measure {
+  const all: Measure[] = [];
+  for (let i = 0; i < runs; i++) {
+    fs.rmSync(args[2], { recursive: true, force: true });
+    fs.rmSync(`${args[2]}-gitops`, { recursive: true, force: true });
+    all.push(JSON.parse(execFileSync(process.execPath, [CHILD, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 }).trim()));
+  }
+  all.sort((a, b) => a.wallMs - b.wallMs);
+  return all[Math.floor(all.length / 2)];
+}
+
+/** Every manifest the app wrote, as {file, obj}, for the floor to write again. */
+function dumpObjects(distDir: string, file: string): number {
+  const out: { file: string; obj: unknown }[] = [];
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(distDir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else if (r.endsWith('.yaml')) out.push({ file: r, obj: YAML.parse(fs.readFileSync(path.join(distDir, r), 'utf8')) });
+    }
+  };
+  walk('');
+  fs.writeFileSync(file, JSON.stringify(out));
+  return out.length;
+}
+
+function digest(dir: string): Map<string, string> {
+  const m = new Map<string, string>();
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else m.set(r, fs.readFileSync(path.join(dir, r), 'utf8'));
+    }
+  };
+  walk('');
+  return m;
+}
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-migrate-bench-'));
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const points = [
+  { nodes: 500, policies: 10000 },
+  { nodes: 5000, policies: 10000 },
+  { nodes: 5000, policies: 50000 },
+];
+console.log(`cni-migrate bench: synth at step nodes-10 of 20 waves, median of ${runs} runs, each in its own process`);
+console.log('nodes  policies  objects | app ms  app MiB | floor ms  floor MiB | time ratio');
+const results: { nodes: number; policies: number; app: Measure; floor: Measure }[] = [];
+for (const p of points) {
+  const g = generateCluster(path.join(work, `c-${p.nodes}-${p.policies}`), p.nodes, p.policies, 20, 'nodes-10');
+  const appOut = path.join(work, 'app-dist');
+  const app = measure(['app', g.config, appOut], runs);
+  const objectsFile = path.join(work, 'objects.json');
+  const objects = dumpObjects(appOut, objectsFile);
+  const floor = measure(['floor', objectsFile, path.join(work, 'floor-dist')], runs);
+  results.push({ ...p, app, floor });
+  console.log(`${String(p.nodes).padStart(5)}  ${String(p.policies).padStart(8)}  ${String(objects).padStart(7)} | ${app.wallMs.toFixed(0).padStart(6)}  ${app.maxRssMiB.toFixed(0).padStart(7)} | ${floor.wallMs.toFixed(0).padStart(8)}  ${floor.maxRssMiB.toFixed(0).padStart(9)} | ${(app.wallMs / floor.wallMs).toFixed(2)}x`);
+}
+const [small, big, bigPolicies] = results;
+console.log(`growth: 10x nodes (500 → 5000) costs ${(big.app.wallMs / small.app.wallMs).toFixed(2)}x time; 5x policies (10000 → 50000) costs ${(bigPolicies.app.wallMs / big.app.wallMs).toFixed(2)}x time`);
+console.log(`targets: big plan ${(big.app.wallMs / big.floor.wallMs).toFixed(2)}x the floor (goal ≤ 2x); peak RSS ${big.app.maxRssMiB.toFixed(0)} MiB (goal < 1024 MiB)`);
+
+// Diff size of one wave: synth nodes-10 and nodes-11 of the big plan and compare.
+const g = generateCluster(path.join(work, 'diff'), 5000, 10000, 20, 'nodes-10');
+execFileSync(process.execPath, [CHILD, 'app', g.config, path.join(work, 'd10')]);
+fs.writeFileSync(g.config, fs.readFileSync(g.config, 'utf8').replace('step: nodes-10', 'step: nodes-11'));
+execFileSync(process.execPath, [CHILD, 'app', g.config, path.join(work, 'd11')]);
+const a = digest(path.join(work, 'd10'));
+const b = digest(path.join(work, 'd11'));
+const changed = [...new Set([...a.keys(), ...b.keys()])].filter((f) => a.get(f) !== b.get(f));
+const wave = g.waves[10];
+const slug = (n: string) => n.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 36);
+const others = changed.filter((f) => !wave.some((n) => f.includes(slug(n))));
+console.log(`diff nodes-10 → nodes-11: ${changed.length} files changed; wave 11 has ${wave.length} nodes (${wave.length * 2} Job files); other files: ${others.length} (${others.join(', ')}) (goal ≤ 3)`);
+fs.rmSync(work, { recursive: true, force: true });
