@@ -35,7 +35,7 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
     .description('Move a live Kubernetes cluster from Weave Net to Calico, one reviewed GitOps commit per step.')
     .option('-c, --config <file>', 'migration.yaml to use', 'migration.yaml')
     .option('--cluster <dir>', 'cluster snapshot folder (default: cluster/ beside migration.yaml)')
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
 

@@ -25,16 +25,19 @@ export function parseYamlDocument(text: string, file: string): unknown {
   return nonEmpty[0].toJS({ maxAliasCount: 100 });
 }
 
-/** Read and parse `file`; a missing or unreadable file is an InputError naming it. */
-export function readYamlFile(file: string, shownAs: string = file): unknown {
-  let text: string;
+/** The text of `file`; a missing or unreadable file is an InputError naming it. */
+function readText(file: string, shownAs: string): string {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(shownAs, '(file)', code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(e)}`, 'a readable YAML file');
   }
-  return parseYamlDocument(text, shownAs);
+}
+
+/** Read and parse `file` (migration.yaml): strict, with line numbers in errors. */
+export function readYamlFile(file: string, shownAs: string = file): unknown {
+  return parseYamlDocument(readText(file, shownAs), shownAs);
 }
 
 /**
@@ -44,13 +47,7 @@ export function readYamlFile(file: string, shownAs: string = file): unknown {
  * schema (no timestamps: an unquoted date stays a string, as the API server sees it).
  */
 export function readObjectFile(file: string, shownAs: string = file): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(shownAs, '(file)', code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(e)}`, 'a readable YAML file');
-  }
+  const text = readText(file, shownAs);
   try {
     return jsYaml.load(text, { filename: shownAs, json: false, schema: jsYaml.CORE_SCHEMA });
   } catch (e) {

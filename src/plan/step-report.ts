@@ -107,9 +107,9 @@ export function stepReport(plan: MigrationPlan): StepReport {
     changes,
     checks: { before, after },
     notYetGenerated: pending,
-    nextCommit: next ? { command: 'cni-migrate advance', message: commitMessage(plan, next, 'advance') } : undefined,
+    nextCommit: next ? { command: 'npm run --silent cni-migrate -- advance', message: commitMessage(plan, next, 'advance') } : undefined,
     rollback: {
-      command: prev ? 'git revert <this commit>' : 'git revert <this commit> (see below)',
+      command: 'git revert <this commit>',
       effect: prev ? [`the engine applies step ${prev.name} again`, ...rollback] : rollback,
     },
     clusterCIDR,

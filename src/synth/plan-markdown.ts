@@ -18,11 +18,11 @@ export function renderPlanMarkdown(plan: MigrationPlan, report: StepReport, laye
   L.push('## Checks', '', 'Before it applies:', '', ...list(report.checks.before), '', 'Done when:', '', ...list(report.checks.after), '');
   L.push('## Next commit', '');
   if (report.nextCommit) {
-    L.push('Once the checks above pass:', '', '```sh', `${report.nextCommit.command}`, 'npm run synth', `git commit -am '${report.nextCommit.message}'`, '```', '');
+    L.push('Once the checks above pass:', '', '```sh', report.nextCommit.command, 'npm run synth', 'git add migration.yaml dist gitops', `git commit -m '${report.nextCommit.message.replace(/'/g, "'\\''")}'`, '```', '');
   } else {
     L.push('None: this is the last step.', '');
   }
-  L.push('## Roll back', '', '```sh', report.rollback.command, '```', '', ...list(report.rollback.effect), '');
+  L.push('## Roll back', '', '```sh', report.rollback.command, '```', '', 'dist/ is committed, so the revert brings back the previous step\'s manifests as they were reviewed.', '', ...list(report.rollback.effect), '');
   L.push('## Steps', '', '| # | step | |', '| --- | --- | --- |');
   plan.steps.forEach((s) => L.push(`| ${s.index + 1} | \`${s.name}\` | ${s.index < plan.step.index ? 'done' : s.index === plan.step.index ? '**current**' : ''} |`));
   L.push('');
