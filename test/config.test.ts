@@ -28,6 +28,8 @@ const CASES: BadCase[] = [
   { name: 'wrong apiVersion', edit: (ws) => editConfig(ws, (d) => (d.apiVersion = 'cni-migrate.io/v1')), expect: ['apiVersion', '"cni-migrate.io/v1"', 'cni-migrate.io/v1alpha1'] },
   { name: 'wrong kind', edit: (ws) => editConfig(ws, (d) => (d.kind = 'Migrations')), expect: ['kind', '"Migrations"'] },
   { name: 'metadata.name not a DNS label', edit: (ws) => editConfig(ws, (d) => (d.metadata.name = 'Demo_1')), expect: ['metadata.name', '"Demo_1"', 'DNS label'] },
+  { name: 'metadata.name too long for Flux labels', edit: (ws) => editConfig(ws, (d) => (d.metadata.name = 'a'.repeat(31))), expect: ['metadata.name', 'at most 30'] },
+  { name: 'missing Calico manifest', edit: spec((s) => (s.calico.manifest = 'vendor/calico.yaml')), expect: ['spec.calico.manifest', 'vendor/calico.yaml', 'does not exist'] },
   { name: 'unknown top-level field', edit: (ws) => editConfig(ws, (d) => (d.specs = {})), expect: ['specs', 'unknown field'] },
   { name: 'spec missing', edit: (ws) => editConfig(ws, (d) => delete d.spec), expect: ['spec', 'missing'] },
   { name: 'unknown step', edit: spec((s) => (s.step = 'nodes-9')), expect: ['spec.step', '"nodes-9"', 'nodes-5'] },

@@ -2,6 +2,8 @@
  * Loading migration.yaml: strict YAML, the JSON Schema, the checks JSON Schema cannot express,
  * then defaults. The result is a fully resolved `Migration`.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import Ajv from 'ajv';
 import { Cidr } from '../network/cidr';
 import { InputError } from './errors';
@@ -20,7 +22,12 @@ const validate = ajv.compile(MIGRATION_SCHEMA);
 
 /** Read and resolve migration.yaml at `file`; errors name it as `shownAs`. */
 export function loadMigrationFile(file: string, shownAs: string = file): Migration {
-  return resolveMigration(readYamlFile(file, shownAs), shownAs);
+  const m = resolveMigration(readYamlFile(file, shownAs), shownAs);
+  const manifest = m.spec.calico.manifest;
+  if (manifest !== undefined && !fs.existsSync(path.resolve(path.dirname(file), manifest))) {
+    throw new InputError(shownAs, 'spec.calico.manifest', `${JSON.stringify(manifest)} does not exist`, 'a path to calico.yaml, relative to migration.yaml');
+  }
+  return m;
 }
 
 /** Resolve migration.yaml given as text (used by `guard`, which reads it from git). */

@@ -47,7 +47,9 @@ export const MIGRATION_SCHEMA = {
       additionalProperties: false,
       required: ['name'],
       properties: {
-        name: { type: 'string', pattern: DNS_LABEL, description: 'a DNS label (lowercase letters, digits, "-", at most 63)' },
+        // Bootstrap objects are named cni-migrate-<name>-<layer>; Flux puts that name in a label
+        // value on every object it applies, and label values stop at 63 characters.
+        name: { type: 'string', pattern: DNS_LABEL, maxLength: 30, description: 'a DNS label of at most 30 characters (lowercase letters, digits, "-")' },
       },
       description: 'a mapping with a name',
     },
