@@ -3,6 +3,8 @@
  * Constructs read the step's state (see steps/steps.ts), never its name.
  */
 import { App, Chart } from 'cdk8s';
+import { Calico } from './constructs/calico/calico';
+import { coexistenceFor } from './constructs/calico/coexistence-settings';
 import { NetworkPolicies } from './constructs/network-policies';
 import { NodeSwitch } from './constructs/node-switch';
 import { WeaveNet } from './constructs/weave-net';
@@ -23,6 +25,16 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   }
   const { state, migration, snapshot } = plan;
   const spec = migration.spec;
+
+  if (state.calicoInstalled) {
+    new Calico(charts.get('10-calico')!, 'Calico', {
+      source: spec.calico.manifest
+        ? { kind: 'manifest', file: spec.calico.manifest, configFile: plan.configFile }
+        : { kind: 'builtin', version: spec.calico.version },
+      coexistence: coexistenceFor(plan),
+      serverSideApplyCrds: spec.gitops.engine === 'argocd',
+    });
+  }
 
   if (state.policiesPresent) {
     new NetworkPolicies(charts.get('30-policies')!, 'NetworkPolicies', {

@@ -130,7 +130,9 @@ spec:
     expect(m.spec.gitops).toEqual({ engine: 'flux', repoURL: 'git@example.com:ops/net.git', revision: 'main', path: 'dist', namespace: 'flux-system', project: 'default' });
     expect(m.spec.controlPlane.mode).toBe('kubeadm');
     expect(m.spec.nodes).toEqual({ waves: undefined, waveStrategy: { canary: 1, growthFactor: 2, maxWaveSize: 10, controlPlaneWaveSize: 1 }, drain: true });
-    expect(m.spec.calico.images.node).toBe('quay.io/calico/node:v3.28.5');
+    expect(m.spec.calico.images).toEqual({});
+    expect(m.spec.calico.ipAutodetectionMethod).toBe('kubernetes-internal-ip');
+    expect(m.spec.calico.nodeMTU).toBe(1500);
     expect(m.spec.calico.ipipMode).toBe('Always');
     expect(m.spec.policies).toEqual({ rewriteIPBlocks: false, rewrite: { '10.32.0.0/12': '10.48.0.0/12' } });
     expect(m.spec.images.shell).toMatch(/busybox:1\.36\.1$/);

@@ -1,6 +1,7 @@
 /**
  * Reading control-plane settings out of the objects in cluster/control-plane and cluster/weave.
  */
+import * as jsYaml from 'js-yaml';
 import type { ClusterSnapshot, KubeObject } from './snapshot';
 
 interface Container {
@@ -65,4 +66,25 @@ export function weaveAllocRange(snapshot: ClusterSnapshot): { value?: string; da
     if (env?.value) return { value: env.value, daemonSetFound: true };
   }
   return { daemonSetFound: true };
+}
+
+/**
+ * kube-proxy's proxy mode from its kubeadm ConfigMap (config.conf), or from a --proxy-mode flag
+ * on its DaemonSet; undefined when neither says ("" means the default, iptables).
+ */
+export function kubeProxyMode(snapshot: ClusterSnapshot): string | undefined {
+  const data = (snapshot.controlPlane.kubeProxyConfigMap as { data?: Record<string, string> } | undefined)?.data;
+  if (data?.['config.conf']) {
+    try {
+      const conf = jsYaml.load(data['config.conf'], { schema: jsYaml.CORE_SCHEMA }) as { mode?: unknown } | null;
+      if (conf && typeof conf.mode === 'string') return conf.mode;
+    } catch {
+      // An unreadable config says nothing about the mode; the flags may.
+    }
+  }
+  for (const c of containers(snapshot.controlPlane.kubeProxyDaemonSet)) {
+    const mode = containerFlags(c).get('proxy-mode');
+    if (mode) return mode;
+  }
+  return undefined;
 }

@@ -44,6 +44,8 @@ export interface NodeInfo {
   readonly taints: readonly NodeTaint[];
   /** Files known to be in /etc/cni/net.d, when the snapshot could tell. */
   readonly cniConfigFiles?: readonly string[];
+  /** Node.spec.providerID, e.g. azure:///subscriptions/... (tells the cloud). */
+  readonly providerID?: string;
 }
 
 export interface ControlPlaneFacts {
@@ -103,6 +105,7 @@ export const NODE_INVENTORY_SCHEMA = {
             },
           },
           cniConfigFiles: { type: 'array', items: { type: 'string', pattern: '^[^/]+$', description: 'a file name' }, description: 'a list of file names' },
+          providerID: { type: 'string', description: 'Node.spec.providerID' },
         },
       },
     },

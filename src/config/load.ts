@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import Ajv from 'ajv';
+import { BUILTIN_RELEASE_LINES, releaseLine } from '../constructs/calico/calico-release';
 import { Cidr } from '../network/cidr';
 import { InputError } from './errors';
 import { MIGRATION_SCHEMA } from './schema';
@@ -67,6 +68,12 @@ export function resolveMigration(raw: unknown, file: string): Migration {
   if (mtu !== 0 && mtu < 1280) {
     throw new InputError(file, 'spec.calico.mtu', `got ${mtu}`, '0 (auto-detect) or a veth MTU from 1280 to 9000');
   }
+  const nodeMTU = s.calico?.nodeMTU ?? 1500;
+  if (mtu > nodeMTU - IPIP_OVERHEAD) {
+    throw new InputError(file, 'spec.calico.mtu', `got ${mtu}: IP-in-IP adds ${IPIP_OVERHEAD} bytes, which does not fit under the node MTU ${nodeMTU}`, `0 (auto-detect) or at most ${nodeMTU - IPIP_OVERHEAD}`);
+  }
+  const autodetect = s.calico?.ipAutodetectionMethod ?? 'kubernetes-internal-ip';
+  checkAutodetection(autodetect, weave, file);
   if (s.nodes?.waves && s.nodes.waveStrategy) {
     throw new InputError(file, 'spec.nodes.waveStrategy', 'given together with spec.nodes.waves', 'either waves or waveStrategy, not both');
   }
@@ -78,6 +85,10 @@ export function resolveMigration(raw: unknown, file: string): Migration {
 
   const engine = s.gitops.engine;
   const version = s.calico?.version ?? DEFAULT_CALICO_VERSION;
+  if (!s.calico?.manifest && !(BUILTIN_RELEASE_LINES as readonly string[]).includes(releaseLine(version))) {
+    throw new InputError(file, 'spec.calico.version', `got ${JSON.stringify(version)}: the built-in Calico objects are written for ${BUILTIN_RELEASE_LINES.map((l) => `${l}.x`).join(', ')}`,
+      `${BUILTIN_RELEASE_LINES.map((l) => `${l}.x`).join(', ')}, or set spec.calico.manifest to the calico.yaml of ${version}`);
+  }
   const spec: MigrationSpec = {
     step: s.step,
     gitops: {
@@ -106,14 +117,13 @@ export function resolveMigration(raw: unknown, file: string): Migration {
     },
     calico: {
       version,
-      images: {
-        node: s.calico?.images?.node ?? `quay.io/calico/node:${version}`,
-        cni: s.calico?.images?.cni ?? `quay.io/calico/cni:${version}`,
-        kubeControllers: s.calico?.images?.kubeControllers ?? `quay.io/calico/kube-controllers:${version}`,
-      },
+      images: { ...(s.calico?.images ?? {}) },
       ipipMode: s.calico?.ipipMode ?? 'Always',
       mtu,
       manifest: s.calico?.manifest,
+      ipAutodetectionMethod: autodetect,
+      iptablesBackend: s.calico?.iptablesBackend,
+      nodeMTU,
     },
     policies: {
       rewriteIPBlocks: s.policies?.rewriteIPBlocks ?? false,
@@ -125,6 +135,46 @@ export function resolveMigration(raw: unknown, file: string): Migration {
     },
   };
   return { apiVersion: 'cni-migrate.io/v1alpha1', kind: 'Migration', metadata: { name: doc.metadata.name }, spec };
+}
+
+/** Bytes IP-in-IP adds to every packet (an outer IPv4 header). */
+export const IPIP_OVERHEAD = 20;
+
+/** Interfaces Weave creates, which calico-node must never take its address from. */
+const WEAVE_INTERFACES = ['weave', 'datapath', 'vxlan-6784'];
+
+/**
+ * Refuse autodetection methods that can pick a Weave interface: BGP would then peer on a Weave
+ * address. Calico's regexes are Go RE2; the simple ones people write mean the same in JS.
+ */
+function checkAutodetection(method: string, weave: Cidr, file: string): void {
+  const field = 'spec.calico.ipAutodetectionMethod';
+  const [kind, arg] = method.includes('=') ? [method.slice(0, method.indexOf('=')), method.slice(method.indexOf('=') + 1)] : [method, ''];
+  const regexes = () =>
+    arg.split(',').map((r) => {
+      try {
+        return new RegExp(r);
+      } catch {
+        throw new InputError(file, field, `${JSON.stringify(r)} is not a valid regular expression`, 'interface name regexes separated by ","');
+      }
+    });
+  if (kind === 'interface') {
+    const hit = WEAVE_INTERFACES.find((i) => regexes().some((r) => r.test(i)));
+    if (hit) throw new InputError(file, field, `${JSON.stringify(method)} matches Weave's interface ${hit}`, 'a pattern that matches only the node network interfaces (e.g. interface=eth0,ens.*)');
+  } else if (kind === 'skip-interface') {
+    const miss = WEAVE_INTERFACES.filter((i) => !regexes().some((r) => r.test(i)));
+    if (miss.length > 0) throw new InputError(file, field, `${JSON.stringify(method)} does not skip Weave's interface(s) ${miss.join(', ')}`, 'skip-interface=weave,datapath,vxlan-.*,...');
+  } else if (kind === 'cidr') {
+    for (const c of arg.split(',')) {
+      let block: Cidr;
+      try {
+        block = Cidr.parse(c);
+      } catch (e) {
+        throw new InputError(file, field, `got ${JSON.stringify(c)}: ${(e as Error).message}`, 'cidr=<IPv4 CIDR of the node network>');
+      }
+      if (block.overlaps(weave)) throw new InputError(file, field, `${c} overlaps the Weave CIDR ${weave}, where the weave bridge has an address`, 'the CIDR of the node network');
+    }
+  }
 }
 
 /** migration.yaml as validated by the schema, before defaults. */
@@ -144,6 +194,9 @@ interface RawSpec {
     ipipMode?: 'Always' | 'CrossSubnet';
     mtu?: number;
     manifest?: string;
+    ipAutodetectionMethod?: string;
+    iptablesBackend?: 'Legacy' | 'NFT';
+    nodeMTU?: number;
   };
   policies?: { rewriteIPBlocks?: boolean; rewrite?: Record<string, string> };
   images?: { shell?: string; kubectl?: string };

@@ -155,6 +155,13 @@ export const MIGRATION_SCHEMA = {
             ipipMode: { enum: ['Always', 'CrossSubnet'], description: 'Always | CrossSubnet' },
             mtu: { type: 'integer', minimum: 0, maximum: 9000, description: '0 (auto-detect) or a veth MTU from 1280 to 9000' },
             manifest: { type: 'string', minLength: 1, description: 'a path to calico.yaml, relative to migration.yaml' },
+            ipAutodetectionMethod: {
+              type: 'string',
+              pattern: '^(kubernetes-internal-ip|(interface|skip-interface|cidr|can-reach)=\\S+)$',
+              description: 'kubernetes-internal-ip, interface=<regex,...>, skip-interface=<regex,...>, cidr=<cidr,...> or can-reach=<address> (not first-found, which can pick the weave bridge)',
+            },
+            iptablesBackend: { enum: ['Legacy', 'NFT'], description: 'Legacy | NFT (the backend kube-proxy uses)' },
+            nodeMTU: { type: 'integer', minimum: 1280, maximum: 9216, description: 'the node network MTU, from 1280 to 9216' },
           },
         },
         policies: {

@@ -100,11 +100,11 @@ export interface NodesSpec {
 }
 
 export interface CalicoImagesSpec {
-  /** @default quay.io/calico/node:<version> */
+  /** @default docker.io/calico/node:<version> */
   readonly node: string;
-  /** @default quay.io/calico/cni:<version> */
+  /** @default docker.io/calico/cni:<version> */
   readonly cni: string;
-  /** @default quay.io/calico/kube-controllers:<version> */
+  /** @default docker.io/calico/kube-controllers:<version> */
   readonly kubeControllers: string;
 }
 
@@ -114,8 +114,11 @@ export interface CalicoSpec {
    * @default v3.28.5
    */
   readonly version: string;
-  /** Images of Calico's own containers. */
-  readonly images: CalicoImagesSpec;
+  /**
+   * Images of Calico's own containers, where set explicitly (for mirrors and air-gapped registries).
+   * @default - built-in objects: docker.io/calico/<name>:<version>; a manifest: its own images
+   */
+  readonly images: Partial<CalicoImagesSpec>;
   /**
    * IP-in-IP mode of the pool.
    * @default Always
@@ -131,6 +134,21 @@ export interface CalicoSpec {
    * @default - the built-in objects for `version`
    */
   readonly manifest?: string;
+  /**
+   * How calico-node picks each node's address; never a method that can pick the weave bridge.
+   * @default kubernetes-internal-ip
+   */
+  readonly ipAutodetectionMethod: string;
+  /**
+   * iptables backend for Felix; must match kube-proxy's.
+   * @default - detected from kube-proxy's mode in cluster/, else Auto (Felix follows kube-proxy's chains)
+   */
+  readonly iptablesBackend?: 'Legacy' | 'NFT';
+  /**
+   * MTU of the nodes' network, which the veth MTU plus 20 bytes of IP-in-IP must fit under.
+   * @default 1500
+   */
+  readonly nodeMTU: number;
 }
 
 export interface PoliciesSpec {

@@ -11,9 +11,12 @@ import type { Migration } from '../config/types';
 import { planNetwork, type NetworkPlan } from '../network/network-plan';
 import { findStep, stateAt, stepList, type Step, type StepState } from '../steps/steps';
 import { isControlPlane, resolveWaves } from '../steps/waves';
+import { calicoFindings } from './calico-findings';
 import { sortFindings, type Finding } from './findings';
 
 export interface MigrationPlan {
+  /** Absolute path of migration.yaml (relative paths in it resolve against its folder). */
+  readonly configFile: string;
   readonly migration: Migration;
   readonly snapshot: ClusterSnapshot;
   readonly waves: readonly (readonly string[])[];
@@ -42,11 +45,14 @@ export function loadPlan(inputs: PlanInputs): MigrationPlan {
   const migration = loadMigrationFile(inputs.configFile, path.relative(process.cwd(), inputs.configFile) || inputs.configFile);
   const clusterDir = inputs.clusterDir ?? path.join(path.dirname(inputs.configFile), 'cluster');
   const snapshot = loadClusterSnapshot(clusterDir, path.relative(process.cwd(), clusterDir) || clusterDir);
-  return buildPlan(migration, snapshot, path.relative(process.cwd(), inputs.configFile) || inputs.configFile);
+  return buildPlan(migration, snapshot, path.relative(process.cwd(), inputs.configFile) || inputs.configFile, path.resolve(inputs.configFile));
 }
 
-/** Plan from already-loaded inputs; `configShownAs` names migration.yaml in errors. */
-export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, configShownAs: string): MigrationPlan {
+/**
+ * Plan from already-loaded inputs; `configShownAs` names migration.yaml in errors, `configFile`
+ * is where it lives (default: `configShownAs` from the current folder).
+ */
+export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, configShownAs: string, configFile: string = path.resolve(configShownAs)): MigrationPlan {
   const waves = resolveWaves(migration.spec.nodes, snapshot.nodes, configShownAs);
   const steps = stepList(waves.length);
   const step = findStep(steps, migration.spec.step);
@@ -57,6 +63,7 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
   const waveOf = new Map<string, number>();
   waves.forEach((w, i) => w.forEach((n) => waveOf.set(n, i + 1)));
   return {
+    configFile,
     migration,
     snapshot,
     waves,
@@ -65,7 +72,7 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
     step,
     state: stateAt(step, waves.length),
     network,
-    findings: sortFindings([...network.findings, ...waveFindings(migration, snapshot, waves)]),
+    findings: sortFindings([...network.findings, ...calicoFindings(migration, snapshot), ...waveFindings(migration, snapshot, waves)]),
   };
 }
 

@@ -2,6 +2,7 @@
  * What a reviewer needs to know about the current step: what applying it changes, what must hold
  * before and after, the next commit, and how to roll back. PLAN.md and step.json render this.
  */
+import { iptablesBackendFor } from '../constructs/calico/coexistence-settings';
 import { ownedWeaveObjects } from '../constructs/weave-net';
 import type { Step } from '../steps/steps';
 import { commitMessage } from '../steps/transitions';
@@ -47,11 +48,11 @@ export function stepReport(plan: MigrationPlan): StepReport {
       rollback.push('Argo CD refuses to prune every resource of an app (allowEmpty is off) and the Flux Kustomizations orphan their objects when deleted, so reverting this first commit leaves the cluster as it is; remove the bootstrap objects in gitops/ to stop managing it');
       break;
     case 'calico':
-      changes.push(`Calico ${plan.migration.spec.calico.version} runs beside Weave on every node, its conflist named 20-calico.conflist so Weave's 10-weave.conflist stays first; its IP pool is ${net.calico} (${plan.migration.spec.calico.ipipMode} IP-in-IP)`);
+      changes.push(`Calico ${plan.migration.spec.calico.version} (${plan.migration.spec.calico.manifest ? `from ${plan.migration.spec.calico.manifest}` : 'built-in objects'}) runs beside Weave on every node, its conflist named 20-calico.conflist so Weave's 10-weave.conflist stays first; its IP pool is ${net.calico} (${plan.migration.spec.calico.ipipMode} IP-in-IP), node addresses by ${plan.migration.spec.calico.ipAutodetectionMethod}, iptables backend ${iptablesBackendFor(plan)}, veth MTU ${plan.migration.spec.calico.mtu || 'auto'}`);
       changes.push(`each of the ${nodes} nodes gets a Job that keeps Weave first (removes any leftover 05-calico.conflist)`);
       before.push('the nodes allow IP protocol 4 (IP-in-IP) and TCP 179 (BGP) between them');
+      before.push(`no IP pool exists yet, or the existing one is ${net.calico} (calico-node creates its pool once and ignores CALICO_IPV4POOL_CIDR afterwards)`);
       after.push('calico-node is Ready on every node and every weave-first Job has completed');
-      pending.push('the Calico objects in 10-calico (issue "Calico beside Weave")');
       rollback.push('Calico\'s objects are pruned; pods are still all on Weave, so nothing loses its network');
       break;
     case 'cluster-cidr':

@@ -1,0 +1,49 @@
+/**
+ * What the built-in Calico objects are written for: the 3.28 release line (manifest install,
+ * Kubernetes datastore, BIRD for IP-in-IP). Other releases come in through spec.calico.manifest,
+ * their own calico.yaml, patched the same way.
+ */
+
+/** Release lines the built-in objects reproduce. */
+export const BUILTIN_RELEASE_LINES = ['v3.28'] as const;
+
+/** A Calico CRD, as calico-node and calico-kube-controllers use it in Kubernetes datastore mode. */
+export interface CalicoCrd {
+  readonly kind: string;
+  readonly plural: string;
+  readonly scope: 'Cluster' | 'Namespaced';
+}
+
+/** The crd.projectcalico.org/v1 resources of the 3.28 manifest install. */
+export const CALICO_3_28_CRDS: readonly CalicoCrd[] = [
+  { kind: 'BGPConfiguration', plural: 'bgpconfigurations', scope: 'Cluster' },
+  { kind: 'BGPFilter', plural: 'bgpfilters', scope: 'Cluster' },
+  { kind: 'BGPPeer', plural: 'bgppeers', scope: 'Cluster' },
+  { kind: 'BlockAffinity', plural: 'blockaffinities', scope: 'Cluster' },
+  { kind: 'CalicoNodeStatus', plural: 'caliconodestatuses', scope: 'Cluster' },
+  { kind: 'ClusterInformation', plural: 'clusterinformations', scope: 'Cluster' },
+  { kind: 'FelixConfiguration', plural: 'felixconfigurations', scope: 'Cluster' },
+  { kind: 'GlobalNetworkPolicy', plural: 'globalnetworkpolicies', scope: 'Cluster' },
+  { kind: 'GlobalNetworkSet', plural: 'globalnetworksets', scope: 'Cluster' },
+  { kind: 'HostEndpoint', plural: 'hostendpoints', scope: 'Cluster' },
+  { kind: 'IPAMBlock', plural: 'ipamblocks', scope: 'Cluster' },
+  { kind: 'IPAMConfig', plural: 'ipamconfigs', scope: 'Cluster' },
+  { kind: 'IPAMHandle', plural: 'ipamhandles', scope: 'Cluster' },
+  { kind: 'IPPool', plural: 'ippools', scope: 'Cluster' },
+  { kind: 'IPReservation', plural: 'ipreservations', scope: 'Cluster' },
+  { kind: 'KubeControllersConfiguration', plural: 'kubecontrollersconfigurations', scope: 'Cluster' },
+  { kind: 'NetworkPolicy', plural: 'networkpolicies', scope: 'Namespaced' },
+  { kind: 'NetworkSet', plural: 'networksets', scope: 'Namespaced' },
+];
+
+/** The release line (vMAJOR.MINOR) of a tag such as v3.28.5. */
+export function releaseLine(version: string): string {
+  const m = /^(v\d+\.\d+)\.\d+$/.exec(version);
+  if (!m) throw new Error(`not a Calico release tag: ${JSON.stringify(version)}`);
+  return m[1];
+}
+
+/** Default image of a Calico component for the built-in objects. */
+export function defaultCalicoImage(component: 'node' | 'cni' | 'kube-controllers', version: string): string {
+  return `docker.io/calico/${component}:${version}`;
+}

@@ -1,0 +1,61 @@
+/**
+ * Calico beside Weave: the manifest install (built-in objects for the pinned release, or the
+ * operator's vendored calico.yaml), with the coexistence patches applied to either.
+ */
+import * as path from 'path';
+import { Construct } from 'constructs';
+import type { KubeObject } from '../../cluster/snapshot';
+import { InputError } from '../../config/errors';
+import { AdoptedObjects } from '../adopted-objects';
+import { builtinCalicoObjects } from './calico-builtin';
+import { readCalicoManifest } from './calico-manifest';
+import { applyCoexistence, CalicoShapeError, type CalicoCoexistence } from './calico-patch';
+
+/** Where Calico's objects come from. */
+export type CalicoSource =
+  | { readonly kind: 'builtin'; readonly version: string }
+  | { readonly kind: 'manifest'; readonly file: string; readonly configFile: string };
+
+export interface CalicoProps {
+  readonly source: CalicoSource;
+  readonly coexistence: CalicoCoexistence;
+  /**
+   * Mark the CRDs for server-side apply (Argo CD: some are too large for client-side apply's
+   * last-applied annotation; Flux always applies server-side).
+   * @default false
+   */
+  readonly serverSideApplyCrds?: boolean;
+}
+
+export class Calico extends Construct {
+  /** The objects emitted, after patching. */
+  public readonly objects: readonly KubeObject[];
+
+  constructor(scope: Construct, id: string, props: CalicoProps) {
+    super(scope, id);
+    this.objects = calicoObjects(props.source, props.coexistence);
+    const adopted = new AdoptedObjects(this, 'Objects', { objects: this.objects });
+    if (props.serverSideApplyCrds) {
+      for (const o of adopted.apiObjects) {
+        if (o.kind === 'CustomResourceDefinition') o.metadata.addAnnotation('argocd.argoproj.io/sync-options', 'ServerSideApply=true');
+      }
+    }
+  }
+}
+
+/** The patched objects for `source`; shape problems become InputErrors on the config field. */
+export function calicoObjects(source: CalicoSource, coexistence: CalicoCoexistence): KubeObject[] {
+  if (source.kind === 'builtin') {
+    return applyCoexistence(builtinCalicoObjects({ version: source.version }), coexistence);
+  }
+  const shown = path.relative(process.cwd(), source.configFile) || source.configFile;
+  const file = path.resolve(path.dirname(source.configFile), source.file);
+  try {
+    return applyCoexistence(readCalicoManifest(file, shown), coexistence);
+  } catch (e) {
+    if (e instanceof CalicoShapeError) {
+      throw new InputError(shown, 'spec.calico.manifest', `${source.file} cannot be patched: ${e.message}`, "an upstream Calico manifest install (calico.yaml) with calico-node's install-cni and calico-node containers");
+    }
+    throw e;
+  }
+}

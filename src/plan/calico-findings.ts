@@ -1,0 +1,92 @@
+/**
+ * Preflight findings about running Calico beside Weave: what in the cluster would break
+ * coexistence or the per-node switch.
+ */
+import type { ClusterSnapshot } from '../cluster/snapshot';
+import type { Migration } from '../config/types';
+import { iptablesBackendFor } from '../constructs/calico/coexistence-settings';
+import { COEXISTENCE_CONF_NAME, WEAVE_CONF_NAME } from '../constructs/calico/calico-patch';
+import type { Finding } from './findings';
+
+/** Name of the copy that makes Calico first on a switched node. */
+const PRIORITY_NAME = '05-calico.conflist';
+/** Weave's default MTU: Calico pods above it can black-hole large packets to Weave pods. */
+const WEAVE_DEFAULT_MTU = 1376;
+/** Calico's manifest install without Typha is meant for up to this many nodes. */
+const NO_TYPHA_MAX_NODES = 50;
+
+export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot): Finding[] {
+  const out: Finding[] = [];
+  const some = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
+
+  const crio = snapshot.nodes.filter((n) => n.containerRuntime.startsWith('cri-o://')).map((n) => n.name);
+  if (crio.length > 0) {
+    out.push({
+      severity: 'warning', code: 'crio-default-network', file: `${snapshot.dir}/nodes.yaml`,
+      message: `${crio.length} node(s) run CRI-O (${some(crio)}); with cni_default_network set in crio.conf, CRI-O picks the network by name and ignores file order, so the switch does nothing there`,
+      fix: 'on those nodes make sure crio.conf (and /etc/crio/crio.conf.d) leaves cni_default_network unset, and remove CRI-O\'s own 10-crio-bridge / 11-crio-ipv4-bridge conflists',
+    });
+  }
+
+  for (const n of snapshot.nodes) {
+    const configs = (n.cniConfigFiles ?? []).filter((f) => /\.(conf|conflist|json)$/.test(f) && f !== WEAVE_CONF_NAME && !/^(05|10|20)-calico\.conflist$/.test(f)).sort();
+    const beforeSwitch = configs.filter((f) => f < PRIORITY_NAME);
+    const beforeCalico = configs.filter((f) => f >= PRIORITY_NAME && f < COEXISTENCE_CONF_NAME);
+    if (beforeSwitch.length > 0) {
+      out.push({
+        severity: 'error', code: 'cni-file-sorts-first', file: `${snapshot.dir}/nodes.yaml`, field: `nodes[name=${n.name}].cniConfigFiles`,
+        message: `node ${n.name} has ${beforeSwitch.join(', ')} in /etc/cni/net.d, which sorts before ${PRIORITY_NAME}: the runtime uses it instead of Weave or Calico, and the switch cannot take effect`,
+        fix: `remove ${beforeSwitch.join(', ')} from the node (after checking nothing uses it), then snapshot again`,
+      });
+    }
+    if (beforeCalico.length > 0) {
+      out.push({
+        severity: 'warning', code: 'cni-file-sorts-before-calico', file: `${snapshot.dir}/nodes.yaml`, field: `nodes[name=${n.name}].cniConfigFiles`,
+        message: `node ${n.name} has ${beforeCalico.join(', ')} in /etc/cni/net.d, which sorts before ${COEXISTENCE_CONF_NAME}: if Weave's file goes missing, the runtime falls to it rather than to Calico`,
+        fix: `remove ${beforeCalico.join(', ')} from the node if nothing uses it`,
+      });
+    }
+  }
+
+  const azure = snapshot.nodes.filter((n) => n.providerID?.startsWith('azure://')).map((n) => n.name);
+  if (azure.length > 0) {
+    out.push({
+      severity: 'error', code: 'azure-no-ipip', file: `${snapshot.dir}/nodes.yaml`,
+      message: `${azure.length} node(s) run on Azure (${some(azure)}), whose network does not carry IP-in-IP (IP protocol 4)`,
+      fix: 'this tool migrates to Calico IP-in-IP only; on Azure use Calico VXLAN, which it does not generate yet',
+    });
+  }
+
+  if (migration.spec.controlPlane.mode === 'managed') {
+    out.push({
+      severity: 'warning', code: 'managed-control-plane', field: 'spec.controlPlane.mode',
+      message: 'the control plane is managed: it is not on either pod network, so webhooks and aggregated APIs served from pods are unreachable from it unless they use hostNetwork, and the provider may revert changes to kube-proxy',
+      fix: 'check that the provider allows a self-installed CNI, move admission webhooks to hostNetwork, and read PLAN.md for the manual control-plane steps',
+    });
+  }
+
+  if (iptablesBackendFor({ migration, snapshot }) === 'Auto') {
+    out.push({
+      severity: 'warning', code: 'iptables-backend-not-pinned', field: 'spec.calico.iptablesBackend',
+      message: 'the iptables backend is not pinned and kube-proxy\'s mode in cluster/ does not tell it; Felix will follow the KUBE-* chains it finds, which goes wrong on a node where kube-proxy has not written any yet',
+      fix: 'set spec.calico.iptablesBackend to Legacy or NFT, whichever `iptables --version` shows on the nodes (and pin Weave\'s IPTABLES_BACKEND to the same)',
+    });
+  }
+
+  if (migration.spec.calico.mtu > WEAVE_DEFAULT_MTU) {
+    out.push({
+      severity: 'info', code: 'mtu-above-weave', field: 'spec.calico.mtu',
+      message: `Calico pods get MTU ${migration.spec.calico.mtu}, above Weave's default ${WEAVE_DEFAULT_MTU}; large UDP or ICMP-blocked traffic between the two networks can be lost while both run`,
+      fix: `set spec.calico.mtu to ${WEAVE_DEFAULT_MTU} for the migration if such traffic matters (it only affects new pods)`,
+    });
+  }
+
+  if (snapshot.nodes.length > NO_TYPHA_MAX_NODES && !migration.spec.calico.manifest) {
+    out.push({
+      severity: 'warning', code: 'no-typha', field: 'spec.calico.manifest',
+      message: `${snapshot.nodes.length} nodes: the built-in manifest install has no Typha, which Calico recommends above ${NO_TYPHA_MAX_NODES} nodes to spare the API server`,
+      fix: 'vendor calico-typha.yaml for your release and set spec.calico.manifest to it',
+    });
+  }
+  return out;
+}

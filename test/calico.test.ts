@@ -1,0 +1,306 @@
+/**
+ * Calico beside Weave: both sources (built-in objects, a vendored manifest) synthesize, carry
+ * exactly the configured coexistence settings, and a manifest of the wrong shape is refused.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as jsYaml from 'js-yaml';
+import * as YAML from 'yaml';
+import { resolveMigration } from '../src/config/load';
+import { calicoObjects } from '../src/constructs/calico/calico';
+import { builtinCalicoObjects } from '../src/constructs/calico/calico-builtin';
+import { applyCoexistence, calicoNodeEnv, type CalicoCoexistence } from '../src/constructs/calico/calico-patch';
+import { readCalicoManifest } from '../src/constructs/calico/calico-manifest';
+import { stepList } from '../src/steps/steps';
+import { checkSchemas } from './support/schemas';
+import { cli, demoWorkspace, editConfig, readManifests, REPO_ROOT, setStep, treeDigest, type Workspace } from './support/workspace';
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'calico-upstream-shaped.yaml');
+const REFERENCE = path.join(REPO_ROOT, '..', 'shared', 'reference');
+
+const SETTINGS: CalicoCoexistence = {
+  poolCidr: '10.48.0.0/12',
+  ipipMode: 'CrossSubnet',
+  ipAutodetectionMethod: 'cidr=192.168.56.0/24',
+  iptablesBackend: 'Legacy',
+  vethMtu: 1370,
+};
+
+/** The coexistence env, as it must appear on calico-node whatever the source. */
+const NODE_ENV = {
+  CALICO_IPV4POOL_CIDR: '10.48.0.0/12',
+  CALICO_IPV4POOL_IPIP: 'CrossSubnet',
+  CALICO_IPV4POOL_VXLAN: 'Never',
+  IP_AUTODETECTION_METHOD: 'cidr=192.168.56.0/24',
+  FELIX_IPTABLESBACKEND: 'Legacy',
+  FELIX_IPTABLESMARKMASK: '0xfff00000',
+  FELIX_CHAININSERTMODE: 'Insert',
+};
+
+function withManifest(ws: Workspace, text: string): void {
+  fs.mkdirSync(path.join(ws.dir, 'vendor'), { recursive: true });
+  fs.writeFileSync(path.join(ws.dir, 'vendor', 'calico.yaml'), text);
+  editConfig(ws, (d) => (d.spec.calico.manifest = 'vendor/calico.yaml'));
+}
+
+describe.each([
+  ['built-in objects', () => builtinCalicoObjects({ version: 'v3.28.5' })],
+  ['upstream-shaped manifest', () => readCalicoManifest(FIXTURE, 'fixture')],
+])('coexistence patches on %s', (_name, source) => {
+  it('set exactly the configured env on calico-node and install-cni', () => {
+    const out = applyCoexistence(source(), SETTINGS);
+    const env = calicoNodeEnv(out, 'calico-node');
+    for (const [k, v] of Object.entries(NODE_ENV)) expect([k, env.get(k)]).toEqual([k, v]);
+    const cni = calicoNodeEnv(out, 'install-cni');
+    expect(cni.get('CNI_CONF_NAME')).toBe('20-calico.conflist');
+    expect(cni.has('CNI_OLD_CONF_NAME')).toBe(false);
+    const config = out.find((o) => o.kind === 'ConfigMap') as any;
+    expect(config.data.veth_mtu).toBe('1370');
+  });
+
+  it('change nothing but those fields', () => {
+    const before = source();
+    const after = applyCoexistence(before, SETTINGS);
+    expect(after.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(before.map((o) => `${o.kind}/${o.metadata.name}`));
+    const strip = (objs: any[]) =>
+      objs.map((o) => {
+        const c = structuredClone(o);
+        if (c.kind === 'ConfigMap') delete c.data.veth_mtu;
+        if (c.kind === 'DaemonSet') {
+          const pod = c.spec.template.spec;
+          delete pod.tolerations;
+          for (const k of [...pod.initContainers, ...pod.containers]) k.env = (k.env ?? []).filter((e: any) => !(e.name in NODE_ENV) && !e.name.startsWith('CNI_'));
+        }
+        return c;
+      });
+    expect(strip(after)).toEqual(strip(before));
+  });
+
+  it('move Calico to its final name only when asked, and never to a name that sorts before Weave\'s while Weave runs', () => {
+    const coexist = calicoNodeEnv(applyCoexistence(source(), SETTINGS), 'install-cni').get('CNI_CONF_NAME')!;
+    expect(coexist > '10-weave.conflist').toBe(true);
+    const final = calicoNodeEnv(applyCoexistence(source(), { ...SETTINGS, finalName: true }), 'install-cni');
+    expect(final.get('CNI_CONF_NAME')).toBe('10-calico.conflist');
+    expect(final.get('CNI_OLD_CONF_NAME')).toBe('20-calico.conflist');
+  });
+
+  it('schedule calico-node on every node and swap images only where asked', () => {
+    const out = applyCoexistence(source(), { ...SETTINGS, images: { node: 'registry.local/calico/node:v9', kubeControllers: 'registry.local/calico/kube-controllers:v9' } }) as any[];
+    const ds = out.find((o) => o.kind === 'DaemonSet');
+    expect(ds.spec.template.spec.tolerations).toEqual([{ operator: 'Exists' }]);
+    const images = [...ds.spec.template.spec.initContainers, ...ds.spec.template.spec.containers].map((c: any) => `${c.name}=${c.image}`);
+    expect(images.filter((i) => i.includes('registry.local'))).toHaveLength(2);
+    expect(images.filter((i) => /calico\/cni:/.test(i) && !i.includes('registry.local'))).toHaveLength(2);
+    const kc = out.find((o) => o.kind === 'Deployment');
+    expect(kc.spec.template.spec.containers[0].image).toBe('registry.local/calico/kube-controllers:v9');
+  });
+});
+
+describe('the built-in objects', () => {
+  it('hold the 3.28 manifest install: every kind calico-node needs in Kubernetes datastore mode', () => {
+    const objs = builtinCalicoObjects({ version: 'v3.28.5' });
+    const count = (k: string) => objs.filter((o) => o.kind === k).length;
+    expect(count('CustomResourceDefinition')).toBe(18);
+    expect(count('ServiceAccount')).toBe(3);
+    expect(count('ClusterRole')).toBe(3);
+    expect(count('ClusterRoleBinding')).toBe(3);
+    expect(count('DaemonSet')).toBe(1);
+    expect(count('Deployment')).toBe(1);
+    expect(count('PodDisruptionBudget')).toBe(1);
+    expect(count('ConfigMap')).toBe(1);
+    const ds = objs.find((o) => o.kind === 'DaemonSet') as any;
+    expect(ds.spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(['upgrade-ipam', 'install-cni', 'mount-bpffs']);
+    expect(ds.spec.template.spec.containers[0].image).toBe('docker.io/calico/node:v3.28.5');
+  });
+
+  it('validate against the Kubernetes schemas, with no unknown fields', () => {
+    const objs = applyCoexistence(builtinCalicoObjects({ version: 'v3.28.5' }), SETTINGS);
+    expect(checkSchemas(objs.map((obj) => ({ file: `${obj.kind}/${obj.metadata.name}`, obj })))).toEqual([]);
+  });
+});
+
+describe('synth with Calico', () => {
+  const synthAt = async (ws: Workspace, step: string) => {
+    setStep(ws, step);
+    const r = await cli(ws, 'synth');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    return readManifests(ws.dist).filter((m) => m.file.startsWith('10-calico/')).map((m) => m.obj);
+  };
+  const confName = (objs: any[]) => calicoNodeEnv(objs, 'install-cni').get('CNI_CONF_NAME');
+
+  it('installs nothing at adopt, then keeps 20-calico.conflist until Weave is removed', async () => {
+    const ws = demoWorkspace();
+    const names: Record<string, string | undefined> = {};
+    for (const s of stepList(5)) names[s.name] = confName(await synthAt(ws, s.name));
+    expect(names.adopt).toBeUndefined();
+    for (const s of ['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1', 'nodes-5']) expect([s, names[s]]).toEqual([s, '20-calico.conflist']);
+    for (const s of ['weave-removed', 'policies-restored', 'finalized']) expect([s, names[s]]).toEqual([s, '10-calico.conflist']);
+  });
+
+  it('takes the settings from migration.yaml and the iptables backend from kube-proxy\'s nftables mode', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => {
+      d.spec.calico = { version: 'v3.28.5', ipipMode: 'CrossSubnet', mtu: 1376, ipAutodetectionMethod: 'skip-interface=weave,datapath,vxlan-.*,docker.*' };
+    });
+    const cm = path.join(ws.cluster, 'control-plane', 'kube-proxy-configmap.yaml');
+    fs.writeFileSync(cm, fs.readFileSync(cm, 'utf8').replace('mode: ""', 'mode: nftables'));
+    const objs = await synthAt(ws, 'calico');
+    const env = calicoNodeEnv(objs, 'calico-node');
+    expect(env.get('CALICO_IPV4POOL_IPIP')).toBe('CrossSubnet');
+    expect(env.get('IP_AUTODETECTION_METHOD')).toBe('skip-interface=weave,datapath,vxlan-.*,docker.*');
+    expect(env.get('FELIX_IPTABLESBACKEND')).toBe('NFT');
+    expect(objs.find((o) => o.kind === 'ConfigMap').data.veth_mtu).toBe('1376');
+  });
+
+  it('argocd marks the CRDs for server-side apply; flux applies server-side anyway', async () => {
+    const ws = demoWorkspace();
+    const crds = (await synthAt(ws, 'calico')).filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(crds).toHaveLength(18);
+    for (const c of crds) expect(c.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('ServerSideApply=true');
+    editConfig(ws, (d) => (d.spec.gitops.engine = 'flux'));
+    for (const c of (await synthAt(ws, 'calico')).filter((o) => o.kind === 'CustomResourceDefinition')) expect(c.metadata.annotations).toBeUndefined();
+  });
+
+  it('patches a vendored manifest and keeps its own objects and images', async () => {
+    const ws = demoWorkspace();
+    withManifest(ws, fs.readFileSync(FIXTURE, 'utf8'));
+    editConfig(ws, (d) => (d.spec.calico.version = 'v3.30.4'));
+    const objs = await synthAt(ws, 'calico');
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(readCalicoManifest(FIXTURE, 'f').map((o) => `${o.kind}/${o.metadata.name}`).sort());
+    expect(confName(objs)).toBe('20-calico.conflist');
+    expect(calicoNodeEnv(objs, 'calico-node').get('CALICO_IPV4POOL_CIDR')).toBe('10.48.0.0/12');
+    const ds = objs.find((o) => o.kind === 'DaemonSet');
+    expect(ds.spec.template.spec.containers[0].image).toBe('quay.io/calico/node:v3.30.4');
+    expect(checkSchemas(objs.map((obj) => ({ file: obj.metadata.name, obj })))).toEqual([]);
+  });
+
+  const broken: [string, (t: string) => string, RegExp][] = [
+    ['no calico-node DaemonSet', (t) => t.replace('kind: DaemonSet\napiVersion: apps/v1\nmetadata:\n  name: calico-node', 'kind: DaemonSet\napiVersion: apps/v1\nmetadata:\n  name: calico-nodes'), /no DaemonSet calico-node/],
+    ['no install-cni', (t) => t.replace('- name: install-cni', '- name: install-cni-plugin'), /no install-cni init container/],
+    ['no calico-node container', (t) => t.replace('        - name: calico-node\n', '        - name: node\n'), /no calico-node container/],
+    ['no calico-config', (t) => t.replace('  name: calico-config\n  namespace', '  name: calico-settings\n  namespace'), /no ConfigMap calico-config/],
+    ['the VXLAN flavour', (t) => t.replace('calico_backend: "bird"', 'calico_backend: "vxlan"'), /calico_backend to "vxlan"; IP-in-IP needs BIRD/],
+    ['restricted to some nodes', (t) => t.replace('kubernetes.io/os: linux\n      hostNetwork', 'kubernetes.io/os: linux\n        node-role: calico\n      hostNetwork'), /restricted to some nodes \(nodeSelector node-role\); it must run on every node/],
+    ['not YAML', (t) => `${t}\n---\nkind: [\n`, /is not valid YAML/],
+    ['not Kubernetes objects', () => 'just: text\n', /document 1 is not a Kubernetes object/],
+    ['empty', () => '# nothing\n', /holds no objects/],
+  ];
+  it.each(broken)('refuses a manifest with %s: one line, nothing written', async (_n, edit, msg) => {
+    const ws = demoWorkspace();
+    withManifest(ws, fs.readFileSync(FIXTURE, 'utf8'));
+    editConfig(ws, (d) => (d.spec.calico.version = 'v3.30.4'));
+    setStep(ws, 'calico');
+    expect((await cli(ws, 'synth')).code).toBe(0);
+    const before = treeDigest(ws.dist);
+    fs.writeFileSync(path.join(ws.dir, 'vendor', 'calico.yaml'), edit(fs.readFileSync(FIXTURE, 'utf8')));
+    const r = await cli(ws, 'synth');
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('spec.calico.manifest');
+    expect(lines[0]).toMatch(msg);
+    expect(treeDigest(ws.dist)).toEqual(before);
+  });
+
+  it('refuses a release the built-in objects are not written for, unless a manifest is given', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => (d.spec.calico.version = 'v3.32.1'));
+    const r = await cli(ws, 'plan');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/spec\.calico\.version: got "v3\.32\.1": the built-in Calico objects are written for v3\.28\.x; allowed: .*set spec\.calico\.manifest/);
+  });
+});
+
+describe('autodetection and MTU checks', () => {
+  const load = (calico: object) => {
+    const doc = { apiVersion: 'cni-migrate.io/v1alpha1', kind: 'Migration', metadata: { name: 'm' }, spec: { step: 'adopt', gitops: { engine: 'argocd', repoURL: 'https://g/x.git' }, network: { serviceCIDR: '10.96.0.0/12' }, calico } };
+    return () => resolveMigration(doc, 'migration.yaml');
+  };
+  it.each([
+    [{ ipAutodetectionMethod: 'first-found' }, /ipAutodetectionMethod: got "first-found"/],
+    [{ ipAutodetectionMethod: 'interface=.*' }, /matches Weave's interface weave/],
+    [{ ipAutodetectionMethod: 'interface=eth0,we.*' }, /matches Weave's interface weave/],
+    [{ ipAutodetectionMethod: 'skip-interface=docker.*' }, /does not skip Weave's interface\(s\) weave, datapath, vxlan-6784/],
+    [{ ipAutodetectionMethod: 'cidr=10.0.0.0/8' }, /overlaps the Weave CIDR 10\.32\.0\.0\/12/],
+    [{ ipAutodetectionMethod: 'interface=(' }, /not a valid regular expression/],
+    [{ mtu: 1490 }, /IP-in-IP adds 20 bytes, which does not fit under the node MTU 1500/],
+    [{ mtu: 8981, nodeMTU: 9000 }, /at most 8980/],
+  ])('refuses %j', (calico, msg) => expect(load(calico)).toThrow(msg));
+  it.each([[{ ipAutodetectionMethod: 'interface=eth0,ens.*' }], [{ ipAutodetectionMethod: 'can-reach=192.168.56.1' }], [{ mtu: 8980, nodeMTU: 9000 }], [{ ipAutodetectionMethod: 'cidr=192.168.56.0/24' }]])('accepts %j', (calico) => expect(load(calico)).not.toThrow());
+});
+
+describe('preflight findings for coexistence', () => {
+  const findings = async (ws: Workspace) => JSON.parse((await cli(ws, 'plan', '--json')).stdout).findings as any[];
+  const nodes = (ws: Workspace, f: (d: any) => void) => {
+    const file = path.join(ws.cluster, 'nodes.yaml');
+    const d = YAML.parse(fs.readFileSync(file, 'utf8'));
+    f(d);
+    fs.writeFileSync(file, YAML.stringify(d));
+  };
+
+  it('warns about CRI-O, managed control planes and an unpinned iptables backend', async () => {
+    const ws = demoWorkspace();
+    nodes(ws, (d) => (d.nodes[3].containerRuntime = 'cri-o://1.30.2'));
+    editConfig(ws, (d) => {
+      d.spec.controlPlane.mode = 'managed';
+      delete d.spec.calico.iptablesBackend;
+    });
+    const codes = (await findings(ws)).map((f) => `${f.severity} ${f.code}`);
+    expect(codes).toEqual(expect.arrayContaining(['warning crio-default-network', 'warning managed-control-plane', 'warning iptables-backend-not-pinned']));
+  });
+
+  it('reports CNI files that sort before Calico\'s, and refuses Azure', async () => {
+    const ws = demoWorkspace();
+    nodes(ws, (d) => {
+      d.nodes[2].cniConfigFiles = ['00-multus.conf', '10-weave.conflist', '11-crio-ipv4-bridge.conflist', '99-loopback.conf', 'calico-kubeconfig'];
+      d.nodes[4].providerID = 'azure:///subscriptions/x/resourceGroups/y/providers/Microsoft.Compute/virtualMachines/worker-3';
+    });
+    const fs_ = await findings(ws);
+    const first = fs_.find((f) => f.code === 'cni-file-sorts-first');
+    expect(first).toMatchObject({ severity: 'error', field: 'nodes[name=worker-1].cniConfigFiles' });
+    expect(first.message).toContain('00-multus.conf');
+    const before = fs_.find((f) => f.code === 'cni-file-sorts-before-calico');
+    expect(before.message).toContain('11-crio-ipv4-bridge.conflist');
+    expect(before.message).not.toContain('99-loopback');
+    expect(fs_.find((f) => f.code === 'azure-no-ipip')).toMatchObject({ severity: 'error' });
+    expect((await cli(ws, 'plan')).code).toBe(1);
+  });
+});
+
+// The upstream manifests in ../shared/reference are read here, never copied into the project.
+const haveReference = fs.existsSync(path.join(REFERENCE, 'calico-v3.28.5.yaml'));
+(haveReference ? describe : describe.skip)('against upstream calico.yaml (shared/reference)', () => {
+  const upstream = (v: string) => readCalicoManifest(path.join(REFERENCE, `calico-v${v}.yaml`), v);
+  const key = (o: any) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+  it('the built-in objects cover 3.28.5: same objects, RBAC rules and env', () => {
+    const ours = builtinCalicoObjects({ version: 'v3.28.5' }) as any[];
+    const theirs = upstream('3.28.5') as any[];
+    expect(ours.map(key).sort()).toEqual(theirs.map(key).sort());
+    for (const o of theirs.filter((x) => x.kind === 'ClusterRole')) {
+      const mine = ours.find((x) => key(x) === key(o));
+      expect([o.metadata.name, mine.rules]).toEqual([o.metadata.name, o.rules]);
+    }
+    for (const c of ['upgrade-ipam', 'install-cni', 'mount-bpffs', 'calico-node']) {
+      expect([c, calicoNodeEnv(ours, c)]).toEqual([c, calicoNodeEnv(theirs, c)]);
+    }
+    const cm = (objs: any[]) => objs.find((x) => x.kind === 'ConfigMap').data;
+    expect(JSON.parse(cm(ours).cni_network_config.replace('__CNI_MTU__', '0'))).toEqual(JSON.parse(cm(theirs).cni_network_config.replace('__CNI_MTU__', '0')));
+    const pod = (objs: any[]) => objs.find((x) => x.kind === 'DaemonSet').spec.template.spec;
+    expect(pod(ours).volumes).toEqual(pod(theirs).volumes);
+    // Images differ only by the registry we pin by default.
+    expect(pod(theirs).containers[0].image).toBe('docker.io/calico/node:v3.28.5');
+  });
+
+  it.each(['3.28.5', '3.32.1'])('the patches apply cleanly to upstream %s', (v) => {
+    const out = calicoObjects({ kind: 'manifest', file: path.join(REFERENCE, `calico-v${v}.yaml`), configFile: path.join(REPO_ROOT, 'migration.yaml') }, SETTINGS);
+    const env = calicoNodeEnv(out, 'calico-node');
+    for (const [k, val] of Object.entries(NODE_ENV)) expect([k, env.get(k)]).toEqual([k, val]);
+    expect(calicoNodeEnv(out, 'install-cni').get('CNI_CONF_NAME')).toBe('20-calico.conflist');
+    expect(out.length).toBe(upstream(v).length);
+    // Every object still parses as YAML the way it went in, apart from the patched DaemonSet and ConfigMap.
+    const changed = out.filter((o, i) => JSON.stringify(o) !== JSON.stringify(upstream(v)[i])).map(key);
+    expect(changed.sort()).toEqual(['ConfigMap/kube-system/calico-config', 'DaemonSet/kube-system/calico-node']);
+    expect(jsYaml.dump(out).length).toBeGreaterThan(0);
+  });
+});
