@@ -7,6 +7,7 @@ import { Calico } from './constructs/calico/calico';
 import { coexistenceFor } from './constructs/calico/coexistence-settings';
 import { NetworkPolicies } from './constructs/network-policies';
 import { NodeSwitch } from './constructs/node-switch';
+import { NodeSwitchRbac } from './constructs/node-switch-rbac';
 import { WeaveNet } from './constructs/weave-net';
 import { annotateSyncWave } from './gitops/argocd';
 import { LAYERS, type LayerId } from './gitops/layers';
@@ -18,6 +19,13 @@ export interface StepCharts {
   readonly charts: ReadonlyMap<LayerId, Chart>;
 }
 
+/** The systemd unit of a node's runtime, from containerRuntimeVersion (containerd://1.7, cri-o://1.30). */
+function runtimeOf(version: string): 'containerd' | 'crio' {
+  if (version.startsWith('containerd://')) return 'containerd';
+  if (version.startsWith('cri-o://')) return 'crio';
+  throw new Error(`cannot restart runtime ${JSON.stringify(version)}: only containerd and CRI-O are supported`);
+}
+
 export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '.cdk8s-unused' })): StepCharts {
   const charts = new Map<LayerId, Chart>();
   for (const l of LAYERS) {
@@ -26,14 +34,16 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   const { state, migration, snapshot } = plan;
   const spec = migration.spec;
 
+  let calicoNodeSelector: string | undefined;
   if (state.calicoInstalled) {
-    new Calico(charts.get('10-calico')!, 'Calico', {
+    const calico = new Calico(charts.get('10-calico')!, 'Calico', {
       source: spec.calico.manifest
         ? { kind: 'manifest', file: spec.calico.manifest, configFile: plan.configFile }
         : { kind: 'builtin', version: spec.calico.version },
       coexistence: coexistenceFor(plan),
       serverSideApplyCrds: spec.gitops.engine === 'argocd',
     });
+    calicoNodeSelector = calico.nodeSelector;
   }
 
   if (state.policiesPresent) {
@@ -45,13 +55,28 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
 
   if (state.calicoInstalled) {
     const nodes = charts.get('40-nodes')!;
+    // Pods move to Calico when their node switches; by weave-removed they all have, so the
+    // final-name Jobs only refresh the copy and need no drain.
+    const drain = spec.nodes.drain && !state.calicoFinalName;
+    const restart = spec.nodes.restartKubelet && !state.calicoFinalName;
+    let usesApi = false;
     for (const node of snapshot.nodes) {
-      new NodeSwitch(nodes, node.name, {
+      const desired = plan.waveOf.get(node.name)! <= state.switchedWaves ? 'calico-first' : 'weave-first';
+      const calicoFirst = desired === 'calico-first';
+      const job = new NodeSwitch(nodes, node.name, {
         nodeName: node.name,
-        desired: plan.waveOf.get(node.name)! <= state.switchedWaves ? 'calico-first' : 'weave-first',
+        desired,
         calicoConfName: state.calicoFinalName ? '10-calico.conflist' : '20-calico.conflist',
         image: spec.images.shell,
+        kubectlImage: spec.images.kubectl,
+        calicoNodeSelector,
+        drain: calicoFirst && drain ? { timeoutSeconds: spec.nodes.drainTimeoutSeconds, restartDaemonSetPods: spec.nodes.restartDaemonSetPods } : undefined,
+        restartRuntime: calicoFirst && restart ? runtimeOf(node.containerRuntime) : undefined,
       });
+      usesApi ||= job.usesApi;
+    }
+    if (usesApi) {
+      new NodeSwitchRbac(nodes, 'NodeSwitchRbac', { drain: drain && state.switchedWaves > 0, restartDaemonSetPods: drain && spec.nodes.restartDaemonSetPods });
     }
   }
 

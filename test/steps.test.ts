@@ -38,20 +38,20 @@ describe('waves', () => {
   const nodes = [...Array.from({ length: 12 }, (_, i) => n(`w${String(i).padStart(2, '0')}`)), n('cp-a', true), n('cp-b', true), n('cp-c', true)];
 
   it('grows from a canary up to the cap, control plane last', () => {
-    const waves = resolveWaves({ waveStrategy: { canary: 1, growthFactor: 2, maxWaveSize: 4, controlPlaneWaveSize: 2 }, drain: true }, nodes, 'm.yaml');
+    const waves = resolveWaves({ waveStrategy: { canary: 1, growthFactor: 2, maxWaveSize: 4, controlPlaneWaveSize: 2 }, drain: true, drainTimeoutSeconds: 600, restartDaemonSetPods: false, restartKubelet: false }, nodes, 'm.yaml');
     expect(waves.map((w) => w.length)).toEqual([1, 2, 4, 4, 1, 2, 1]);
     expect(waves.slice(-2)).toEqual([['cp-a', 'cp-b'], ['cp-c']]);
     expect(waves.flat().sort()).toEqual(nodes.map((x) => x.name).sort());
   });
 
   it('grows with a fractional factor', () => {
-    const waves = resolveWaves({ waveStrategy: { canary: 1, growthFactor: 1.5, maxWaveSize: 100, controlPlaneWaveSize: 1 }, drain: true }, nodes.slice(0, 12), 'm.yaml');
+    const waves = resolveWaves({ waveStrategy: { canary: 1, growthFactor: 1.5, maxWaveSize: 100, controlPlaneWaveSize: 1 }, drain: true, drainTimeoutSeconds: 600, restartDaemonSetPods: false, restartKubelet: false }, nodes.slice(0, 12), 'm.yaml');
     expect(waves.map((w) => w.length)).toEqual([1, 2, 3, 5, 1]);
   });
 
   it('keeps explicit waves as given', () => {
     const explicit = [['cp-a'], nodes.filter((x) => x.name !== 'cp-a').map((x) => x.name)];
-    expect(resolveWaves({ waves: explicit, waveStrategy: { canary: 1, growthFactor: 2, maxWaveSize: 10, controlPlaneWaveSize: 1 }, drain: true }, nodes, 'm.yaml')).toEqual(explicit);
+    expect(resolveWaves({ waves: explicit, waveStrategy: { canary: 1, growthFactor: 2, maxWaveSize: 10, controlPlaneWaveSize: 1 }, drain: true, drainTimeoutSeconds: 600, restartDaemonSetPods: false, restartKubelet: false }, nodes, 'm.yaml')).toEqual(explicit);
   });
 });
 

@@ -82,7 +82,7 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
   });
 
   it('calico: every node gets a weave-first Job', () => {
-    const jobs = at('calico').layer('40-nodes');
+    const jobs = at('calico').layer('40-nodes').filter((j) => j.kind === 'Job');
     expect(jobs.map((j) => j.spec.template.spec.nodeName).sort()).toEqual([...NODES].sort());
     for (const j of jobs) expect(j.spec.template.spec.containers[0].env).toContainEqual({ name: 'DESIRED', value: 'weave-first' });
   });
@@ -94,7 +94,7 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
 
   it('nodes-k: waves 1..k are calico-first, the rest weave-first', () => {
     for (let k = 1; k <= WAVES.length; k++) {
-      const jobs = at(`nodes-${k}`).layer('40-nodes');
+      const jobs = at(`nodes-${k}`).layer('40-nodes').filter((j) => j.kind === 'Job');
       const desired = Object.fromEntries(jobs.map((j) => [j.spec.template.spec.nodeName, j.metadata.labels['cni-migrate.io/desired']]));
       for (let w = 0; w < WAVES.length; w++) for (const n of WAVES[w]) expect([n, desired[n]]).toEqual([n, w < k ? 'calico-first' : 'weave-first']);
     }
@@ -103,7 +103,7 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
   it('weave-removed: Weave is pruned and every node keeps Calico first', () => {
     const o = at('weave-removed');
     expect(o.layer('50-weave')).toEqual([]);
-    for (const j of o.layer('40-nodes')) expect(j.metadata.labels['cni-migrate.io/desired']).toBe('calico-first');
+    for (const j of o.layer('40-nodes').filter((x) => x.kind === 'Job')) expect(j.metadata.labels['cni-migrate.io/desired']).toBe('calico-first');
     expect(at('finalized').layer('50-weave')).toEqual([]);
   });
 
@@ -121,7 +121,7 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
     const seen = new Map<string, string>();
     for (const o of outputs) {
       for (const [file, text] of o.files) {
-        if (!file.startsWith('40-nodes/') || file.endsWith('kustomization.yaml')) continue;
+        if (!file.startsWith('40-nodes/job-')) continue;
         const job = YAML.parse(text);
         expect(job.spec.ttlSecondsAfterFinished).toBeUndefined();
         const key = `${job.metadata.namespace}/${job.metadata.name}`;

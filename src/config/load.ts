@@ -74,6 +74,10 @@ export function resolveMigration(raw: unknown, file: string): Migration {
   }
   const autodetect = s.calico?.ipAutodetectionMethod ?? 'kubernetes-internal-ip';
   checkAutodetection(autodetect, weave, file);
+  if (s.nodes?.restartDaemonSetPods && s.nodes.drain === false) {
+    // Without a drain, deleting every non-host-network pod would also delete Deployment pods, past their PodDisruptionBudgets.
+    throw new InputError(file, 'spec.nodes.restartDaemonSetPods', 'true while spec.nodes.drain is false', 'restartDaemonSetPods only together with drain: true');
+  }
   if (s.nodes?.waves && s.nodes.waveStrategy) {
     throw new InputError(file, 'spec.nodes.waveStrategy', 'given together with spec.nodes.waves', 'either waves or waveStrategy, not both');
   }
@@ -114,6 +118,9 @@ export function resolveMigration(raw: unknown, file: string): Migration {
         controlPlaneWaveSize: s.nodes?.waveStrategy?.controlPlaneWaveSize ?? 1,
       },
       drain: s.nodes?.drain ?? true,
+      drainTimeoutSeconds: s.nodes?.drainTimeoutSeconds ?? 600,
+      restartDaemonSetPods: s.nodes?.restartDaemonSetPods ?? false,
+      restartKubelet: s.nodes?.restartKubelet ?? false,
     },
     calico: {
       version,
@@ -187,6 +194,9 @@ interface RawSpec {
     waves?: string[][];
     waveStrategy?: { canary?: number; growthFactor?: number; maxWaveSize?: number; controlPlaneWaveSize?: number };
     drain?: boolean;
+    drainTimeoutSeconds?: number;
+    restartDaemonSetPods?: boolean;
+    restartKubelet?: boolean;
   };
   calico?: {
     version?: string;

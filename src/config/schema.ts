@@ -130,6 +130,9 @@ export const MIGRATION_SCHEMA = {
               },
             },
             drain: { type: 'boolean', description: 'true or false' },
+            drainTimeoutSeconds: { type: 'integer', minimum: 30, maximum: 86400, description: 'seconds, from 30 to 86400' },
+            restartDaemonSetPods: { type: 'boolean', description: 'true or false' },
+            restartKubelet: { type: 'boolean', description: 'true or false' },
           },
         },
         calico: {

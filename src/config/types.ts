@@ -97,6 +97,23 @@ export interface NodesSpec {
    * @default true
    */
   readonly drain: boolean;
+  /**
+   * How long a drain may wait for evictions (PodDisruptionBudgets) before the Job fails.
+   * @default 600
+   */
+  readonly drainTimeoutSeconds: number;
+  /**
+   * After the switch, delete the node's DaemonSet pods that are not on the host network, so they
+   * come back on Calico (needs drain, and Kubernetes 1.28+ for the spec.hostNetwork field selector).
+   * @default false
+   */
+  readonly restartDaemonSetPods: boolean;
+  /**
+   * After the switch, restart the node's container runtime and kubelet (needs hostPID and a
+   * privileged container, for that step only).
+   * @default false
+   */
+  readonly restartKubelet: boolean;
 }
 
 export interface CalicoImagesSpec {

@@ -2,14 +2,34 @@
  * One Job per node that converges the node's /etc/cni/net.d to the desired network: Calico first
  * (a copy of Calico's conflist that sorts before Weave's) or Weave first (no copy). Named after
  * its content, so a changed desired state is a new Job and a revert re-creates the earlier one.
+ *
+ * A switch to Calico runs as a sequence of init containers: wait until calico-node is Ready on the
+ * node; optionally cordon and drain it (Eviction API, so PodDisruptionBudgets hold); switch;
+ * optionally restart the runtime and kubelet, and the node's DaemonSet pods; then uncordon.
  */
 import { Construct } from 'constructs';
-import { KubeJob, Quantity, type JobSpec } from '../../imports/k8s';
+import { KubeJob, Quantity, type Container, type EnvVar, type JobSpec, type Volume } from '../../imports/k8s';
 import { readScript, scriptDigest } from '../scripts/read-script';
 import { contentName } from './content-name';
 
 /** Which network new pods on the node get. */
 export type DesiredNetwork = 'calico-first' | 'weave-first';
+
+/** Labels of every node-switch pod; the drain skips pods that carry the component label. */
+export const NODE_SWITCH_LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'node-switch' } as const;
+
+/** ServiceAccount of the switch Jobs that call the API (see NodeSwitchRbac). */
+export const NODE_SWITCH_SERVICE_ACCOUNT = 'cni-migrate-node-switch';
+
+export interface NodeSwitchDrain {
+  /** Seconds the drain waits for evictions before it fails the Job. */
+  readonly timeoutSeconds: number;
+  /**
+   * Delete the node's non-host-network DaemonSet pods after the switch, so they come back on Calico.
+   * @default false
+   */
+  readonly restartDaemonSetPods?: boolean;
+}
 
 export interface NodeSwitchProps {
   /** Node to converge. */
@@ -17,6 +37,26 @@ export interface NodeSwitchProps {
   readonly desired: DesiredNetwork;
   /** Image with /bin/sh, awk, cmp, cp, mv (busybox). */
   readonly image: string;
+  /**
+   * Image with kubectl, for the steps that call the API (only calico-first Jobs have them).
+   * @default - required when desired is calico-first
+   */
+  readonly kubectlImage?: string;
+  /**
+   * Label selector of the calico-node pods, for the readiness wait.
+   * @default k8s-app=calico-node
+   */
+  readonly calicoNodeSelector?: string;
+  /**
+   * Cordon and drain around the switch (calico-first only).
+   * @default - no drain
+   */
+  readonly drain?: NodeSwitchDrain;
+  /**
+   * Restart the runtime (containerd or crio) and the kubelet after the switch (calico-first only).
+   * @default - no restart
+   */
+  readonly restartRuntime?: 'containerd' | 'crio';
   /**
    * Calico's own conflist, which the copy mirrors.
    * @default 20-calico.conflist
@@ -34,9 +74,14 @@ export interface NodeSwitchProps {
   readonly namespace?: string;
 }
 
+/** Seconds to wait for calico-node to be Ready before giving up (the Job then retries). */
+const CALICO_READY_TIMEOUT_SECONDS = 600;
+
 export class NodeSwitch extends Construct {
   /** Name of the Job (content-addressed). */
   public readonly jobName: string;
+  /** Whether the Job calls the API (and so needs the ServiceAccount). */
+  public readonly usesApi: boolean;
 
   constructor(scope: Construct, id: string, props: NodeSwitchProps) {
     super(scope, id);
@@ -44,69 +89,117 @@ export class NodeSwitch extends Construct {
     if (!(priorityName < '10-weave.conflist') || !priorityName.endsWith('.conflist')) {
       throw new Error(`priorityName must end in .conflist and sort before 10-weave.conflist, got ${JSON.stringify(priorityName)}`);
     }
-    const labels = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'node-switch' };
+    const calicoFirst = props.desired === 'calico-first';
+    if (!calicoFirst && (props.drain || props.restartRuntime)) {
+      throw new Error(`drain and restartRuntime apply to calico-first switches only, not to ${props.desired} on ${props.nodeName}`);
+    }
+    if (calicoFirst && !props.kubectlImage) {
+      throw new Error(`a calico-first switch waits for calico-node through the API: kubectlImage is required (node ${props.nodeName})`);
+    }
+    this.usesApi = calicoFirst;
+    const namespace = props.namespace ?? 'kube-system';
+    const nodeEnv: EnvVar = { name: 'NODE_NAME', value: props.nodeName };
+
+    const kubectl = (name: string, args: string[]): Container => ({
+      name,
+      image: props.kubectlImage!,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['kubectl', ...args],
+      // kubectl keeps its discovery cache under $HOME; the root filesystem stays read-only.
+      env: [nodeEnv, { name: 'HOME', value: '/tmp' }],
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+      resources: { requests: { cpu: Quantity.fromString('10m'), memory: Quantity.fromString('32Mi') }, limits: { memory: Quantity.fromString('128Mi') } },
+      volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+    });
+    const switchContainer: Container = {
+      name: 'switch',
+      image: props.image,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['/bin/sh', '-c', readScript('node-switch.sh')],
+      env: [
+        { name: 'DESIRED', value: props.desired },
+        { name: 'CALICO_CONF', value: props.calicoConfName ?? '20-calico.conflist' },
+        { name: 'PRIORITY_NAME', value: priorityName },
+        { name: 'CNI_DIR', value: '/host/etc/cni/net.d' },
+        nodeEnv,
+      ],
+      // Root owns /etc/cni/net.d; as its owner no capability is needed to write there.
+      securityContext: { runAsUser: 0, runAsNonRoot: false, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+      resources: { requests: { cpu: Quantity.fromString('10m'), memory: Quantity.fromString('16Mi') }, limits: { memory: Quantity.fromString('64Mi') } },
+      volumeMounts: [{ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' }],
+    };
+
+    const steps: Container[] = [];
+    if (calicoFirst) {
+      // Calico's CNI plugin needs /var/lib/calico/nodename, written once calico-node runs there.
+      steps.push(kubectl('wait-for-calico-node', ['wait', 'pod', '--namespace=kube-system', `--selector=${props.calicoNodeSelector ?? 'k8s-app=calico-node'}`,
+        '--field-selector=spec.nodeName=$(NODE_NAME)', '--for=condition=Ready', `--timeout=${CALICO_READY_TIMEOUT_SECONDS}s`]));
+    }
+    if (props.drain) {
+      // kubectl drain cordons, then evicts through the Eviction API, retrying while a
+      // PodDisruptionBudget forbids it, and fails with the blocking pod at the timeout.
+      steps.push(kubectl('drain', ['drain', '$(NODE_NAME)', '--ignore-daemonsets', '--delete-emptydir-data',
+        '--pod-selector=app.kubernetes.io/component!=node-switch', `--timeout=${props.drain.timeoutSeconds}s`]));
+    }
+    steps.push(switchContainer);
+    if (props.restartRuntime) {
+      steps.push({
+        name: 'restart-runtime',
+        image: props.image,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['/bin/sh', '-c', readScript('restart-runtime.sh')],
+        env: [{ name: 'RUNTIME', value: props.restartRuntime }, nodeEnv],
+        // systemctl in the host's namespaces (nsenter on PID 1): the one step that needs privilege.
+        securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false },
+        resources: { requests: { cpu: Quantity.fromString('10m'), memory: Quantity.fromString('16Mi') }, limits: { memory: Quantity.fromString('64Mi') } },
+      });
+    }
+    if (props.drain?.restartDaemonSetPods) {
+      // After the drain only DaemonSet and static pods are left; host-network ones need no restart.
+      steps.push(kubectl('restart-daemonset-pods', ['delete', 'pods', '--all-namespaces', '--field-selector=spec.nodeName=$(NODE_NAME),spec.hostNetwork=false', '--wait=false']));
+    }
+    if (props.drain) steps.push(kubectl('uncordon', ['uncordon', '$(NODE_NAME)']));
+
+    const volumes: Volume[] = [{ name: 'cni-net-d', hostPath: { path: '/etc/cni/net.d', type: 'Directory' } }];
+    if (this.usesApi) volumes.push({ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } });
+    const deadline = 300 + (calicoFirst ? CALICO_READY_TIMEOUT_SECONDS : 0) + (props.drain?.timeoutSeconds ?? 0);
+
     const spec: JobSpec = {
-      // A failed switch leaves the node as it was; a few retries cover a calico-node that is still starting.
+      // A failed step leaves the node as it was (or cordoned, with the reason in the log); retries
+      // cover a calico-node that is still starting.
       backoffLimit: 4,
-      activeDeadlineSeconds: 900,
+      activeDeadlineSeconds: deadline,
       template: {
-        metadata: { labels },
+        metadata: { labels: { ...NODE_SWITCH_LABELS } },
         spec: {
           nodeName: props.nodeName,
           restartPolicy: 'Never',
           // Host network: the pod must start even when the node's pod network is what is broken.
           hostNetwork: true,
+          // Host PID only to reach systemd for the optional runtime restart.
+          ...(props.restartRuntime ? { hostPid: true } : {}),
           // Every taint, including NoExecute: the node must be converged whatever is on it.
           tolerations: [{ operator: 'Exists' }],
-          automountServiceAccountToken: false,
+          ...(this.usesApi ? { serviceAccountName: NODE_SWITCH_SERVICE_ACCOUNT, automountServiceAccountToken: true } : { automountServiceAccountToken: false }),
           enableServiceLinks: false,
-          containers: [
-            {
-              name: 'switch',
-              image: props.image,
-              imagePullPolicy: 'IfNotPresent',
-              command: ['/bin/sh', '-c', readScript('node-switch.sh')],
-              env: [
-                { name: 'DESIRED', value: props.desired },
-                { name: 'CALICO_CONF', value: props.calicoConfName ?? '20-calico.conflist' },
-                { name: 'PRIORITY_NAME', value: priorityName },
-                { name: 'CNI_DIR', value: '/host/etc/cni/net.d' },
-                { name: 'NODE_NAME', value: props.nodeName },
-              ],
-              // Root owns /etc/cni/net.d; as its owner no capability is needed to write there.
-              securityContext: {
-                runAsUser: 0,
-                runAsNonRoot: false,
-                privileged: false,
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
-              resources: {
-                requests: { cpu: Quantity.fromString('10m'), memory: Quantity.fromString('16Mi') },
-                limits: { memory: Quantity.fromString('64Mi') },
-              },
-              volumeMounts: [{ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' }],
-            },
-          ],
-          // The one host path this Job changes.
-          volumes: [{ name: 'cni-net-d', hostPath: { path: '/etc/cni/net.d', type: 'Directory' } }],
+          initContainers: steps.length > 1 ? steps.slice(0, -1) : undefined,
+          containers: [steps[steps.length - 1]],
+          volumes,
         },
       },
     };
     // The name hashes the whole spec, so any change to it (even one made in this file) is a new Job;
-    // the script enters by its digest, which is the same content at a fraction of the cost.
-    const script = spec.template.spec!.containers[0].command!;
-    const hashed = { ...spec, template: { ...spec.template, spec: { ...spec.template.spec!, containers: [{ ...spec.template.spec!.containers[0], command: [script[0], script[1], scriptDigest('node-switch.sh')] }] } } };
-    this.jobName = contentName(props.desired, props.nodeName, { spec: toPlain(hashed), namespace: props.namespace ?? 'kube-system' });
+    // scripts enter by their digest, which is the same content at a fraction of the cost.
+    this.jobName = contentName(props.desired, props.nodeName, { spec: withScriptDigests(spec), namespace });
     new KubeJob(this, 'Resource', {
-      metadata: { name: this.jobName, namespace: props.namespace ?? 'kube-system', labels: { ...labels, 'cni-migrate.io/desired': props.desired } },
+      metadata: { name: this.jobName, namespace, labels: { ...NODE_SWITCH_LABELS, 'cni-migrate.io/desired': props.desired } },
       spec,
     });
   }
 }
 
-/** Quantity objects → their string values, so the hash sees what the API server sees. */
-function toPlain(x: unknown): unknown {
-  return JSON.parse(JSON.stringify(x, (_k, v) => (v instanceof Quantity ? v.value : v)));
+/** The spec as plain JSON with each inline script replaced by its digest. */
+function withScriptDigests(spec: JobSpec): unknown {
+  const scripts = new Map(['node-switch.sh', 'restart-runtime.sh'].map((n) => [readScript(n), `sha256:${scriptDigest(n)}`]));
+  return JSON.parse(JSON.stringify(spec, (_k, v) => (v instanceof Quantity ? v.value : typeof v === 'string' && scripts.has(v) ? scripts.get(v) : v)));
 }

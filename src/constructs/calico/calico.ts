@@ -30,10 +30,15 @@ export interface CalicoProps {
 export class Calico extends Construct {
   /** The objects emitted, after patching. */
   public readonly objects: readonly KubeObject[];
+  /** Label selector of the calico-node pods (from the DaemonSet's matchLabels). */
+  public readonly nodeSelector: string;
 
   constructor(scope: Construct, id: string, props: CalicoProps) {
     super(scope, id);
     this.objects = calicoObjects(props.source, props.coexistence);
+    const ds = this.objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'calico-node') as { spec?: { selector?: { matchLabels?: Record<string, string> } } } | undefined;
+    const labels = Object.entries(ds?.spec?.selector?.matchLabels ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+    this.nodeSelector = labels.length ? labels.map(([k, v]) => `${k}=${v}`).join(',') : 'k8s-app=calico-node';
     const adopted = new AdoptedObjects(this, 'Objects', { objects: this.objects });
     if (props.serverSideApplyCrds) {
       for (const o of adopted.apiObjects) {

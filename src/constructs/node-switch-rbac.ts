@@ -1,0 +1,47 @@
+/**
+ * The ServiceAccount and ClusterRole of the calico-first switch Jobs, with only the verbs the
+ * steps they run need.
+ */
+import { Construct } from 'constructs';
+import { KubeClusterRole, KubeClusterRoleBinding, KubeServiceAccount, type PolicyRule } from '../../imports/k8s';
+import { NODE_SWITCH_LABELS, NODE_SWITCH_SERVICE_ACCOUNT } from './node-switch';
+
+export interface NodeSwitchRbacProps {
+  /** The Jobs drain nodes (cordon, evict, uncordon). */
+  readonly drain: boolean;
+  /** The Jobs delete the node's DaemonSet pods after the switch. */
+  readonly restartDaemonSetPods: boolean;
+  /**
+   * Namespace of the ServiceAccount.
+   * @default kube-system
+   */
+  readonly namespace?: string;
+}
+
+export class NodeSwitchRbac extends Construct {
+  constructor(scope: Construct, id: string, props: NodeSwitchRbacProps) {
+    super(scope, id);
+    const namespace = props.namespace ?? 'kube-system';
+    const rules: PolicyRule[] = [
+      // kubectl wait for calico-node on the node; drain lists the node's pods in every namespace.
+      { apiGroups: [''], resources: ['pods'], verbs: props.restartDaemonSetPods ? ['delete', 'get', 'list', 'watch'] : ['get', 'list', 'watch'] },
+    ];
+    if (props.drain) {
+      rules.push(
+        // cordon and uncordon patch spec.unschedulable.
+        { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
+        // Evictions, not deletes: they honour PodDisruptionBudgets.
+        { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
+        // --ignore-daemonsets checks that a pod's DaemonSet exists.
+        { apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['get'] },
+      );
+    }
+    new KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: NODE_SWITCH_SERVICE_ACCOUNT, namespace, labels: { ...NODE_SWITCH_LABELS } } });
+    new KubeClusterRole(this, 'ClusterRole', { metadata: { name: NODE_SWITCH_SERVICE_ACCOUNT, labels: { ...NODE_SWITCH_LABELS } }, rules });
+    new KubeClusterRoleBinding(this, 'Binding', {
+      metadata: { name: NODE_SWITCH_SERVICE_ACCOUNT, labels: { ...NODE_SWITCH_LABELS } },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: NODE_SWITCH_SERVICE_ACCOUNT },
+      subjects: [{ kind: 'ServiceAccount', name: NODE_SWITCH_SERVICE_ACCOUNT, namespace }],
+    });
+  }
+}

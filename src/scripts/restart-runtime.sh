@@ -1,0 +1,27 @@
+#!/bin/sh
+# Restart the node's container runtime and then its kubelet, so a CNI config change is taken at
+# once even where the runtime's file watcher missed it. Runs in the host's namespaces through
+# nsenter on PID 1, which is why the step that runs it needs hostPID and a privileged container.
+#   RUNTIME=containerd|crio   the runtime's systemd unit
+set -eu
+RUNTIME="${RUNTIME:-containerd}"
+NODE_NAME="${NODE_NAME:-$(hostname)}"
+HOST="${HOST_NSENTER:-nsenter -t 1 -m -u -i -n -p --}"
+
+case "$RUNTIME" in
+  containerd | crio) ;;
+  *) echo "restart-runtime[$NODE_NAME]: ERROR: RUNTIME=$RUNTIME; expected containerd or crio" >&2; exit 1 ;;
+esac
+
+# shellcheck disable=SC2086
+if ! $HOST systemctl --version >/dev/null 2>&1; then
+  echo "restart-runtime[$NODE_NAME]: ERROR: no systemctl on the host; restart $RUNTIME and the kubelet by hand, or set spec.nodes.restartKubelet: false" >&2
+  exit 1
+fi
+echo "restart-runtime[$NODE_NAME]: restarting $RUNTIME"
+# shellcheck disable=SC2086
+$HOST systemctl restart "$RUNTIME"
+echo "restart-runtime[$NODE_NAME]: restarting kubelet"
+# shellcheck disable=SC2086
+$HOST systemctl restart kubelet
+echo "restart-runtime[$NODE_NAME]: done"
