@@ -55,28 +55,30 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
 
   if (state.calicoInstalled) {
     const nodes = charts.get('40-nodes')!;
-    // Pods move to Calico when their node switches; by weave-removed they all have, so the
-    // final-name Jobs only refresh the copy and need no drain.
-    const drain = spec.nodes.drain && !state.calicoFinalName;
-    const restart = spec.nodes.restartKubelet && !state.calicoFinalName;
+    const common = { image: spec.images.shell, kubectlImage: spec.images.kubectl, calicoNodeSelector };
     let usesApi = false;
     for (const node of snapshot.nodes) {
-      const desired = plan.waveOf.get(node.name)! <= state.switchedWaves ? 'calico-first' : 'weave-first';
-      const calicoFirst = desired === 'calico-first';
+      // The switch Job of the node's wave stays in every later step, unchanged: a Job that is
+      // never pruned is never re-created, so no revert can run its drain again.
+      const switched = plan.waveOf.get(node.name)! <= state.switchedWaves;
       const job = new NodeSwitch(nodes, node.name, {
+        ...common,
         nodeName: node.name,
-        desired,
-        calicoConfName: state.calicoFinalName ? '10-calico.conflist' : '20-calico.conflist',
-        image: spec.images.shell,
-        kubectlImage: spec.images.kubectl,
-        calicoNodeSelector,
-        drain: calicoFirst && drain ? { timeoutSeconds: spec.nodes.drainTimeoutSeconds, restartDaemonSetPods: spec.nodes.restartDaemonSetPods } : undefined,
-        restartRuntime: calicoFirst && restart ? runtimeOf(node.containerRuntime) : undefined,
+        desired: switched ? 'calico-first' : 'weave-first',
+        drain: switched && spec.nodes.drain ? { timeoutSeconds: spec.nodes.drainTimeoutSeconds, restartDaemonSetPods: spec.nodes.restartDaemonSetPods } : undefined,
+        restartRuntime: switched && spec.nodes.restartKubelet ? runtimeOf(node.containerRuntime) : undefined,
       });
       usesApi ||= job.usesApi;
+      if (state.calicoFinalName) {
+        // Calico now writes 10-calico.conflist. Until finalized the copy mirrors it (so a revert to
+        // the 20-calico.conflist name keeps the node on Calico); at finalized the copy goes.
+        new NodeSwitch(nodes, `${node.name}-final`, state.calicoNative
+          ? { ...common, nodeName: node.name, desired: 'calico-native', calicoConfName: '10-calico.conflist' }
+          : { ...common, nodeName: node.name, desired: 'calico-first', calicoConfName: '10-calico.conflist' });
+      }
     }
     if (usesApi) {
-      new NodeSwitchRbac(nodes, 'NodeSwitchRbac', { drain: drain && state.switchedWaves > 0, restartDaemonSetPods: drain && spec.nodes.restartDaemonSetPods });
+      new NodeSwitchRbac(nodes, 'NodeSwitchRbac', { drain: spec.nodes.drain && state.switchedWaves > 0, restartDaemonSetPods: spec.nodes.drain && spec.nodes.restartDaemonSetPods });
     }
   }
 

@@ -119,8 +119,27 @@ describe('node-switch.sh', () => {
     expect(fs.readdirSync(dir).sort()).toEqual(['05-calico.conflist', '10-weave.conflist', '20-calico.conflist']);
   });
 
+  it('calico-native drops the copy once Calico\'s own file under its final name is valid and first', () => {
+    const dir = folder({ '05-calico.conflist': CALICO, '10-calico.conflist': CALICO, '10-weave.conflist': WEAVE });
+    const r = spawnSync(SHELL[0], [...SHELL.slice(1), scriptPath('node-switch.sh')], { encoding: 'utf8', env: { PATH: process.env.PATH, CNI_DIR: dir, DESIRED: 'calico-native', CALICO_CONF: '10-calico.conflist', NODE_NAME: 'n1' } });
+    expect(r.status).toBe(0);
+    expect(first(dir)).toBe('10-calico.conflist');
+  });
+
+  it.each([
+    ['missing', { '05-calico.conflist': CALICO, '10-weave.conflist': WEAVE }, /Calico's own 10-calico.conflist is missing/],
+    ['broken', { '05-calico.conflist': CALICO, '10-calico.conflist': '{"name":"x"', '10-weave.conflist': WEAVE }, /is not a valid conflist/],
+    ['not first', { '05-calico.conflist': CALICO, '07-other.conflist': WEAVE, '10-calico.conflist': CALICO }, /would make 07-other.conflist first, not Calico's own/],
+  ])('calico-native keeps the copy when Calico\'s own file is %s', (_n, files, msg) => {
+    const dir = folder(files);
+    const r = spawnSync(SHELL[0], [...SHELL.slice(1), scriptPath('node-switch.sh')], { encoding: 'utf8', env: { PATH: process.env.PATH, CNI_DIR: dir, DESIRED: 'calico-native', CALICO_CONF: '10-calico.conflist', NODE_NAME: 'n1' } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(msg);
+    expect(first(dir)).toBe('05-calico.conflist');
+  });
+
   it('rejects an unknown desired state', () => {
     const dir = folder({ '10-weave.conflist': WEAVE });
-    expect(run(dir, 'calico').err).toMatch(/DESIRED=calico; expected calico-first or weave-first/);
+    expect(run(dir, 'calico').err).toMatch(/DESIRED=calico; expected calico-first, weave-first or calico-native/);
   });
 });

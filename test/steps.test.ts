@@ -21,7 +21,7 @@ describe('step list', () => {
   it('gives the cumulative state at each step', () => {
     const steps = stepList(3);
     const s = (n: string) => stateAt(steps.find((x) => x.name === n)!, 3);
-    expect(s('adopt')).toEqual({ calicoInstalled: false, clusterCidr: 'original', policiesPresent: true, policiesRestored: false, switchedWaves: 0, weavePresent: true, calicoFinalName: false });
+    expect(s('adopt')).toEqual({ calicoInstalled: false, clusterCidr: 'original', policiesPresent: true, policiesRestored: false, switchedWaves: 0, weavePresent: true, calicoFinalName: false, calicoNative: false });
     expect(s('calico').calicoInstalled).toBe(true);
     expect(s('calico').clusterCidr).toBe('original');
     expect(s('cluster-cidr').clusterCidr).toBe('supernet');

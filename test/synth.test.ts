@@ -100,10 +100,18 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
     }
   });
 
-  it('weave-removed: Weave is pruned and every node keeps Calico first', () => {
+  it('weave-removed: Weave is pruned and every node keeps Calico first; finalized drops the copy', () => {
     const o = at('weave-removed');
     expect(o.layer('50-weave')).toEqual([]);
-    for (const j of o.layer('40-nodes').filter((x) => x.kind === 'Job')) expect(j.metadata.labels['cni-migrate.io/desired']).toBe('calico-first');
+    const jobs = (step: string) => at(step).layer('40-nodes').filter((x) => x.kind === 'Job');
+    for (const j of jobs('weave-removed')) expect(j.metadata.labels['cni-migrate.io/desired']).toBe('calico-first');
+    // The nodes-5 switch Jobs are kept unchanged, so a revert never re-runs their drain.
+    const names = (step: string) => new Set(jobs(step).map((j) => j.metadata.name));
+    for (const n of names('nodes-5')) expect(names('weave-removed').has(n) && names('finalized').has(n)).toBe(true);
+    const finals = (step: string) => jobs(step).filter((j) => !names('nodes-5').has(j.metadata.name));
+    expect(finals('weave-removed')).toHaveLength(6);
+    for (const j of finals('weave-removed')) expect(j.spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(['wait-for-calico-node']);
+    expect(finals('finalized').map((j) => j.metadata.labels['cni-migrate.io/desired'])).toEqual(Array(6).fill('calico-native'));
     expect(at('finalized').layer('50-weave')).toEqual([]);
   });
 
@@ -129,8 +137,8 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
         seen.set(key, text);
       }
     }
-    // 6 nodes × (weave-first, calico-first) Jobs; the final-name copies at weave-removed add 6.
-    expect(seen.size).toBe(18);
+    // 6 nodes × (weave-first, calico-first, the copy refreshed from 10-calico.conflist, calico-native).
+    expect(seen.size).toBe(24);
   });
 
   it('every object validates against the Kubernetes, Argo CD and Flux schemas with no unknown fields', () => {

@@ -13,7 +13,7 @@ import { readScript, scriptDigest } from '../scripts/read-script';
 import { contentName } from './content-name';
 
 /** Which network new pods on the node get. */
-export type DesiredNetwork = 'calico-first' | 'weave-first';
+export type DesiredNetwork = 'calico-first' | 'weave-first' | 'calico-native';
 
 /** Labels of every node-switch pod; the drain skips pods that carry the component label. */
 export const NODE_SWITCH_LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'node-switch' } as const;

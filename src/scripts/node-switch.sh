@@ -5,6 +5,8 @@
 #   DESIRED=calico-first  a copy of Calico's conflist under PRIORITY_NAME, which sorts before
 #                         Weave's 10-weave.conflist, so the runtime picks Calico for new pods
 #   DESIRED=weave-first   no such copy: the runtime picks the first of Weave's and Calico's own files
+#   DESIRED=calico-native no such copy, once Calico's own file (under its final name, which sorts
+#                         before Weave's) is valid and first without it
 #
 # We never rename or delete Weave's or Calico's own files: their DaemonSets rewrite them on every
 # restart, which would undo the switch. containerd takes the first *.conf/*.conflist/*.json file
@@ -141,25 +143,32 @@ case "$DESIRED" in
       log "calico-first: wrote $PRIORITY_NAME from $CALICO_CONF"
     fi
     ;;
-  weave-first)
+  weave-first | calico-native)
     DST="$CNI_DIR/$PRIORITY_NAME"
+    if [ "$DESIRED" = calico-native ]; then
+      [ -e "$CNI_DIR/$CALICO_CONF" ] || die "Calico's own $CALICO_CONF is missing: is calico-node running with its final name? Keeping $PRIORITY_NAME."
+      valid_conflist "$CNI_DIR/$CALICO_CONF" || die "Calico's own $CALICO_CONF is not a valid conflist. Keeping $PRIORITY_NAME."
+    fi
     if [ -e "$DST" ]; then
       NEXT=$(LC_ALL=C ls -1 "$CNI_DIR" | while IFS= read -r f; do
         [ "$f" = "$PRIORITY_NAME" ] && continue
         case "$f" in *.conf | *.conflist | *.json) [ -f "$CNI_DIR/$f" ] && { echo "$f"; break; } ;; esac
       done)
       [ -n "$NEXT" ] || die "removing $PRIORITY_NAME would leave no CNI config in $CNI_DIR. Refusing."
+      if [ "$DESIRED" = calico-native ] && [ "$NEXT" != "$CALICO_CONF" ]; then
+        die "removing $PRIORITY_NAME would make $NEXT first, not Calico's own $CALICO_CONF. Refusing."
+      fi
       case "$NEXT" in
         *.conflist) valid_conflist "$CNI_DIR/$NEXT" || die "removing $PRIORITY_NAME would make the broken $NEXT first. Refusing." ;;
       esac
       rm -f "$DST"
-      log "weave-first: removed $PRIORITY_NAME; $NEXT is first"
+      log "$DESIRED: removed $PRIORITY_NAME; $NEXT is first"
     else
-      log "already weave-first: no $PRIORITY_NAME"
+      log "already $DESIRED: no $PRIORITY_NAME"
     fi
     ;;
   *)
-    die "DESIRED=$DESIRED; expected calico-first or weave-first"
+    die "DESIRED=$DESIRED; expected calico-first, weave-first or calico-native"
     ;;
 esac
 
@@ -167,5 +176,8 @@ FIRST=$(first_config)
 log "first config now: ${FIRST:-none}"
 if [ "$DESIRED" = calico-first ] && [ "$FIRST" != "$PRIORITY_NAME" ]; then
   die "$FIRST sorts before $PRIORITY_NAME, so the runtime still does not pick Calico; remove or rename it by hand"
+fi
+if [ "$DESIRED" = calico-native ] && [ "$FIRST" != "$CALICO_CONF" ]; then
+  die "$FIRST sorts before $CALICO_CONF, so the runtime does not pick Calico; remove or rename it by hand"
 fi
 exit 0

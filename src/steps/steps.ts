@@ -42,6 +42,8 @@ export interface StepState {
   readonly weavePresent: boolean;
   /** Calico uses its final conflist name (10-calico.conflist). */
   readonly calicoFinalName: boolean;
+  /** Nodes drop the 05-calico.conflist copy and run on Calico's own file. */
+  readonly calicoNative: boolean;
 }
 
 const PREFIX = ['adopt', 'calico', 'cluster-cidr', 'policies-suspended'] as const;
@@ -72,6 +74,7 @@ export function stateAt(step: Step, waveCount: number): StepState {
     switchedWaves: at('weave-removed') ? waveCount : step.kind === 'nodes' ? step.wave! : 0,
     weavePresent: !at('weave-removed'),
     calicoFinalName: at('weave-removed'),
+    calicoNative: at('finalized'),
   };
 }
 
