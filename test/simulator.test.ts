@@ -1,0 +1,118 @@
+/**
+ * Every step of the demo applied in order and then in reverse, with prune semantics, running the
+ * real switch script for each new Job against per-node folders; after each step (and after
+ * DaemonSet restarts) every node must load the network the step says, and an injected crash at
+ * any line of the script must never leave a node without a loadable first config.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { stepList } from '../src/steps/steps';
+import { GitOpsSimulator, runScript, withCrashPoints } from './support/gitops-simulator';
+import { cli, demoWorkspace, setStep } from './support/workspace';
+import { readScript } from '../src/scripts/read-script';
+
+const WAVES = [['worker-1'], ['worker-2', 'worker-3'], ['worker-gpu-1'], ['cp-1'], ['cp-2']];
+const NODES = WAVES.flat().sort();
+const STEPS = stepList(WAVES.length).map((s) => s.name);
+
+/** The network every node must load at `step`. */
+function expected(step: string): Record<string, string> {
+  const i = STEPS.indexOf(step);
+  const switchedWaves = step.startsWith('nodes-') ? Number(step.slice(6)) : i >= STEPS.indexOf('weave-removed') ? WAVES.length : 0;
+  return Object.fromEntries(NODES.map((n) => [n, WAVES.findIndex((w) => w.includes(n)) < switchedWaves ? 'k8s-pod-network' : 'weave']));
+}
+
+const dists = new Map<string, string>();
+beforeAll(async () => {
+  const ws = demoWorkspace();
+  for (const step of STEPS) {
+    setStep(ws, step);
+    const out = path.join(ws.dir, `dist-${step}`);
+    const r = await cli(ws, 'synth', '--out', out);
+    expect(r.code).toBe(0);
+    dists.set(step, out);
+  }
+});
+
+function walk(sim: GitOpsSimulator, order: string[], restart: boolean): string[] {
+  const problems: string[] = [];
+  for (const step of order) {
+    const failed = sim.apply(dists.get(step)!);
+    for (const f of failed) problems.push(`${step}: Job ${f.job} on ${f.node} failed: ${f.log.trim()}`);
+    const check = (when: string) => {
+      for (const [node, want] of Object.entries(expected(step))) {
+        const got = sim.loadedNetwork(node);
+        if (got !== want) problems.push(`${step}${when}: ${node} loads ${got}, want ${want} (files: ${sim.files(node).join(' ')})`);
+      }
+    };
+    check('');
+    if (restart) {
+      sim.restartDaemonSets();
+      check(' after DaemonSet restarts');
+    }
+  }
+  return problems;
+}
+
+describe('GitOps simulator', () => {
+  it('advances through every step, then reverts through every step', () => {
+    const sim = new GitOpsSimulator(NODES);
+    try {
+      expect(walk(sim, [...STEPS, ...[...STEPS].reverse().slice(1)], false)).toEqual([]);
+      expect(sim.runs.length).toBeGreaterThan(20);
+    } finally {
+      sim.dispose();
+    }
+  });
+
+  it('holds when Weave and Calico rewrite their files between steps', () => {
+    const sim = new GitOpsSimulator(NODES);
+    try {
+      expect(walk(sim, [...STEPS, ...[...STEPS].reverse().slice(1)], true)).toEqual([]);
+      // By finalized the copy is gone and Calico's own file is first.
+      sim.apply(dists.get('finalized')!);
+      for (const n of NODES) expect(sim.files(n)[0]).toBe('10-calico.conflist');
+    } finally {
+      sim.dispose();
+    }
+  });
+
+  it('survives a crash injected at each line of the script, followed by a rerun', () => {
+    const { points } = withCrashPoints(readScript('node-switch.sh'));
+    expect(points).toBeGreaterThan(30);
+    const violations: string[] = [];
+    let crashes = 0;
+    for (let n = 1; n <= points; n++) {
+      const sim = new GitOpsSimulator(NODES, { crashAt: n });
+      try {
+        for (const p of walk(sim, [...STEPS, ...[...STEPS].reverse().slice(1)], true)) violations.push(`crash at ${n}: ${p}`);
+        crashes += sim.afterCrash.length;
+        for (const c of sim.afterCrash) {
+          if (!['weave', 'k8s-pod-network'].includes(c.network)) violations.push(`crash at ${n} in ${c.job}: ${c.node} loads ${c.network}`);
+        }
+      } finally {
+        sim.dispose();
+      }
+    }
+    expect(violations).toEqual([]);
+    // The crash points were reached, not skipped.
+    expect(crashes).toBeGreaterThan(points);
+  });
+
+  it('the crash check can fail: an unsafe script caught mid-write leaves a broken first file', () => {
+    const unsafe = 'printf \'{"name":\' > "$CNI_DIR/05-calico.conflist"\ncat "$CNI_DIR/20-calico.conflist" > "$CNI_DIR/05-calico.conflist"\n';
+    const { script, points } = withCrashPoints(unsafe);
+    expect(points).toBe(2);
+    const sim = new GitOpsSimulator(['n']);
+    try {
+      const dir = sim.nodeDirs.get('n')!;
+      fs.writeFileSync(path.join(dir, '20-calico.conflist'), '{"name":"k8s-pod-network","plugins":[{"type":"calico"}]}');
+      expect(runScript(script, { CNI_DIR: dir }, 2).code).not.toBe(0);
+      expect(sim.loadedNetwork('n')).toBe('BROKEN (05-calico.conflist)');
+      expect(runScript(unsafe, { CNI_DIR: dir }).code).toBe(0);
+      expect(sim.loadedNetwork('n')).toBe('k8s-pod-network');
+    } finally {
+      sim.dispose();
+    }
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * A GitOps simulator: applies synthesized dist/ folders one after another with prune semantics,
+ * runs every newly created Job's switch script (busybox sh, the real script) against a per-node
+ * CNI config folder, and models the two DaemonSets that write into that folder:
+ *  - Weave's init container creates 10-weave.conflist when it is missing;
+ *  - Calico's install-cni writes CNI_CONF_NAME (in place) and deletes CNI_OLD_CONF_NAME
+ *    (default 10-calico.conflist) when the names differ.
+ * Only the node-file side is simulated; the API-side steps of a Job (wait, drain) are checked for
+ * their preconditions (calico-node must exist for a calico-first switch).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+
+const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
+
+export const WEAVE_CONFLIST = '{"cniVersion":"0.3.0","name":"weave","plugins":[{"name":"weave","type":"weave-net","hairpinMode":true},{"type":"portmap","capabilities":{"portMappings":true},"snat":true}]}\n';
+
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: any;
+  data?: Record<string, string>;
+}
+
+const key = (o: Obj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+export interface JobRun {
+  readonly job: string;
+  readonly node: string;
+  readonly code: number;
+  readonly log: string;
+}
+
+export class GitOpsSimulator {
+  /** Node name → its /etc/cni/net.d. */
+  public readonly nodeDirs = new Map<string, string>();
+  /** Every Job run, in order. */
+  public readonly runs: JobRun[] = [];
+  private live = new Map<string, Obj>();
+  private readonly root: string;
+
+  /** Networks seen right after an injected crash, which must never be NONE or BROKEN. */
+  public readonly afterCrash: { job: string; node: string; network: string }[] = [];
+
+  /**
+   * @param opts.crashAt every Job's first attempt runs the script with a crash point N (see
+   *   withCrashPoints) and is killed there; the Job's retry then runs the plain script
+   */
+  constructor(nodes: readonly string[], private readonly opts: { crashAt?: number } = {}) {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-sim-'));
+    for (const n of nodes) {
+      const dir = path.join(this.root, n);
+      fs.mkdirSync(dir);
+      // A Weave node before the migration: Weave's conflist and nothing else.
+      fs.writeFileSync(path.join(dir, '10-weave.conflist'), WEAVE_CONFLIST);
+      this.nodeDirs.set(n, dir);
+    }
+  }
+
+  dispose(): void {
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+
+  /** Apply a dist/ folder: layers in order, then prune what it no longer holds. Returns failed Job runs. */
+  apply(distDir: string): JobRun[] {
+    const desired = readDist(distDir);
+    const failed: JobRun[] = [];
+    for (const o of desired) {
+      const before = this.live.get(key(o));
+      this.live.set(key(o), o);
+      if (o.kind === 'DaemonSet' && o.metadata.name === 'weave-net' && !before) this.weaveInit();
+      if (o.kind === 'DaemonSet' && o.metadata.name === 'calico-node' && JSON.stringify(before) !== JSON.stringify(o)) this.installCni();
+      if (o.kind === 'Job' && !before) {
+        const r = this.runJob(o);
+        if (r.code !== 0) failed.push(r);
+      }
+    }
+    const names = new Set(desired.map(key));
+    for (const k of [...this.live.keys()]) if (!names.has(k)) this.live.delete(k);
+    return failed;
+  }
+
+  /** Restart every DaemonSet pod: Weave re-creates its file, Calico rewrites its own. */
+  restartDaemonSets(): void {
+    this.weaveInit();
+    this.installCni();
+  }
+
+  /** What containerd would load on `node`: the `name` of the first .conf/.conflist/.json, or an error. */
+  loadedNetwork(node: string): string {
+    const dir = this.nodeDirs.get(node)!;
+    const first = fs.readdirSync(dir).filter((f) => /\.(conf|conflist|json)$/.test(f) && fs.statSync(path.join(dir, f)).isFile()).sort()[0];
+    if (!first) return 'NONE (no network config)';
+    try {
+      const conf = JSON.parse(fs.readFileSync(path.join(dir, first), 'utf8'));
+      if (typeof conf.name !== 'string' || (first.endsWith('.conflist') && !(Array.isArray(conf.plugins) && conf.plugins.length > 0))) return `BROKEN (${first})`;
+      return conf.name;
+    } catch {
+      return `BROKEN (${first})`;
+    }
+  }
+
+  files(node: string): string[] {
+    return fs.readdirSync(this.nodeDirs.get(node)!).sort();
+  }
+
+  private has(kind: string, name: string): Obj | undefined {
+    return [...this.live.values()].find((o) => o.kind === kind && o.metadata.name === name);
+  }
+
+  private weaveInit(): void {
+    if (!this.has('DaemonSet', 'weave-net')) return;
+    for (const dir of this.nodeDirs.values()) {
+      fs.rmSync(path.join(dir, '10-weave.conf'), { force: true });
+      if (!fs.existsSync(path.join(dir, '10-weave.conflist'))) fs.writeFileSync(path.join(dir, '10-weave.conflist'), WEAVE_CONFLIST);
+    }
+  }
+
+  private installCni(): void {
+    const ds = this.has('DaemonSet', 'calico-node');
+    if (!ds) return;
+    const cm = this.has('ConfigMap', 'calico-config');
+    const install = (ds.spec.template.spec.initContainers as any[]).find((c) => c.name === 'install-cni');
+    const env = new Map<string, string>((install.env as any[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    const name = env.get('CNI_CONF_NAME') ?? '10-calico.conflist';
+    const oldName = env.get('CNI_OLD_CONF_NAME') ?? '10-calico.conflist';
+    for (const [node, dir] of this.nodeDirs) {
+      const conf = cm!.data!.cni_network_config.replace('__KUBERNETES_NODE_NAME__', node).replace('__CNI_MTU__', cm!.data!.veth_mtu ?? '1500').replace('__KUBECONFIG_FILEPATH__', '/etc/cni/net.d/calico-kubeconfig');
+      fs.writeFileSync(path.join(dir, name), conf);
+      if (name !== oldName) fs.rmSync(path.join(dir, oldName), { force: true });
+    }
+  }
+
+  private runJob(job: Obj): JobRun {
+    const pod = job.spec.template.spec;
+    const node = pod.nodeName as string;
+    const containers = [...(pod.initContainers ?? []), ...pod.containers] as any[];
+    const sw = containers.find((c) => c.name === 'switch');
+    const env = Object.fromEntries((sw.env as any[]).map((e) => [e.name, e.value]));
+    if (containers.some((c) => c.name === 'wait-for-calico-node') && !this.has('DaemonSet', 'calico-node')) {
+      const r = { job: job.metadata.name, node, code: 1, log: 'calico-node is not running: wait-for-calico-node times out' };
+      this.runs.push(r);
+      return r;
+    }
+    const scriptEnv = { ...env, CNI_DIR: this.nodeDirs.get(node)! };
+    if (this.opts.crashAt !== undefined) {
+      const crashed = runScript(withCrashPoints(sw.command[2]).script, scriptEnv, this.opts.crashAt);
+      if (crashed.code !== 0) this.afterCrash.push({ job: job.metadata.name, node, network: this.loadedNetwork(node) });
+    }
+    const r = runScript(sw.command[2], scriptEnv);
+    const run = { job: job.metadata.name, node, code: r.code, log: r.log };
+    this.runs.push(run);
+    return run;
+  }
+}
+
+/** Run a switch script with busybox sh (the Job's shell), or sh where busybox is missing. */
+export function runScript(script: string, env: Record<string, string>, crashAt?: number): { code: number; log: string } {
+  const shell = BUSYBOX ? [BUSYBOX, 'sh'] : ['sh'];
+  const r = spawnSync(shell[0], [...shell.slice(1), '-c', script], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, ...env, ...(crashAt !== undefined ? { CRASH_AT: String(crashAt) } : {}) },
+  });
+  return { code: r.status ?? (r.signal ? 128 : 1), log: `${r.stdout}${r.stderr}` };
+}
+
+/**
+ * The script with a crash point before every line that starts a command: `crashpoint N` kills
+ * the shell (SIGKILL, no cleanup) when CRASH_AT=N. Lines inside the awk program, case patterns
+ * and keywords that cannot take a command before them are left alone.
+ */
+export function withCrashPoints(script: string): { script: string; points: number } {
+  const lines = script.split('\n');
+  let inQuote = false;
+  let points = 0;
+  const out = ['crashpoint() { if [ "${CRASH_AT:-}" = "$1" ]; then kill -9 $$; fi; }'];
+  let prev = '';
+  for (const line of lines) {
+    const t = line.trim();
+    // Comments are not code: their apostrophes open no quote.
+    const quotes = !inQuote && t.startsWith('#') ? 0 : (line.replace(/"(\\.|[^"\\])*"/g, '').match(/'/g) ?? []).length;
+    const startsInQuote = inQuote;
+    if (quotes % 2 === 1) inQuote = !inQuote;
+    const keyword = /^(then|else|elif|fi|do|done|esac|;;|\}|in|\)|#)/.test(t) || /^[^\s()]*\)\s/.test(t) || /^\*\)/.test(t) || /\)\s*;;$/.test(t) || /^[a-z_|* .-]+\)$/.test(t);
+    const continuation = /(\||\\|&&|\|\|)\s*$/.test(prev.trim());
+    // After "case ... in" or ";;" comes a pattern, where no command may stand.
+    const casePattern = /(\sin|;;)$/.test(prev.trim());
+    if (!startsInQuote && t && !t.startsWith('#') && !keyword && !continuation && !casePattern && !/^[a-z_]+\(\)\s*\{/.test(t) && !t.startsWith('#!')) {
+      points++;
+      out.push(`${line.match(/^\s*/)![0]}crashpoint ${points}; ${t}`);
+    } else {
+      out.push(line);
+    }
+    if (t && !t.startsWith('#')) prev = line;
+  }
+  return { script: out.join('\n'), points };
+}
+
+function readDist(dir: string): Obj[] {
+  const out: Obj[] = [];
+  for (const layer of fs.readdirSync(dir).filter((f) => /^\d\d-/.test(f)).sort()) {
+    for (const f of fs.readdirSync(path.join(dir, layer)).sort()) {
+      if (!f.endsWith('.yaml') || f === 'kustomization.yaml') continue;
+      out.push(YAML.parse(fs.readFileSync(path.join(dir, layer, f), 'utf8')));
+    }
+  }
+  return out;
+}
