@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { benchContainerdSwitch } from './containerd-switch';
 import { generateCluster } from './generate';
 
 interface Measure {
@@ -92,3 +93,8 @@ const slug = (n: string) => n.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0
 const others = changed.filter((f) => !wave.some((n) => f.includes(slug(n))));
 console.log(`diff nodes-10 → nodes-11: ${changed.length} files changed; wave 11 has ${wave.length} nodes (${wave.length * 2} Job files); other files: ${others.length} (${others.join(', ')}) (goal ≤ 3)`);
 fs.rmSync(work, { recursive: true, force: true });
+
+void benchContainerdSwitch(Number(process.env.BENCH_SWITCH_RUNS ?? 10)).catch((e) => {
+  console.error(`containerd switch: failed: ${(e as Error).message}`);
+  process.exitCode = 1;
+});

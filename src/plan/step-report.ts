@@ -68,19 +68,25 @@ export function stepReport(plan: MigrationPlan): StepReport {
       after.push('no NetworkPolicy is left in the cluster');
       rollback.push('the policies come back unchanged; Weave enforces them again');
       break;
-    case 'nodes':
-      changes.push(`wave ${step.wave} (${wave(step.wave!)}) switches to Calico: on each node a copy of Calico's conflist, 05-calico.conflist, now sorts first, so new pods there get Calico IPs from ${net.calico}`);
-      if (plan.migration.spec.nodes.drain) changes.push('each node of the wave is cordoned, its pods are evicted so they come back on Calico, and it is uncordoned');
-      before.push(`calico-node is Ready on ${wave(step.wave!)}`);
-      after.push(`the calico-first Jobs of ${wave(step.wave!)} have completed`);
-      if (plan.migration.spec.nodes.drain) pending.push('draining (cordon, evict, uncordon) in the node Jobs (issue "Switching nodes to Calico in waves")');
-      rollback.push(`the nodes of wave ${step.wave} get weave-first Jobs: new pods there get Weave IPs again; pods already started on Calico keep their Calico IPs until they are restarted, and keep working (calico-node still runs everywhere)`);
+    case 'nodes': {
+      const n = plan.migration.spec.nodes;
+      changes.push(`wave ${step.wave} (${wave(step.wave!)}) switches to Calico: on each node, once calico-node is Ready there, a copy of Calico's conflist, 05-calico.conflist, is renamed into place and sorts first, so new pods there get Calico IPs from ${net.calico}`);
+      if (n.drain) changes.push(`each node of the wave is cordoned and drained through the Eviction API before its switch (PodDisruptionBudgets are honoured; the Job fails after ${n.drainTimeoutSeconds} s and leaves the node cordoned), so its pods come back on Calico elsewhere, then it is uncordoned`);
+      else changes.push('pods already running on the wave keep their Weave IPs until they are restarted (spec.nodes.drain is off)');
+      if (n.restartDaemonSetPods) changes.push('after the switch, the DaemonSet pods of each node that are not on the host network are deleted, so they come back on Calico');
+      if (n.restartKubelet) changes.push('after the switch, each node\'s container runtime and kubelet are restarted (spec.nodes.restartKubelet): only for this, the Job runs with hostPID and one privileged container, which enters the host\'s namespaces to run systemctl');
+      before.push(`calico-node is Ready on ${wave(step.wave!)} (each Job also waits for it)`);
+      if (n.drain) before.push('the rest of the cluster has room for the pods of the wave, and no PodDisruptionBudget of theirs is at zero allowed disruptions');
+      after.push(`the calico-first Jobs of ${wave(step.wave!)} have completed${n.drain ? ' and the nodes are schedulable again' : ''}`);
+      rollback.push(`the nodes of wave ${step.wave} get weave-first Jobs (no drain): new pods there get Weave IPs again; pods already started on Calico keep their Calico IPs until they are restarted, and keep working (calico-node still runs everywhere)`);
       break;
+    }
     case 'weave-removed':
-      changes.push('Weave\'s objects are pruned, Weave\'s conflist and host leftovers are removed from every node, and Calico takes its final conflist name 10-calico.conflist');
+      changes.push('Weave\'s objects are pruned');
       before.push(`no pod other than Weave's own has an IP in ${net.weave}`);
       after.push('no weave-net pod is left; every node has Calico first');
-      pending.push('the gate, the per-node Weave cleanup and the rename to 10-calico.conflist (issue "Removing Weave")');
+      changes.push('calico-node rolls to 10-calico.conflist (install-cni deletes 20-calico.conflist); on every node the 05-calico.conflist copy is refreshed from it and stays first; the switch Jobs of the waves stay, unchanged, so a revert never drains again');
+      pending.push('the gate (no pod left on a Weave IP) and the per-node Weave cleanup (issue "Removing Weave")');
       rollback.push('Weave\'s objects come back from the adopted copies and nodes keep Calico first; host state removed by the cleanup is not restored');
       break;
     case 'policies-restored':
@@ -91,6 +97,7 @@ export function stepReport(plan: MigrationPlan): StepReport {
       break;
     case 'finalized':
       changes.push(`the cluster CIDR of kube-controller-manager and kube-proxy becomes ${net.finalClusterCidr}: ${net.finalReason}`);
+      changes.push('every node drops the 05-calico.conflist copy once Calico\'s own 10-calico.conflist is valid and first without it, so later Calico upgrades take effect');
       before.push(`every pod is on Calico (${net.calico})`);
       after.push(`kube-proxy and kube-controller-manager run with cluster CIDR ${net.finalClusterCidr}`);
       pending.push('the control-plane Jobs in 20-control-plane (issue "Control-plane cluster CIDR")');
