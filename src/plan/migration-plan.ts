@@ -91,6 +91,16 @@ function waveFindings(migration: Migration, snapshot: ClusterSnapshot, waves: re
       });
     }
   }
+  if (migration.spec.nodes.restartKubelet) {
+    const other = snapshot.nodes.filter((n) => !/^(containerd|cri-o):\/\//.test(n.containerRuntime));
+    if (other.length > 0) {
+      out.push({
+        severity: 'error', code: 'restart-unknown-runtime', field: 'spec.nodes.restartKubelet',
+        message: `spec.nodes.restartKubelet is on, but ${other.length} node(s) run a runtime other than containerd or CRI-O (${other.slice(0, 3).map((n) => `${n.name}: ${n.containerRuntime}`).join(', ')})`,
+        fix: 'turn restartKubelet off (the runtime picks up the change through its file watcher) or move those nodes to containerd',
+      });
+    }
+  }
   if (waves.length > 0 && waves[0].length > 1 && waves.length > 1) {
     out.push({ severity: 'info', code: 'no-canary', message: `the first wave switches ${waves[0].length} nodes at once`, fix: 'a first wave of one node (a canary) limits what a bad switch can break' });
   }

@@ -7,6 +7,8 @@ set -eu
 RUNTIME="${RUNTIME:-containerd}"
 NODE_NAME="${NODE_NAME:-$(hostname)}"
 HOST="${HOST_NSENTER:-nsenter -t 1 -m -u -i -n -p --}"
+# systemd's own test for "booted with systemd" (sd_booted), as seen from the host.
+SYSTEMD_MARKER="${SYSTEMD_MARKER:-/run/systemd/system}"
 
 case "$RUNTIME" in
   containerd | crio) ;;
@@ -14,8 +16,8 @@ case "$RUNTIME" in
 esac
 
 # shellcheck disable=SC2086
-if ! $HOST systemctl --version >/dev/null 2>&1; then
-  echo "restart-runtime[$NODE_NAME]: ERROR: no systemctl on the host; restart $RUNTIME and the kubelet by hand, or set spec.nodes.restartKubelet: false" >&2
+if ! $HOST test -d "$SYSTEMD_MARKER"; then
+  echo "restart-runtime[$NODE_NAME]: ERROR: the host does not run systemd; restart $RUNTIME and the kubelet by hand, or set spec.nodes.restartKubelet: false" >&2
   exit 1
 fi
 echo "restart-runtime[$NODE_NAME]: restarting $RUNTIME"

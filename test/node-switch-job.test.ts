@@ -1,0 +1,150 @@
+/**
+ * The shape of the synthesized node Jobs and their RBAC: the step order, and least privilege.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { contentName } from '../src/constructs/content-name';
+import { cli, demoWorkspace, editConfig, readManifests, setStep, type Workspace } from './support/workspace';
+
+async function nodesLayer(ws: Workspace, step: string): Promise<any[]> {
+  setStep(ws, step);
+  const r = await cli(ws, 'synth');
+  expect(r).toMatchObject({ code: 0, stderr: '' });
+  return readManifests(ws.dist).filter((m) => m.file.startsWith('40-nodes/')).map((m) => m.obj);
+}
+const job = (objs: any[], node: string, desired: string) => objs.find((o) => o.kind === 'Job' && o.spec.template.spec.nodeName === node && o.metadata.labels['cni-migrate.io/desired'] === desired);
+const steps = (j: any) => [...(j.spec.template.spec.initContainers ?? []), ...j.spec.template.spec.containers].map((c: any) => c.name);
+const containers = (j: any) => [...(j.spec.template.spec.initContainers ?? []), ...j.spec.template.spec.containers];
+
+describe('node switch Jobs', () => {
+  it('calico-first with drain: wait, drain, switch, uncordon; host network, pinned, every taint, one host path', async () => {
+    const objs = await nodesLayer(demoWorkspace(), 'nodes-1');
+    const j = job(objs, 'worker-1', 'calico-first');
+    expect(steps(j)).toEqual(['wait-for-calico-node', 'drain', 'switch', 'uncordon']);
+    const pod = j.spec.template.spec;
+    expect(pod).toMatchObject({ nodeName: 'worker-1', hostNetwork: true, restartPolicy: 'Never', tolerations: [{ operator: 'Exists' }], serviceAccountName: 'cni-migrate-node-switch', automountServiceAccountToken: true });
+    expect(pod.hostPID).toBeUndefined();
+    expect(pod.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual(['/etc/cni/net.d']);
+    for (const c of containers(j)) expect(c.securityContext.privileged ?? false).toBe(false);
+    const drain = containers(j).find((c: any) => c.name === 'drain');
+    expect(drain.command).toEqual(['kubectl', 'drain', '$(NODE_NAME)', '--ignore-daemonsets', '--delete-emptydir-data', '--pod-selector=app.kubernetes.io/component!=node-switch', '--timeout=600s']);
+    expect(j.spec.ttlSecondsAfterFinished).toBeUndefined();
+    expect(j.spec.activeDeadlineSeconds).toBe(300 + 600 + 600);
+  });
+
+  it('weave-first and calico-native Jobs never call the API', async () => {
+    const ws = demoWorkspace();
+    for (const [step, desired] of [['nodes-1', 'weave-first'], ['finalized', 'calico-native']]) {
+      const j = job(await nodesLayer(ws, step), 'cp-2', desired);
+      expect(steps(j)).toEqual(['switch']);
+      expect(j.spec.template.spec.automountServiceAccountToken).toBe(false);
+      expect(j.spec.template.spec.serviceAccountName).toBeUndefined();
+    }
+  });
+
+  it('without drain: wait and switch only, and RBAC can only read pods', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => (d.spec.nodes.drain = false));
+    const objs = await nodesLayer(ws, 'nodes-2');
+    expect(steps(job(objs, 'worker-2', 'calico-first'))).toEqual(['wait-for-calico-node', 'switch']);
+    const role = objs.find((o) => o.kind === 'ClusterRole');
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+  });
+
+  it('RBAC with drain has exactly the verbs the drain needs', async () => {
+    const objs = await nodesLayer(demoWorkspace(), 'nodes-1');
+    const role = objs.find((o) => o.kind === 'ClusterRole');
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
+      { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
+      { apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['get'] },
+    ]);
+    const binding = objs.find((o) => o.kind === 'ClusterRoleBinding');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'cni-migrate-node-switch', namespace: 'kube-system' }]);
+    // No RBAC before any Job needs the API.
+    expect((await nodesLayer(demoWorkspace(), 'calico')).filter((o) => o.kind !== 'Job')).toEqual([]);
+  });
+
+  it('restartKubelet adds hostPID and one privileged step after the switch; restartDaemonSetPods adds pod deletes', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => Object.assign(d.spec.nodes, { restartKubelet: true, restartDaemonSetPods: true }));
+    const objs = await nodesLayer(ws, 'nodes-1');
+    const j = job(objs, 'worker-1', 'calico-first');
+    expect(steps(j)).toEqual(['wait-for-calico-node', 'drain', 'switch', 'restart-runtime', 'restart-daemonset-pods', 'uncordon']);
+    expect(j.spec.template.spec.hostPID).toBe(true);
+    expect(containers(j).filter((c: any) => c.securityContext.privileged).map((c: any) => c.name)).toEqual(['restart-runtime']);
+    expect(containers(j).find((c: any) => c.name === 'restart-runtime').env).toContainEqual({ name: 'RUNTIME', value: 'containerd' });
+    expect(objs.find((o) => o.kind === 'ClusterRole').rules[0].verbs).toEqual(['delete', 'get', 'list', 'watch']);
+    // Unswitched nodes get neither.
+    const other = job(objs, 'worker-2', 'weave-first');
+    expect(other.spec.template.spec.hostPID).toBeUndefined();
+    expect(fs.readFileSync(path.join(ws.dist, 'PLAN.md'), 'utf8')).toMatch(/hostPID and one privileged container/);
+  });
+
+  it('restartKubelet is refused for nodes on another runtime', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => (d.spec.nodes.restartKubelet = true));
+    const file = path.join(ws.cluster, 'nodes.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('containerRuntime: containerd://1.6.20', 'containerRuntime: docker://24.0.7'));
+    const r = await cli(ws, 'synth');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/spec\.nodes\.restartKubelet: .*worker-3: docker:\/\/24\.0\.7.*\[restart-unknown-runtime\]/);
+  });
+
+  it('waits on the calico-node pods by the DaemonSet\'s own labels', async () => {
+    const ws = demoWorkspace();
+    const objs = await nodesLayer(ws, 'nodes-1');
+    expect(containers(job(objs, 'worker-1', 'calico-first'))[0].command).toContain('--selector=k8s-app=calico-node');
+  });
+});
+
+describe('Job names', () => {
+  it('are DNS labels of at most 63 characters, built from the desired state, the node and a content hash', () => {
+    const long = `node-${'x'.repeat(80)}.zone-a.example.internal`;
+    const a = contentName('calico-first', long, { v: 1 });
+    expect(a.length).toBeLessThanOrEqual(63);
+    expect(a).toMatch(/^calico-first-node-x+-[0-9a-f]{8}$/);
+    expect(contentName('calico-first', long, { v: 2 })).not.toBe(a);
+    expect(contentName('calico-first', `${long}2`, { v: 1 })).not.toBe(a);
+    expect(contentName('calico-first', 'Node_A.b', {})).toMatch(/^calico-first-node-a-b-[0-9a-f]{8}$/);
+  });
+
+  it('change when anything in the Job changes (here, the shell image)', async () => {
+    const ws = demoWorkspace();
+    const before = job(await nodesLayer(ws, 'nodes-1'), 'worker-1', 'calico-first').metadata.name;
+    editConfig(ws, (d) => (d.spec.images = { shell: 'registry.local/busybox:1.36.1' }));
+    const after = job(await nodesLayer(ws, 'nodes-1'), 'worker-1', 'calico-first').metadata.name;
+    expect(after).not.toBe(before);
+    expect(after.startsWith('calico-first-worker-1-')).toBe(true);
+  });
+});
+
+describe('restart-runtime.sh', () => {
+  const { spawnSync } = require('child_process') as typeof import('child_process');
+  const { scriptPath } = require('../src/scripts/read-script') as typeof import('../src/scripts/read-script');
+  const os = require('os') as typeof import('os');
+  const fakeHost = (withSystemctl: boolean) => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-host-'));
+    if (withSystemctl) fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "$*" >> ${bin}/calls\n`, { mode: 0o755 });
+    return bin;
+  };
+  const run = (bin: string, runtime: string, systemd = true) =>
+    spawnSync('sh', [scriptPath('restart-runtime.sh')], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:/usr/bin:/bin`, RUNTIME: runtime, NODE_NAME: 'n1', HOST_NSENTER: 'env', SYSTEMD_MARKER: systemd ? bin : path.join(bin, 'absent') },
+    });
+
+  it('restarts the runtime, then the kubelet, through the host', () => {
+    const bin = fakeHost(true);
+    expect(run(bin, 'crio').status).toBe(0);
+    expect(fs.readFileSync(path.join(bin, 'calls'), 'utf8')).toBe('restart crio\nrestart kubelet\n');
+  });
+
+  it('fails clearly without systemd or with an unknown runtime', () => {
+    const none = run(fakeHost(true), 'containerd', false);
+    expect(none.status).not.toBe(0);
+    expect(none.stderr).toMatch(/the host does not run systemd/);
+    expect(run(fakeHost(true), 'docker').stderr).toMatch(/RUNTIME=docker; expected containerd or crio/);
+  });
+});
