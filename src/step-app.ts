@@ -5,6 +5,8 @@
 import { App, Chart } from 'cdk8s';
 import { Calico } from './constructs/calico/calico';
 import { coexistenceFor } from './constructs/calico/coexistence-settings';
+import { ClusterCidr } from './constructs/control-plane/cluster-cidr';
+import { clusterCidrTargets } from './constructs/control-plane/cluster-cidr-targets';
 import { NetworkPolicies } from './constructs/network-policies';
 import { NodeSwitch } from './constructs/node-switch';
 import { NodeSwitchRbac } from './constructs/node-switch-rbac';
@@ -44,6 +46,15 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
       serverSideApplyCrds: spec.gitops.engine === 'argocd',
     });
     calicoNodeSelector = calico.nodeSelector;
+  }
+
+  if (state.calicoInstalled) {
+    // From calico on, so that reverting cluster-cidr restores the values as captured.
+    new ClusterCidr(charts.get('20-control-plane')!, 'ClusterCidr', {
+      targets: clusterCidrTargets(snapshot, plan.network, spec.controlPlane.mode),
+      phase: state.clusterCidr,
+      kubectlImage: spec.images.kubectl,
+    });
   }
 
   if (state.policiesPresent) {

@@ -7,8 +7,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { stepList } from '../src/steps/steps';
-import { GitOpsSimulator, runScript, withCrashPoints } from './support/gitops-simulator';
-import { cli, demoWorkspace, setStep } from './support/workspace';
+import * as YAML from 'yaml';
+import { GitOpsSimulator, runScript, withCrashPoints, type ControlPlaneSeed } from './support/gitops-simulator';
+import { cli, demoWorkspace, editConfig, setStep } from './support/workspace';
 import { readScript } from '../src/scripts/read-script';
 
 const WAVES = [['worker-1'], ['worker-2', 'worker-3'], ['worker-gpu-1'], ['cp-1'], ['cp-2']];
@@ -23,15 +24,77 @@ function expected(step: string): Record<string, string> {
 }
 
 const dists = new Map<string, string>();
+const narrowDists = new Map<string, string>();
+let seed: ControlPlaneSeed;
 beforeAll(async () => {
   const ws = demoWorkspace();
-  for (const step of STEPS) {
-    setStep(ws, step);
-    const out = path.join(ws.dir, `dist-${step}`);
-    const r = await cli(ws, 'synth', '--out', out);
-    expect(r.code).toBe(0);
-    dists.set(step, out);
+  const cp = (f: string) => YAML.parse(fs.readFileSync(path.join(ws.cluster, 'control-plane', f), 'utf8'));
+  seed = {
+    objects: [cp('kube-proxy-configmap.yaml'), cp('kube-proxy-daemonset.yaml'), cp('kubeadm-config.yaml')],
+    manifests: Object.fromEntries(['cp-1', 'cp-2'].map((n) => [n, fs.readFileSync(path.join(ws.cluster, 'control-plane', 'kube-controller-manager', `${n}.yaml`), 'utf8')])),
+  };
+  for (const [map, tag] of [[dists, 'default'], [narrowDists, 'narrow']] as const) {
+    if (tag === 'narrow') editConfig(ws, (d) => (d.spec.controlPlane.disableNodeCidrAllocation = true));
+    for (const step of STEPS) {
+      setStep(ws, step);
+      const out = path.join(ws.dir, `dist-${tag}-${step}`);
+      const r = await cli(ws, 'synth', '--out', out);
+      expect(r.code).toBe(0);
+      map.set(step, out);
+    }
   }
+});
+
+/** The cluster CIDR the control plane holds at `step` (the demo's kcm allocates; its podCIDRs are Weave's). */
+function expectedCidr(step: string, narrow: boolean): { cidr: string; allocate: string } {
+  const i = STEPS.indexOf(step);
+  if (i < STEPS.indexOf('cluster-cidr')) return { cidr: '10.32.0.0/12', allocate: 'true' };
+  if (step !== 'finalized') return { cidr: '10.32.0.0/11', allocate: 'true' };
+  return narrow ? { cidr: '10.48.0.0/12', allocate: 'false' } : { cidr: '10.32.0.0/11', allocate: 'true' };
+}
+
+function controlPlaneProblems(sim: GitOpsSimulator, step: string, narrow: boolean): string[] {
+  const want = expectedCidr(step, narrow);
+  const got: string[] = [];
+  const kp = YAML.parse(sim.apiObject('ConfigMap', 'kube-system', 'kube-proxy').data['config.conf']);
+  if (kp.clusterCIDR !== want.cidr) got.push(`${step}: kube-proxy clusterCIDR ${kp.clusterCIDR}, want ${want.cidr}`);
+  const cc = YAML.parse(sim.apiObject('ConfigMap', 'kube-system', 'kubeadm-config').data.ClusterConfiguration);
+  if (cc.networking.podSubnet !== want.cidr) got.push(`${step}: kubeadm podSubnet ${cc.networking.podSubnet}, want ${want.cidr}`);
+  for (const n of ['cp-1', 'cp-2']) {
+    const m = sim.manifest(n);
+    if (!m.includes(`--cluster-cidr=${want.cidr}\n`)) got.push(`${step}: ${n} kube-controller-manager lacks --cluster-cidr=${want.cidr}`);
+    if (!m.includes(`--allocate-node-cidrs=${want.allocate}\n`)) got.push(`${step}: ${n} kube-controller-manager lacks --allocate-node-cidrs=${want.allocate}`);
+  }
+  return got;
+}
+
+describe('GitOps simulator: control-plane cluster CIDR', () => {
+  it.each([['keeping the supernet at finalized', false], ['narrowing with allocation off at finalized', true]] as const)('advances and reverts, %s', (_n, narrow) => {
+    const sim = new GitOpsSimulator(NODES, { controlPlane: seed });
+    const problems: string[] = [];
+    const source = narrow ? narrowDists : dists;
+    try {
+      let restarts = 0;
+      let lastAnnotation: string | undefined;
+      for (const step of [...STEPS, ...[...STEPS].reverse().slice(1)]) {
+        for (const f of sim.apply(source.get(step)!)) problems.push(`${step}: Job ${f.job} failed: ${f.log.trim()}`);
+        problems.push(...controlPlaneProblems(sim, step, narrow));
+        const a = sim.apiObject('DaemonSet', 'kube-system', 'kube-proxy').spec.template.metadata.annotations?.['cni-migrate.io/kube-proxy-config'];
+        if (a !== lastAnnotation) restarts++;
+        lastAnnotation = a;
+      }
+      expect(problems).toEqual([]);
+      // Back at the start, every control-plane text is byte-for-byte what was captured.
+      expect(sim.apiObject('ConfigMap', 'kube-system', 'kube-proxy').data).toEqual(seed.objects[0].data);
+      expect(sim.apiObject('ConfigMap', 'kube-system', 'kubeadm-config').data).toEqual(seed.objects[2].data);
+      for (const n of ['cp-1', 'cp-2']) expect(sim.manifest(n)).toBe(seed.manifests[n]);
+      // kube-proxy restarts only when its configuration changes: forward to cluster-cidr (and to a
+      // narrower final value), and back again.
+      expect(restarts).toBe(narrow ? 4 : 2);
+    } finally {
+      sim.dispose();
+    }
+  });
 });
 
 function walk(sim: GitOpsSimulator, order: string[], restart: boolean): string[] {
@@ -56,7 +119,7 @@ function walk(sim: GitOpsSimulator, order: string[], restart: boolean): string[]
 
 describe('GitOps simulator', () => {
   it('advances through every step, then reverts through every step', () => {
-    const sim = new GitOpsSimulator(NODES);
+    const sim = new GitOpsSimulator(NODES, { controlPlane: seed });
     try {
       expect(walk(sim, [...STEPS, ...[...STEPS].reverse().slice(1)], false)).toEqual([]);
       expect(sim.runs.length).toBeGreaterThan(20);
@@ -66,7 +129,7 @@ describe('GitOps simulator', () => {
   });
 
   it('holds when Weave and Calico rewrite their files between steps', () => {
-    const sim = new GitOpsSimulator(NODES);
+    const sim = new GitOpsSimulator(NODES, { controlPlane: seed });
     try {
       expect(walk(sim, [...STEPS, ...[...STEPS].reverse().slice(1)], true)).toEqual([]);
       // By finalized the copy is gone and Calico's own file is first.
@@ -83,7 +146,7 @@ describe('GitOps simulator', () => {
     const violations: string[] = [];
     let crashes = 0;
     for (let n = 1; n <= points; n++) {
-      const sim = new GitOpsSimulator(NODES, { crashAt: n });
+      const sim = new GitOpsSimulator(NODES, { crashAt: n, skipControlPlaneJobs: true });
       try {
         for (const p of walk(sim, [...STEPS, ...[...STEPS].reverse().slice(1)], true)) violations.push(`crash at ${n}: ${p}`);
         crashes += sim.afterCrash.length;

@@ -108,7 +108,7 @@ export function resolveMigration(raw: unknown, file: string): Migration {
       serviceCIDR: s.network.serviceCIDR,
       calicoCIDR: calico.toString(),
     },
-    controlPlane: { mode: s.controlPlane?.mode ?? 'kubeadm' },
+    controlPlane: { mode: s.controlPlane?.mode ?? 'kubeadm', disableNodeCidrAllocation: s.controlPlane?.disableNodeCidrAllocation ?? false },
     nodes: {
       waves: s.nodes?.waves,
       waveStrategy: {
@@ -189,7 +189,7 @@ interface RawSpec {
   step: string;
   gitops: { engine: 'argocd' | 'flux'; repoURL: string; revision?: string; path?: string; namespace?: string; project?: string };
   network: { weaveCIDR?: string; serviceCIDR: string; calicoCIDR?: string };
-  controlPlane?: { mode: 'kubeadm' | 'managed' };
+  controlPlane?: { mode: 'kubeadm' | 'managed'; disableNodeCidrAllocation?: boolean };
   nodes?: {
     waves?: string[][];
     waveStrategy?: { canary?: number; growthFactor?: number; maxWaveSize?: number; controlPlaneWaveSize?: number };

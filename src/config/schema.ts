@@ -100,6 +100,7 @@ export const MIGRATION_SCHEMA = {
           description: 'a mapping with mode',
           properties: {
             mode: { enum: ['kubeadm', 'managed'], description: 'kubeadm | managed' },
+            disableNodeCidrAllocation: { type: 'boolean', description: 'true or false' },
           },
         },
         nodes: {

@@ -59,6 +59,13 @@ export interface NetworkSpec {
 export interface ControlPlaneSpec {
   /** kubeadm: we edit kube-controller-manager and kube-proxy; managed: the provider owns them. */
   readonly mode: ControlPlaneMode;
+  /**
+   * At finalized, turn kube-controller-manager's node CIDR allocation off (Calico IPAM does not use
+   * Node.spec.podCIDR), so the cluster CIDR can narrow to the Calico CIDR even where nodes hold
+   * podCIDRs from the old range.
+   * @default false (keep the supernet when it is needed)
+   */
+  readonly disableNodeCidrAllocation: boolean;
 }
 
 export interface WaveStrategySpec {

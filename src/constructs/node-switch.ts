@@ -9,8 +9,10 @@
  */
 import { Construct } from 'constructs';
 import { KubeJob, Quantity, type Container, type EnvVar, type JobSpec, type Volume } from '../../imports/k8s';
-import { readScript, scriptDigest } from '../scripts/read-script';
+import { readScript } from '../scripts/read-script';
 import { contentName } from './content-name';
+import { NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources } from './job-containers';
+import { jobContent } from './job-content';
 
 /** Which network new pods on the node get. */
 export type DesiredNetwork = 'calico-first' | 'weave-first' | 'calico-native';
@@ -107,8 +109,8 @@ export class NodeSwitch extends Construct {
       command: ['kubectl', ...args],
       // kubectl keeps its discovery cache under $HOME; the root filesystem stays read-only.
       env: [nodeEnv, { name: 'HOME', value: '/tmp' }],
-      securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-      resources: { requests: { cpu: Quantity.fromString('10m'), memory: Quantity.fromString('32Mi') }, limits: { memory: Quantity.fromString('128Mi') } },
+      securityContext: NON_ROOT,
+      resources: scriptResources('128Mi'),
       volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
     });
     const switchContainer: Container = {
@@ -123,9 +125,8 @@ export class NodeSwitch extends Construct {
         { name: 'CNI_DIR', value: '/host/etc/cni/net.d' },
         nodeEnv,
       ],
-      // Root owns /etc/cni/net.d; as its owner no capability is needed to write there.
-      securityContext: { runAsUser: 0, runAsNonRoot: false, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-      resources: { requests: { cpu: Quantity.fromString('10m'), memory: Quantity.fromString('16Mi') }, limits: { memory: Quantity.fromString('64Mi') } },
+      securityContext: ROOT_NO_CAPABILITIES,
+      resources: scriptResources('64Mi'),
       volumeMounts: [{ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' }],
     };
 
@@ -151,7 +152,7 @@ export class NodeSwitch extends Construct {
         env: [{ name: 'RUNTIME', value: props.restartRuntime }, nodeEnv],
         // systemctl in the host's namespaces (nsenter on PID 1): the one step that needs privilege.
         securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false },
-        resources: { requests: { cpu: Quantity.fromString('10m'), memory: Quantity.fromString('16Mi') }, limits: { memory: Quantity.fromString('64Mi') } },
+        resources: scriptResources('64Mi'),
       });
     }
     if (props.drain?.restartDaemonSetPods) {
@@ -188,18 +189,11 @@ export class NodeSwitch extends Construct {
         },
       },
     };
-    // The name hashes the whole spec, so any change to it (even one made in this file) is a new Job;
-    // scripts enter by their digest, which is the same content at a fraction of the cost.
-    this.jobName = contentName(props.desired, props.nodeName, { spec: withScriptDigests(spec), namespace });
+    // The name hashes the whole spec, so any change to it (even one made in this file) is a new Job.
+    this.jobName = contentName(props.desired, props.nodeName, { spec: jobContent(spec, ['node-switch.sh', 'restart-runtime.sh']), namespace });
     new KubeJob(this, 'Resource', {
       metadata: { name: this.jobName, namespace, labels: { ...NODE_SWITCH_LABELS, 'cni-migrate.io/desired': props.desired } },
       spec,
     });
   }
-}
-
-/** The spec as plain JSON with each inline script replaced by its digest. */
-function withScriptDigests(spec: JobSpec): unknown {
-  const scripts = new Map(['node-switch.sh', 'restart-runtime.sh'].map((n) => [readScript(n), `sha256:${scriptDigest(n)}`]));
-  return JSON.parse(JSON.stringify(spec, (_k, v) => (v instanceof Quantity ? v.value : typeof v === 'string' && scripts.has(v) ? scripts.get(v) : v)));
 }

@@ -22,6 +22,8 @@ export interface NetworkPlan {
   readonly finalReason: string;
   /** The controller-manager allocates Node.spec.podCIDR (so every value it gets must hold them all). */
   readonly allocatesNodeCidrs: boolean;
+  /** finalized turns --allocate-node-cidrs off (and may then narrow past the nodes' podCIDRs). */
+  readonly disableAllocationAtFinal: boolean;
   readonly findings: readonly Finding[];
 }
 
@@ -29,7 +31,7 @@ export interface NetworkPlan {
  * Plan the CIDRs for `network` against the nodes in `snapshot`. Malformed addresses in the snapshot
  * are InputErrors; unsafe combinations are error findings (synth refuses, plan exits 1).
  */
-export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, controlPlaneMode: 'kubeadm' | 'managed'): NetworkPlan {
+export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, controlPlaneMode: 'kubeadm' | 'managed', disableNodeCidrAllocation = false): NetworkPlan {
   const weave = Cidr.parse(network.weaveCIDR);
   const calico = Cidr.parse(network.calicoCIDR);
   const service = Cidr.parse(network.serviceCIDR);
@@ -100,7 +102,10 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   let finalReason = `every pod is on Calico by then, so the cluster CIDR narrows to the Calico CIDR ${calico}`;
   if (allocates) {
     const outsideCalico = podCidrs.filter((p) => !calico.contains(p.cidr));
-    if (outsideCalico.length > 0) {
+    if (outsideCalico.length > 0 && disableNodeCidrAllocation) {
+      finalReason = `${outsideCalico.length} node podCIDR(s) (e.g. ${outsideCalico[0].node}: ${outsideCalico[0].cidr}) lie outside the Calico CIDR, so node CIDR allocation is turned off (spec.controlPlane.disableNodeCidrAllocation) before --cluster-cidr narrows to ${calico}`;
+      findings.push({ severity: 'info', code: 'final-cidr-allocation-off', message: finalReason, fix: 'nothing to do, unless something else reads Node.spec.podCIDR (kube-proxy in NodeCIDR mode, a cloud route controller): then keep allocation on' });
+    } else if (outsideCalico.length > 0) {
       finalClusterCidr = supernet;
       finalReason = `kube-controller-manager allocates node CIDRs and ${outsideCalico.length} node podCIDR(s) (e.g. ${outsideCalico[0].node}: ${outsideCalico[0].cidr}) lie outside the Calico CIDR; narrowing --cluster-cidr would crash-loop it, so the supernet ${supernet} stays`;
       findings.push({ severity: 'info', code: 'final-cidr-keeps-supernet', message: finalReason, fix: 'nothing to do: Calico IPAM ignores Node.spec.podCIDR, so the wider value is harmless' });
@@ -109,7 +114,7 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   if (kcm.clusterCidrs.length > 1) {
     findings.push({ severity: 'warning', code: 'kcm-cluster-cidr-differs', message: `the controller-managers disagree on --cluster-cidr: ${kcm.clusterCidrs.join(', ')}`, fix: 'make them agree before migrating; leader election hides the difference until a failover' });
   }
-  return { weave, calico, service, supernet, finalClusterCidr, finalReason, allocatesNodeCidrs: allocates, findings };
+  return { weave, calico, service, supernet, finalClusterCidr, finalReason, allocatesNodeCidrs: allocates, disableAllocationAtFinal: allocates && disableNodeCidrAllocation, findings };
 }
 
 function listSome(items: readonly string[]): string {

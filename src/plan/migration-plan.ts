@@ -59,7 +59,7 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
   if (!step) {
     throw new InputError(configShownAs, 'spec.step', `got ${JSON.stringify(migration.spec.step)}`, `one of ${steps.map((s) => s.name).join(', ')}`);
   }
-  const network = planNetwork(migration.spec.network, snapshot, migration.spec.controlPlane.mode);
+  const network = planNetwork(migration.spec.network, snapshot, migration.spec.controlPlane.mode, migration.spec.controlPlane.disableNodeCidrAllocation);
   const waveOf = new Map<string, number>();
   waves.forEach((w, i) => w.forEach((n) => waveOf.set(n, i + 1)));
   return {

@@ -3,6 +3,7 @@
  * before and after, the next commit, and how to roll back. PLAN.md and step.json render this.
  */
 import { iptablesBackendFor } from '../constructs/calico/coexistence-settings';
+import { clusterCidrTargets } from '../constructs/control-plane/cluster-cidr-targets';
 import { ownedWeaveObjects } from '../constructs/weave-net';
 import type { Step } from '../steps/steps';
 import { commitMessage } from '../steps/transitions';
@@ -24,6 +25,25 @@ export interface StepReport {
   readonly rollback: { readonly command: string; readonly effect: readonly string[] };
   /** kube-controller-manager / kube-proxy cluster CIDR at this step ("unchanged" before cluster-cidr). */
   readonly clusterCIDR: string;
+}
+
+/** What the cluster-CIDR Jobs of a step do, or what the operator must do by hand. */
+function controlPlaneChanges(plan: MigrationPlan, cidr: string): string[] {
+  const t = clusterCidrTargets(plan.snapshot, plan.network, plan.migration.spec.controlPlane.mode);
+  const out: string[] = [];
+  if (t.kubeProxy.mode === 'configmap') out.push(`kube-proxy: clusterCIDR in ConfigMap kube-system/kube-proxy (config.conf) becomes ${cidr}, and kube-proxy is restarted (a ConfigMap change alone does not restart it)`);
+  else if (t.kubeProxy.mode === 'flag') out.push(`kube-proxy: --cluster-cidr on DaemonSet kube-system/kube-proxy becomes ${cidr} (which rolls it)`);
+  else out.push(`kube-proxy: not changed: ${t.kubeProxy.why}`);
+  if (t.kubeadmConfig) out.push(`kubeadm-config: ClusterConfiguration networking.podSubnet (and controllerManager extraArgs) becomes ${cidr}, so \`kubeadm upgrade\` does not put the old value back`);
+  if (t.controllerManagers.length > 0) {
+    out.push(`kube-controller-manager: on ${t.controllerManagers.map((n) => n.node).join(', ')}, a Job edits --cluster-cidr to ${cidr} in /etc/kubernetes/manifests/kube-controller-manager.yaml (every other byte kept, atomic rename) and waits for the new pod to be Ready`);
+  } else {
+    out.push(`kube-controller-manager: not changed: ${t.controllerManagerSkipped}`);
+  }
+  if (plan.migration.spec.controlPlane.mode === 'managed') {
+    out.push(`managed control plane, by hand: the provider owns kube-controller-manager (no change is needed: Calico IPAM does not use node podCIDRs). kube-proxy is a provider add-on: on EKS edit the kube-proxy-config ConfigMap (or the add-on configuration) so clusterCIDR is ${cidr}; on AKS and GKE the provider manages kube-proxy: set its cluster CIDR through the provider's kube-proxy configuration where it offers one, and otherwise expect traffic from pods outside kube-proxy's cluster CIDR to Services to be SNATed (source IP lost) until the migration ends`);
+  }
+  return out;
 }
 
 export function stepReport(plan: MigrationPlan): StepReport {
@@ -56,11 +76,11 @@ export function stepReport(plan: MigrationPlan): StepReport {
       rollback.push('Calico\'s objects are pruned; pods are still all on Weave, so nothing loses its network');
       break;
     case 'cluster-cidr':
-      changes.push(`kube-controller-manager and kube-proxy use the supernet ${net.supernet} of ${net.weave} and ${net.calico}; kube-proxy is restarted`);
+      changes.push(...controlPlaneChanges(plan, net.supernet.toString()));
       before.push('calico-node is Ready on every node');
-      after.push(`kube-proxy and kube-controller-manager run with cluster CIDR ${net.supernet}`);
-      pending.push('the control-plane Jobs in 20-control-plane (issue "Control-plane cluster CIDR")');
-      rollback.push('kube-proxy and kube-controller-manager go back to their original cluster CIDR; no pod has a Calico IP yet');
+      before.push(`${snapshot.dir}/control-plane is fresh: the Jobs refuse to overwrite a kube-proxy or kubeadm-config that changed since the snapshot`);
+      after.push(`the cluster-CIDR Jobs in 20-control-plane have completed: kube-proxy has rolled out with cluster CIDR ${net.supernet}`);
+      rollback.push('the previous step\'s Jobs set kube-proxy, kubeadm-config and kube-controller-manager back to their values as captured; no pod has a Calico IP yet');
       break;
     case 'policies-suspended':
       changes.push(`the ${policies} NetworkPolicies are pruned (traffic between Weave and Calico is NATed, so neither can enforce them); their backup is ${snapshot.dir}/networkpolicies/ in git`);
@@ -96,12 +116,12 @@ export function stepReport(plan: MigrationPlan): StepReport {
       rollback.push('the policies are pruned again');
       break;
     case 'finalized':
-      changes.push(`the cluster CIDR of kube-controller-manager and kube-proxy becomes ${net.finalClusterCidr}: ${net.finalReason}`);
+      changes.push(`the cluster CIDR becomes ${net.finalClusterCidr}: ${net.finalReason}`);
+      changes.push(...controlPlaneChanges(plan, net.finalClusterCidr.toString()));
       changes.push('every node drops the 05-calico.conflist copy once Calico\'s own 10-calico.conflist is valid and first without it, so later Calico upgrades take effect');
       before.push(`every pod is on Calico (${net.calico})`);
-      after.push(`kube-proxy and kube-controller-manager run with cluster CIDR ${net.finalClusterCidr}`);
-      pending.push('the control-plane Jobs in 20-control-plane (issue "Control-plane cluster CIDR")');
-      rollback.push(`the cluster CIDR goes back to the supernet ${net.supernet}`);
+      after.push(`the cluster-CIDR Jobs in 20-control-plane have completed with cluster CIDR ${net.finalClusterCidr}`);
+      rollback.push(`the cluster CIDR goes back to the supernet ${net.supernet}${net.disableAllocationAtFinal ? ', and node CIDR allocation is turned back on' : ''}`);
       break;
   }
 

@@ -18,7 +18,7 @@ const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p
 
 export const WEAVE_CONFLIST = '{"cniVersion":"0.3.0","name":"weave","plugins":[{"name":"weave","type":"weave-net","hairpinMode":true},{"type":"portmap","capabilities":{"portMappings":true},"snat":true}]}\n';
 
-interface Obj {
+export interface Obj {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string };
@@ -27,6 +27,14 @@ interface Obj {
 }
 
 const key = (o: Obj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+/** What the control plane looks like before the migration. */
+export interface ControlPlaneSeed {
+  /** API objects (kube-proxy's ConfigMap and DaemonSet, kubeadm-config). */
+  readonly objects: readonly Obj[];
+  /** Control-plane node → text of its kube-controller-manager static pod manifest. */
+  readonly manifests: Readonly<Record<string, string>>;
+}
 
 export interface JobRun {
   readonly job: string;
@@ -42,6 +50,10 @@ export class GitOpsSimulator {
   public readonly runs: JobRun[] = [];
   private live = new Map<string, Obj>();
   private readonly root: string;
+  /** The fake API server's objects (for the control-plane Jobs). */
+  private readonly store: string;
+  /** Per control-plane node, its /etc/kubernetes/manifests. */
+  private readonly kubelet: string;
 
   /** Networks seen right after an injected crash, which must never be NONE or BROKEN. */
   public readonly afterCrash: { job: string; node: string; network: string }[] = [];
@@ -50,8 +62,19 @@ export class GitOpsSimulator {
    * @param opts.crashAt every Job's first attempt runs the script with a crash point N (see
    *   withCrashPoints) and is killed there; the Job's retry then runs the plain script
    */
-  constructor(nodes: readonly string[], private readonly opts: { crashAt?: number } = {}) {
+  constructor(nodes: readonly string[], private readonly opts: { crashAt?: number; controlPlane?: ControlPlaneSeed; skipControlPlaneJobs?: boolean } = {}) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-sim-'));
+    this.store = path.join(this.root, '.api');
+    this.kubelet = path.join(this.root, '.manifests');
+    fs.mkdirSync(this.store);
+    fs.writeFileSync(path.join(this.store, 'calls.log'), '');
+    for (const o of opts.controlPlane?.objects ?? []) {
+      fs.writeFileSync(path.join(this.store, `${o.kind}.${o.metadata.namespace ?? 'default'}.${o.metadata.name}.json`), JSON.stringify(o, null, 2));
+    }
+    for (const [node, text] of Object.entries(opts.controlPlane?.manifests ?? {})) {
+      fs.mkdirSync(path.join(this.kubelet, node), { recursive: true });
+      fs.writeFileSync(path.join(this.kubelet, node, 'kube-controller-manager.yaml'), text);
+    }
     for (const n of nodes) {
       const dir = path.join(this.root, n);
       fs.mkdirSync(dir);
@@ -135,10 +158,48 @@ export class GitOpsSimulator {
     }
   }
 
+  /** An object as the fake API server holds it now. */
+  apiObject(kind: string, namespace: string, name: string): any {
+    return JSON.parse(fs.readFileSync(path.join(this.store, `${kind}.${namespace}.${name}.json`), 'utf8'));
+  }
+
+  /** The kube-controller-manager manifest of a control-plane node, as on its disk. */
+  manifest(node: string): string {
+    return fs.readFileSync(path.join(this.kubelet, node, 'kube-controller-manager.yaml'), 'utf8');
+  }
+
+  private runControlPlaneJob(job: Obj, c: any): JobRun {
+    const env: Record<string, string> = Object.fromEntries((c.env as any[]).map((e) => [e.name, e.value]));
+    const work = fs.mkdtempSync(path.join(this.root, '.work-'));
+    const fake = { PATH: `${path.join(__dirname, 'fake-kubectl')}:${process.env.PATH}`, FAKE_KUBE_STORE: this.store, FAKE_KUBELET_ROOT: this.kubelet, WORK_DIR: work, HOME: work };
+    let extra: Record<string, string>;
+    if (c.name === 'cluster-cidr') {
+      const vol = (job.spec.template.spec.volumes as any[]).find((v) => v.configMap);
+      const cm = this.has('ConfigMap', vol.configMap.name);
+      if (!cm) return this.record(job, '(api)', 1, `ConfigMap ${vol.configMap.name} is not applied`);
+      const targets = path.join(work, 'targets');
+      fs.mkdirSync(targets);
+      for (const [k, v] of Object.entries(cm.data ?? {})) fs.writeFileSync(path.join(targets, k), v);
+      extra = { TARGETS: targets, ROLLOUT_SECONDS: '5' };
+    } else {
+      extra = { MANIFEST_DIR: path.join(this.kubelet, job.spec.template.spec.nodeName), WAIT_SECONDS: '5' };
+    }
+    const r = runScript(c.command[2], { ...env, ...fake, ...extra });
+    return this.record(job, job.spec.template.spec.nodeName ?? '(api)', r.code, r.log);
+  }
+
+  private record(job: Obj, node: string, code: number, log: string): JobRun {
+    const run = { job: job.metadata.name, node, code, log };
+    this.runs.push(run);
+    return run;
+  }
+
   private runJob(job: Obj): JobRun {
     const pod = job.spec.template.spec;
     const node = pod.nodeName as string;
     const containers = [...(pod.initContainers ?? []), ...pod.containers] as any[];
+    const cp = containers.find((c) => c.name === 'cluster-cidr' || c.name === 'kcm-cluster-cidr');
+    if (cp) return this.opts.skipControlPlaneJobs ? this.record(job, node ?? '(api)', 0, 'skipped') : this.runControlPlaneJob(job, cp);
     const sw = containers.find((c) => c.name === 'switch');
     const env = Object.fromEntries((sw.env as any[]).map((e) => [e.name, e.value]));
     if (containers.some((c) => c.name === 'wait-for-calico-node') && !this.has('DaemonSet', 'calico-node')) {

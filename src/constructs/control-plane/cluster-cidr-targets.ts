@@ -1,0 +1,151 @@
+/**
+ * What kube-proxy, kubeadm-config and kube-controller-manager hold at each cluster-CIDR phase
+ * (original, supernet, final), computed at synth from the objects in cluster/. The Jobs converge
+ * the live objects to one phase and accept any of the three as the starting point.
+ */
+import { createHash } from 'crypto';
+import * as jsYaml from 'js-yaml';
+import { containerFlags, controllerManagerFacts } from '../../cluster/control-plane-facts';
+import type { ClusterSnapshot } from '../../cluster/snapshot';
+import type { NetworkPlan } from '../../network/network-plan';
+import type { ClusterCidrPhase } from '../../steps/steps';
+import { setYamlValue } from './yaml-text-edit';
+
+export const PHASES: readonly ClusterCidrPhase[] = ['original', 'supernet', 'final'];
+
+export type KubeProxyTargets =
+  | { readonly mode: 'configmap'; readonly texts: Readonly<Record<ClusterCidrPhase, string>> }
+  | { readonly mode: 'flag'; readonly field: 'command' | 'args'; readonly arrays: Readonly<Record<ClusterCidrPhase, readonly string[]>> }
+  | { readonly mode: 'none'; readonly why: string };
+
+export interface KcmNodeTargets {
+  readonly node: string;
+  /** --cluster-cidr per phase ("" = no flag). */
+  readonly cidr: Readonly<Record<ClusterCidrPhase, string>>;
+  /** --allocate-node-cidrs per phase. */
+  readonly allocate: Readonly<Record<ClusterCidrPhase, 'true' | 'false' | 'keep'>>;
+}
+
+export interface ClusterCidrTargets {
+  readonly kubeProxy: KubeProxyTargets;
+  /** ClusterConfiguration text per phase; undefined when there is nothing to change in it. */
+  readonly kubeadmConfig?: Readonly<Record<ClusterCidrPhase, string>>;
+  /** Per control-plane node; empty when the controller-manager has no cluster CIDR to change. */
+  readonly controllerManagers: readonly KcmNodeTargets[];
+  /** Why the controller-manager is left alone, when it is. */
+  readonly controllerManagerSkipped?: string;
+}
+
+/** The cluster CIDR a phase sets, or undefined for "as captured". */
+function phaseCidr(phase: ClusterCidrPhase, net: NetworkPlan): string | undefined {
+  return phase === 'original' ? undefined : phase === 'supernet' ? net.supernet.toString() : net.finalClusterCidr.toString();
+}
+
+export function clusterCidrTargets(snapshot: ClusterSnapshot, net: NetworkPlan, mode: 'kubeadm' | 'managed'): ClusterCidrTargets {
+  const per = <T>(f: (p: ClusterCidrPhase) => T) => Object.fromEntries(PHASES.map((p) => [p, f(p)])) as Record<ClusterCidrPhase, T>;
+  const kubeProxy = kubeProxyTargets(snapshot, net, per);
+  if (mode === 'managed') {
+    return { kubeProxy, controllerManagers: [], controllerManagerSkipped: 'the control plane is managed by the provider' };
+  }
+  const kubeadmText = (snapshot.controlPlane.kubeadmConfig as { data?: Record<string, string> } | undefined)?.data?.ClusterConfiguration;
+  let kubeadmConfig: Record<ClusterCidrPhase, string> | undefined;
+  if (kubeadmText) {
+    const texts = per((p) => kubeadmClusterConfiguration(kubeadmText, phaseCidr(p, net), p === 'final' && net.disableAllocationAtFinal));
+    kubeadmConfig = PHASES.some((p) => texts[p] !== kubeadmText) ? texts : undefined;
+  }
+  const kcm = controllerManagerFacts(snapshot);
+  const nodes: KcmNodeTargets[] = [];
+  for (const [node, flags] of [...kcm.byNode].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!flags.has('cluster-cidr') && !flags.has('allocate-node-cidrs')) continue;
+    const originalAllocate = flags.get('allocate-node-cidrs') === 'true' ? 'true' : 'keep';
+    nodes.push({
+      node,
+      cidr: per((p) => phaseCidr(p, net) ?? flags.get('cluster-cidr') ?? ''),
+      allocate: per((p) => (p === 'final' && net.disableAllocationAtFinal ? 'false' : originalAllocate)),
+    });
+  }
+  return {
+    kubeProxy,
+    kubeadmConfig,
+    controllerManagers: nodes,
+    controllerManagerSkipped: nodes.length === 0
+      ? kcm.byNode.size === 0 ? 'no kube-controller-manager mirror pod is in the snapshot' : 'kube-controller-manager runs with neither --cluster-cidr nor --allocate-node-cidrs, so there is nothing to change'
+      : undefined,
+  };
+}
+
+function kubeProxyTargets(snapshot: ClusterSnapshot, net: NetworkPlan, per: <T>(f: (p: ClusterCidrPhase) => T) => Record<ClusterCidrPhase, T>): KubeProxyTargets {
+  const ds = snapshot.controlPlane.kubeProxyDaemonSet;
+  const cm = snapshot.controlPlane.kubeProxyConfigMap as { data?: Record<string, string> } | undefined;
+  const container = (ds?.spec as { template?: { spec?: { containers?: { name?: string; command?: string[]; args?: string[] }[] } } } | undefined)?.template?.spec?.containers?.find((c) => c.name === 'kube-proxy');
+  const usesConfigFile = container ? containerFlags(container).has('config') : !!cm;
+  if (usesConfigFile) {
+    const text = cm?.data?.['config.conf'];
+    if (!text) return { mode: 'none', why: 'kube-proxy reads a --config file, but no ConfigMap kube-system/kube-proxy with config.conf is in the snapshot' };
+    return { mode: 'configmap', texts: per((p) => (p === 'original' ? text : setYamlValue(text, ['clusterCIDR'], phaseCidr(p, net)))) };
+  }
+  if (!container) return { mode: 'none', why: 'no kube-proxy DaemonSet or ConfigMap is in the snapshot' };
+  const field = container.args ? 'args' : 'command';
+  const original = [...(container[field] ?? [])];
+  return { mode: 'flag', field, arrays: per((p) => (p === 'original' ? original : withFlag(original, 'cluster-cidr', phaseCidr(p, net)!))) };
+}
+
+/** `words` with --name set to `value` (replacing --name=x or "--name x", else appended). */
+export function withFlag(words: readonly string[], name: string, value: string): string[] {
+  const out: string[] = [];
+  let done = false;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (w.startsWith(`--${name}=`)) {
+      out.push(`--${name}=${value}`);
+      done = true;
+    } else if (w === `--${name}` && i + 1 < words.length && !words[i + 1].startsWith('-')) {
+      out.push(`--${name}=${value}`);
+      i++;
+      done = true;
+    } else {
+      out.push(w);
+    }
+  }
+  if (!done) out.push(`--${name}=${value}`);
+  return out;
+}
+
+/**
+ * ClusterConfiguration with networking.podSubnet and a controllerManager cluster-cidr extra
+ * argument (v1beta3 map or v1beta4 list) set to `cidr`, where present; with `disableAllocation`,
+ * also allocate-node-cidrs: "false", so that `kubeadm upgrade` does not turn allocation back on.
+ */
+export function kubeadmClusterConfiguration(text: string, cidr: string | undefined, disableAllocation: boolean): string {
+  if (cidr === undefined) return text;
+  const doc = (jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }) ?? {}) as { networking?: { podSubnet?: unknown }; controllerManager?: { extraArgs?: unknown } };
+  let out = text;
+  if (doc.networking?.podSubnet !== undefined) out = setYamlValue(out, ['networking', 'podSubnet'], cidr);
+  const extra = doc.controllerManager?.extraArgs;
+  const setArg = (name: string, value: string, addIfMissing: boolean) => {
+    const current = (jsYaml.load(out, { schema: jsYaml.CORE_SCHEMA }) as typeof doc).controllerManager?.extraArgs;
+    if (Array.isArray(current)) {
+      const i = current.findIndex((a: { name?: string }) => a?.name === name);
+      if (i >= 0) out = setYamlValue(out, ['controllerManager', 'extraArgs', i, 'value'], value);
+      else if (addIfMissing) out = appendListArg(out, current.length, name, value);
+    } else if (current && typeof current === 'object') {
+      if (name in current || addIfMissing) out = setYamlValue(out, ['controllerManager', 'extraArgs', name], value);
+    } else if (addIfMissing) {
+      // No extraArgs yet: the map form is what every kubeadm API version before v1beta4 reads.
+      const apiVersion = (jsYaml.load(out, { schema: jsYaml.CORE_SCHEMA }) as { apiVersion?: string }).apiVersion ?? '';
+      out = apiVersion.endsWith('v1beta4') ? appendListArg(out, 0, name, value) : setYamlValue(out, ['controllerManager', 'extraArgs', name], value);
+    }
+  };
+  if (extra !== undefined) setArg('cluster-cidr', cidr, false);
+  if (disableAllocation) setArg('allocate-node-cidrs', 'false', true);
+  return out;
+}
+
+function appendListArg(text: string, index: number, name: string, value: string): string {
+  return setYamlValue(setYamlValue(text, ['controllerManager', 'extraArgs', index, 'name'], name), ['controllerManager', 'extraArgs', index, 'value'], value);
+}
+
+/** Digest of a text, for the kube-proxy restart annotation. */
+export function textDigest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,144 @@
+/**
+ * The cluster CIDR of kube-proxy, kubeadm-config and kube-controller-manager at one phase:
+ * an API Job (kube-proxy's ConfigMap or flag, kubeadm's podSubnet, a kube-proxy restart) and one
+ * Job per control-plane node (the static pod manifest). Each Job converges to the phase from any
+ * phase, so the previous step's Jobs reverse the next step's.
+ */
+import { Construct } from 'constructs';
+import { KubeConfigMap, KubeJob, KubeRole, KubeRoleBinding, KubeServiceAccount, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
+import type { ClusterCidrPhase } from '../../steps/steps';
+import { readScript } from '../../scripts/read-script';
+import { contentName } from '../content-name';
+import { NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources } from '../job-containers';
+import { jobContent } from '../job-content';
+import { PHASES, textDigest, type ClusterCidrTargets } from './cluster-cidr-targets';
+
+const NS = 'kube-system';
+const LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'cluster-cidr' } as const;
+const API_ACCOUNT = 'cni-migrate-cluster-cidr';
+const KCM_ACCOUNT = 'cni-migrate-kcm-cluster-cidr';
+
+export interface ClusterCidrProps {
+  readonly targets: ClusterCidrTargets;
+  /** The phase this step converges to. */
+  readonly phase: ClusterCidrPhase;
+  /** Image with kubectl, jq and a POSIX shell (registry.k8s.io/kubectl has them since 1.28). */
+  readonly kubectlImage: string;
+}
+
+export class ClusterCidr extends Construct {
+  /** Names of the Jobs, for PLAN.md and tests. */
+  public readonly jobNames: string[] = [];
+
+  constructor(scope: Construct, id: string, props: ClusterCidrProps) {
+    super(scope, id);
+    const { targets, phase } = props;
+    const files: Record<string, string> = {};
+    const kp = targets.kubeProxy;
+    files['kube-proxy.mode'] = kp.mode;
+    if (kp.mode === 'configmap') {
+      addTexts(files, 'kube-proxy', kp.texts[phase], PHASES.map((p) => kp.texts[p]));
+      files['kube-proxy.original-hash'] = textDigest(kp.texts.original);
+    }
+    if (kp.mode === 'flag') {
+      addTexts(files, 'kube-proxy', JSON.stringify(kp.arrays[phase]), PHASES.map((p) => JSON.stringify(kp.arrays[p])));
+      files['kube-proxy.field'] = kp.field;
+    }
+    if (kp.mode !== 'none') files['kube-proxy.hash'] = textDigest(files['kube-proxy.target']);
+    if (targets.kubeadmConfig) addTexts(files, 'kubeadm', targets.kubeadmConfig[phase], PHASES.map((p) => targets.kubeadmConfig![p]));
+
+    if (kp.mode !== 'none' || targets.kubeadmConfig) this.apiJob(props, files);
+    if (targets.controllerManagers.length > 0) this.kcmJobs(props);
+  }
+
+  private apiJob(props: ClusterCidrProps, files: Record<string, string>): void {
+    const cmName = contentName('cni-migrate-cidr', props.phase, files);
+    new KubeConfigMap(this, 'Targets', { metadata: { name: cmName, namespace: NS, labels: { ...LABELS } }, data: files });
+    const rules: PolicyRule[] = [];
+    const configMaps = [props.targets.kubeProxy.mode === 'configmap' ? 'kube-proxy' : undefined, props.targets.kubeadmConfig ? 'kubeadm-config' : undefined].filter((x): x is string => !!x);
+    if (configMaps.length) rules.push({ apiGroups: [''], resources: ['configmaps'], resourceNames: configMaps, verbs: ['get', 'patch'] });
+    if (props.targets.kubeProxy.mode !== 'none') {
+      // get/patch to change and restart it; list/watch (by name) for `kubectl rollout status`.
+      rules.push({ apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['kube-proxy'], verbs: ['get', 'list', 'patch', 'watch'] });
+    }
+    this.account(API_ACCOUNT, rules);
+    const container: Container = {
+      name: 'cluster-cidr',
+      image: props.kubectlImage,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['/bin/sh', '-c', readScript('cluster-cidr-api.sh')],
+      env: [{ name: 'TARGETS', value: '/targets' }, { name: 'WORK_DIR', value: '/tmp' }, { name: 'HOME', value: '/tmp' }],
+      securityContext: NON_ROOT,
+      resources: scriptResources('128Mi'),
+      volumeMounts: [{ name: 'targets', mountPath: '/targets', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
+    };
+    this.job('api', `cluster-cidr-${props.phase}`, {
+      serviceAccountName: API_ACCOUNT,
+      automountServiceAccountToken: true,
+      containers: [container],
+      volumes: [{ name: 'targets', configMap: { name: cmName } }, { name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } }],
+    });
+  }
+
+  private kcmJobs(props: ClusterCidrProps): void {
+    const nodes = props.targets.controllerManagers;
+    this.account(KCM_ACCOUNT, [{ apiGroups: [''], resources: ['pods'], resourceNames: nodes.map((n) => `kube-controller-manager-${n.node}`), verbs: ['get'] }]);
+    for (const n of nodes) {
+      const container: Container = {
+        name: 'kcm-cluster-cidr',
+        image: props.kubectlImage,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['/bin/sh', '-c', readScript('kcm-cluster-cidr.sh')],
+        env: [
+          { name: 'CLUSTER_CIDR', value: n.cidr[props.phase] },
+          { name: 'ALLOCATE', value: n.allocate[props.phase] },
+          { name: 'MANIFEST_DIR', value: '/host/etc/kubernetes/manifests' },
+          { name: 'WORK_DIR', value: '/work' },
+          { name: 'NODE_NAME', value: n.node },
+          { name: 'HOME', value: '/work' },
+        ],
+        securityContext: ROOT_NO_CAPABILITIES,
+        resources: scriptResources('128Mi'),
+        volumeMounts: [{ name: 'manifests', mountPath: '/host/etc/kubernetes/manifests' }, { name: 'work', mountPath: '/work' }],
+      };
+      this.job(n.node, `kcm-${props.phase}-${n.node}`, {
+        nodeName: n.node,
+        // Host network: the control plane must be reachable whatever state the pod network is in.
+        hostNetwork: true,
+        tolerations: [{ operator: 'Exists' }],
+        serviceAccountName: KCM_ACCOUNT,
+        automountServiceAccountToken: true,
+        containers: [container],
+        // The one host path this Job changes.
+        volumes: [{ name: 'manifests', hostPath: { path: '/etc/kubernetes/manifests', type: 'Directory' } }, { name: 'work', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } }],
+      });
+    }
+  }
+
+  private account(name: string, rules: PolicyRule[]): void {
+    new KubeServiceAccount(this, `${name}-sa`, { metadata: { name, namespace: NS, labels: { ...LABELS } } });
+    new KubeRole(this, `${name}-role`, { metadata: { name, namespace: NS, labels: { ...LABELS } }, rules });
+    new KubeRoleBinding(this, `${name}-binding`, {
+      metadata: { name, namespace: NS, labels: { ...LABELS } },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: NS }],
+    });
+  }
+
+  private job(id: string, namePart: string, pod: Record<string, unknown> & { containers: Container[] }): void {
+    const spec = {
+      backoffLimit: 4,
+      activeDeadlineSeconds: 1200,
+      template: { metadata: { labels: { ...LABELS } }, spec: { restartPolicy: 'Never', enableServiceLinks: false, ...pod } },
+    };
+    const name = contentName('cidr', namePart.replace(/^cluster-cidr-/, ''), jobContent(spec, ['cluster-cidr-api.sh', 'kcm-cluster-cidr.sh']));
+    this.jobNames.push(name);
+    new KubeJob(this, `job-${id}`, { metadata: { name, namespace: NS, labels: { ...LABELS } }, spec: spec as never });
+  }
+}
+
+/** target + the deduplicated accepted values as NAME.target / NAME.accept.N. */
+function addTexts(files: Record<string, string>, name: string, target: string, accepted: readonly string[]): void {
+  files[`${name}.target`] = target;
+  [...new Set(accepted)].forEach((t, i) => (files[`${name}.accept.${i}`] = t));
+}

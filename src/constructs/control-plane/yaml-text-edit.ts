@@ -1,0 +1,31 @@
+/**
+ * Editing one value inside YAML text that someone else owns (kube-proxy's config.conf, kubeadm's
+ * ClusterConfiguration) while keeping every other byte: scalars are replaced in place by their
+ * source range; only a key that does not exist yet makes the document be re-rendered (with every
+ * other field kept).
+ */
+import * as YAML from 'yaml';
+
+/** `text` with the scalar at `path` set to `value`; `undefined` removes the key. */
+export function setYamlValue(text: string, path: readonly (string | number)[], value: string | undefined): string {
+  const doc = YAML.parseDocument(text, { keepSourceTokens: true });
+  if (doc.errors.length > 0) throw new Error(`not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
+  const node = doc.getIn(path, true);
+  if (value !== undefined && YAML.isScalar(node) && node.range && (node.type === 'PLAIN' || node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE')) {
+    if (node.value === value) return text;
+    const quote = node.type === 'QUOTE_DOUBLE' ? '"' : node.type === 'QUOTE_SINGLE' ? "'" : '';
+    return text.slice(0, node.range[0]) + quote + value + quote + text.slice(node.range[1]);
+  }
+  if (value === undefined) {
+    if (!doc.hasIn(path)) return text;
+    doc.deleteIn(path);
+  } else {
+    doc.setIn(path, value);
+  }
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** The scalar at `path`, or undefined. */
+export function getYamlValue(text: string, path: readonly (string | number)[]): unknown {
+  return YAML.parseDocument(text).getIn(path);
+}

@@ -1,0 +1,19 @@
+/**
+ * Security contexts and resources shared by the Jobs' containers: each names what it runs as and
+ * why, so no Job is granted more than its step needs.
+ */
+import { Quantity, type ResourceRequirements, type SecurityContext } from '../../imports/k8s';
+
+/** An unprivileged user with no capabilities: for the steps that only call the API. */
+export const NON_ROOT: SecurityContext = { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+
+/**
+ * Root without capabilities: root owns the host files these steps change (/etc/cni/net.d, the
+ * static pod manifests), and as their owner it needs no capability to write them.
+ */
+export const ROOT_NO_CAPABILITIES: SecurityContext = { runAsUser: 0, runAsNonRoot: false, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+
+/** Requests and limits of a short script step. */
+export function scriptResources(memoryLimit: '64Mi' | '128Mi'): ResourceRequirements {
+  return { requests: { cpu: Quantity.fromString('10m'), memory: Quantity.fromString(memoryLimit === '64Mi' ? '16Mi' : '32Mi') }, limits: { memory: Quantity.fromString(memoryLimit) } };
+}
