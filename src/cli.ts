@@ -91,6 +91,26 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
     });
 
   program
+    .command('snapshot')
+    .description('read the live cluster and replace cluster/ with what synth needs (nodes, NetworkPolicies, Weave, kube-proxy, kubeadm, controller-manager flags, CIDRs)')
+    .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--context <name>', 'kubeconfig context (default: the current one)')
+    .option('--out <dir>', 'folder to replace (default: cluster/ beside migration.yaml)')
+    .option('--timeout <seconds>', 'per-request timeout', '30')
+    .action(async (o: { kubeconfig?: string; context?: string; out?: string; timeout: string }) => {
+      const timeout = Number(o.timeout);
+      if (!Number.isFinite(timeout) || timeout <= 0) throw new InputError('--timeout', 'seconds', `got ${JSON.stringify(o.timeout)}`, 'a positive number of seconds');
+      const out = o.out ? path.resolve(o.out) : inputs().clusterDir ?? path.join(path.dirname(inputs().configFile), 'cluster');
+      // Loaded on use: @kubernetes/client-node is an ES module, which the other commands never need.
+      const { ApiClient } = await import('./cluster/api-client');
+      const { takeSnapshot } = await import('./cluster/take-snapshot');
+      const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: timeout * 1000, progress: (l) => io.err(`snapshot: ${l}`) });
+      const r = await takeSnapshot(api, out, { keep: backupsToKeep(inputs().configFile, out) });
+      for (const w of r.warnings) io.err(`snapshot: warning: ${w}`);
+      io.out(`snapshot: ${r.nodes} nodes, ${r.networkPolicies} NetworkPolicies, Weave CIDR ${r.weaveCIDR}, service CIDR ${r.serviceCIDR ?? 'unknown'}: ${r.files} files in ${path.relative(process.cwd(), out) || '.'}/`);
+    });
+
+  program
     .command('plan')
     .description('print the plan (steps, waves, CIDRs) and preflight findings; exit 1 if a finding is an error')
     .option('--json', 'machine-readable output')
@@ -126,12 +146,28 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? 0 : InputError.EXIT_CODE;
     }
-    if (e instanceof InputError || e instanceof PlanRefusedError) {
-      io.err(e.message);
+    const apiError = (e as Error)?.name === 'ApiError';
+    if (e instanceof InputError || e instanceof PlanRefusedError || apiError) {
+      io.err(apiError ? `cni-migrate: ${(e as Error).message}` : (e as Error).message);
       return InputError.EXIT_CODE;
     }
     io.err(`cni-migrate: internal error: ${(e as Error).stack ?? String(e)}`);
     return 3;
+  }
+}
+
+/**
+ * The parts of cluster/ that a new snapshot must not replace: once the current step has removed
+ * the NetworkPolicies or Weave from the cluster, cluster/ holds their only copy outside git.
+ */
+function backupsToKeep(configFile: string, clusterDir: string): string[] {
+  if (!fs.existsSync(configFile) || !fs.existsSync(clusterDir)) return [];
+  try {
+    const { state } = loadPlan({ configFile, clusterDir });
+    return [...(state.policiesPresent ? [] : ['networkpolicies']), ...(state.weavePresent ? [] : ['weave'])];
+  } catch (e) {
+    // Without the step we cannot tell whether cluster/ holds the only copy of a backup.
+    throw new InputError(path.relative(process.cwd(), configFile) || configFile, '(snapshot)', `cannot read the current step, which decides what in cluster/ must be kept: ${(e as Error).message}`, 'fix migration.yaml first, or snapshot into a new folder with --out');
   }
 }
 

@@ -97,6 +97,19 @@ describe('GitOps simulator: control-plane cluster CIDR', () => {
   });
 });
 
+const byName = (a: any, b: any) => (`${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}` ? -1 : 1);
+function withoutWave(o: any): any {
+  const c = structuredClone(o);
+  delete c.metadata.annotations?.['argocd.argoproj.io/sync-wave'];
+  if (c.metadata.annotations && Object.keys(c.metadata.annotations).length === 0) delete c.metadata.annotations;
+  return c;
+}
+/** The policies backed up in the demo's cluster/networkpolicies. */
+function readBackup(): any[] {
+  const root = path.join(__dirname, '..', 'cluster', 'networkpolicies');
+  return fs.readdirSync(root).flatMap((ns) => fs.readdirSync(path.join(root, ns)).map((f) => YAML.parse(fs.readFileSync(path.join(root, ns, f), 'utf8')))).sort(byName);
+}
+
 function walk(sim: GitOpsSimulator, order: string[], restart: boolean): string[] {
   const problems: string[] = [];
   for (const step of order) {
@@ -123,6 +136,16 @@ describe('GitOps simulator', () => {
     try {
       expect(walk(sim, [...STEPS, ...[...STEPS].reverse().slice(1)], false)).toEqual([]);
       expect(sim.runs.length).toBeGreaterThan(20);
+      // NetworkPolicies and Weave's objects, with prune semantics, forward and back.
+      const backup = readBackup();
+      for (const step of [...STEPS, ...[...STEPS].reverse().slice(1)]) {
+        sim.apply(dists.get(step)!);
+        const i = STEPS.indexOf(step);
+        const policiesOn = i < STEPS.indexOf('policies-suspended') || i >= STEPS.indexOf('policies-restored');
+        const policies = sim.liveObjects('NetworkPolicy').map(withoutWave).sort(byName);
+        expect([step, policies]).toEqual([step, policiesOn ? backup : []]);
+        expect([step, sim.liveObjects('DaemonSet').some((o) => o.metadata.name === 'weave-net')]).toEqual([step, i < STEPS.indexOf('weave-removed')]);
+      }
     } finally {
       sim.dispose();
     }

@@ -56,9 +56,21 @@ export interface ControlPlaneFacts {
   readonly controllerManagers: ReadonlyMap<string, KubeObject>;
 }
 
+/** What the snapshot found out about the cluster's CIDRs (network.yaml). */
+export interface NetworkFacts {
+  readonly weaveCIDR?: string;
+  readonly weaveCIDRSource?: string;
+  readonly serviceCIDR?: string;
+  readonly serviceCIDRSource?: string;
+}
+
 export interface ClusterSnapshot {
   /** The folder it was read from, as the user named it. */
   readonly dir: string;
+  /** Namespaces that existed at the snapshot (namespaces.yaml), when recorded. */
+  readonly namespaces?: readonly string[];
+  /** network.yaml, when recorded. */
+  readonly networkFacts?: NetworkFacts;
   readonly nodes: readonly NodeInfo[];
   readonly weaveObjects: readonly KubeObject[];
   readonly networkPolicies: readonly KubeObject[];
@@ -133,8 +145,19 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     return fs.existsSync(f) ? checkObject(readObjectFile(f, path.join(shownAs, 'control-plane', name)), path.join(shownAs, 'control-plane', name)) : undefined;
   };
 
+  const optional = (name: string) => {
+    const f = path.join(dir, name);
+    return fs.existsSync(f) ? (readObjectFile(f, path.join(shownAs, name)) as Record<string, unknown> | null) : undefined;
+  };
+  const ns = optional('namespaces.yaml') as { namespaces?: unknown } | undefined | null;
+  if (ns && !(Array.isArray(ns.namespaces) && ns.namespaces.every((n) => typeof n === 'string'))) {
+    throw new InputError(path.join(shownAs, 'namespaces.yaml'), 'namespaces', 'not a list of names', 'the NamespaceList written by `cni-migrate snapshot`');
+  }
+  const facts = optional('network.yaml') as NetworkFacts | undefined | null;
   return {
     dir: shownAs,
+    namespaces: ns ? (ns.namespaces as string[]) : undefined,
+    networkFacts: facts ?? undefined,
     nodes,
     weaveObjects: readObjectDir(path.join(dir, 'weave'), path.join(shownAs, 'weave')),
     networkPolicies: readObjectDir(path.join(dir, 'networkpolicies'), path.join(shownAs, 'networkpolicies'), 'NetworkPolicy'),

@@ -46,6 +46,10 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
     error('weave-cidr-mismatch', `Weave's DaemonSet leaves IPALLOC_RANGE unset (Weave uses 10.32.0.0/12) but spec.network.weaveCIDR is ${weave}`, 'set spec.network.weaveCIDR: 10.32.0.0/12', 'spec.network.weaveCIDR');
   }
 
+  const facts = snapshot.networkFacts;
+  if (facts?.serviceCIDR && facts.serviceCIDR !== service.toString()) {
+    error('service-cidr-mismatch', `the snapshot found service CIDR ${facts.serviceCIDR} (${facts.serviceCIDRSource ?? 'network.yaml'}) but spec.network.serviceCIDR is ${service}`, `set spec.network.serviceCIDR: ${facts.serviceCIDR}`, 'spec.network.serviceCIDR');
+  }
   if (calico.overlaps(weave)) {
     error('calico-overlaps-weave', `the Calico CIDR ${calico} overlaps the Weave CIDR ${weave}`,
       'choose a disjoint spec.network.calicoCIDR (the default, the sibling block of weaveCIDR, is disjoint); BIRD would export routes into Weave\'s range and weave netcheck fails on restart', 'spec.network.calicoCIDR');

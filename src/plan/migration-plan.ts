@@ -12,6 +12,7 @@ import { planNetwork, type NetworkPlan } from '../network/network-plan';
 import { findStep, stateAt, stepList, type Step, type StepState } from '../steps/steps';
 import { isControlPlane, resolveWaves } from '../steps/waves';
 import { calicoFindings } from './calico-findings';
+import { policyFindings } from './policy-findings';
 import { sortFindings, type Finding } from './findings';
 
 export interface MigrationPlan {
@@ -44,7 +45,9 @@ export interface PlanInputs {
 export function loadPlan(inputs: PlanInputs): MigrationPlan {
   const migration = loadMigrationFile(inputs.configFile, path.relative(process.cwd(), inputs.configFile) || inputs.configFile);
   const clusterDir = inputs.clusterDir ?? path.join(path.dirname(inputs.configFile), 'cluster');
-  const snapshot = loadClusterSnapshot(clusterDir, path.relative(process.cwd(), clusterDir) || clusterDir);
+  // Named relative to migration.yaml, not to the current folder: the name reaches dist/ (step.json),
+  // which must not depend on where synth was started.
+  const snapshot = loadClusterSnapshot(clusterDir, path.relative(path.dirname(path.resolve(inputs.configFile)), clusterDir) || '.');
   return buildPlan(migration, snapshot, path.relative(process.cwd(), inputs.configFile) || inputs.configFile, path.resolve(inputs.configFile));
 }
 
@@ -62,6 +65,7 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
   const network = planNetwork(migration.spec.network, snapshot, migration.spec.controlPlane.mode, migration.spec.controlPlane.disableNodeCidrAllocation);
   const waveOf = new Map<string, number>();
   waves.forEach((w, i) => w.forEach((n) => waveOf.set(n, i + 1)));
+  const state = stateAt(step, waves.length);
   return {
     configFile,
     migration,
@@ -70,9 +74,9 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
     waveOf,
     steps,
     step,
-    state: stateAt(step, waves.length),
+    state,
     network,
-    findings: sortFindings([...network.findings, ...calicoFindings(migration, snapshot), ...waveFindings(migration, snapshot, waves)]),
+    findings: sortFindings([...network.findings, ...calicoFindings(migration, snapshot), ...policyFindings(snapshot, network, state), ...waveFindings(migration, snapshot, waves)]),
   };
 }
 

@@ -158,6 +158,11 @@ export class GitOpsSimulator {
     }
   }
 
+  /** The objects of `kind` the GitOps engine holds applied now (after prune). */
+  liveObjects(kind: string): Obj[] {
+    return [...this.live.values()].filter((o) => o.kind === kind);
+  }
+
   /** An object as the fake API server holds it now. */
   apiObject(kind: string, namespace: string, name: string): any {
     return JSON.parse(fs.readFileSync(path.join(this.store, `${kind}.${namespace}.${name}.json`), 'utf8'));

@@ -1,0 +1,190 @@
+/**
+ * Raw reads of the Kubernetes API for snapshot and status. @kubernetes/client-node loads the
+ * kubeconfig and applies its credentials (certificates, tokens, exec plugins); requests go out as
+ * plain JSON so that every field is kept, including fields newer than the client's models.
+ *
+ * Lists are paged; 429, 5xx and timeouts are retried with backoff; an expired continue token
+ * restarts the list; a 403 becomes an error that names the permission that is missing.
+ */
+import * as http from 'http';
+import * as https from 'https';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export interface ApiClientOptions {
+  /**
+   * Per-request timeout in milliseconds.
+   * @default 30000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Attempts per request (the first included) on 429, 5xx and timeouts.
+   * @default 6
+   */
+  readonly attempts?: number;
+  /**
+   * First backoff delay in milliseconds; it doubles per retry, up to 10 s.
+   * @default 250
+   */
+  readonly backoffMs?: number;
+  /**
+   * Items per page of a list.
+   * @default 500
+   */
+  readonly pageSize?: number;
+  /** Progress lines (to stderr in the CLI). */
+  readonly progress?: (line: string) => void;
+}
+
+/** The API refused, or kept failing; `status` is the HTTP status (0: no response). */
+export class ApiError extends Error {
+  constructor(message: string, public readonly status: number, public readonly path: string, public readonly body?: unknown) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+interface Response {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export class ApiClient {
+  /** Load a kubeconfig (file, or the default chain: $KUBECONFIG, ~/.kube/config, in-cluster) and pick a context. */
+  public static fromKubeconfig(file?: string, context?: string, opts: ApiClientOptions = {}): ApiClient {
+    const kc = new KubeConfig();
+    try {
+      if (file) kc.loadFromFile(file);
+      else kc.loadFromDefault();
+    } catch (e) {
+      throw new ApiError(`cannot load the kubeconfig${file ? ` ${file}` : ''}: ${(e as Error).message.split('\n')[0]}`, 0, '');
+    }
+    if (context) {
+      if (!kc.getContexts().some((c) => c.name === context)) {
+        throw new ApiError(`context ${JSON.stringify(context)} is not in the kubeconfig (it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`, 0, '');
+      }
+      kc.setCurrentContext(context);
+    }
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new ApiError('the kubeconfig has no current cluster', 0, '');
+    return new ApiClient(kc, cluster.server.replace(/\/+$/, ''), opts);
+  }
+
+  private constructor(private readonly kc: KubeConfig, private readonly server: string, private readonly opts: ApiClientOptions) {}
+
+  /** GET a single object; undefined on 404. */
+  public async get<T = any>(path: string): Promise<T | undefined> {
+    const r = await this.request('GET', path);
+    if (r.status === 404) return undefined;
+    return JSON.parse(r.body) as T;
+  }
+
+  /** Every item of a list, across pages. `what` names it in progress lines. */
+  public async list<T = any>(path: string, what: string): Promise<T[]> {
+    const pageSize = this.opts.pageSize ?? 500;
+    for (let restart = 0; ; restart++) {
+      const items: T[] = [];
+      let token: string | undefined;
+      let expired = false;
+      do {
+        const sep = path.includes('?') ? '&' : '?';
+        const r = await this.request('GET', `${path}${sep}limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}`, undefined, token ? [410] : []);
+        if (r.status === 410) {
+          // The continue token expired (the list took longer than etcd keeps its revision): start over.
+          expired = true;
+          break;
+        }
+        const page = JSON.parse(r.body) as { items?: T[]; metadata?: { continue?: string } };
+        items.push(...(page.items ?? []));
+        token = page.metadata?.continue || undefined;
+        if (token) this.opts.progress?.(`${what}: ${items.length} so far`);
+      } while (token);
+      if (!expired) {
+        this.opts.progress?.(`${what}: ${items.length}`);
+        return items;
+      }
+      if (restart >= 2) throw new ApiError(`listing ${what} kept outliving its continue token (410 Gone); the API server compacts faster than the list pages: retry, or raise its --etcd-compaction-interval`, 410, path);
+      this.opts.progress?.(`${what}: continue token expired; listing again from the start`);
+    }
+  }
+
+  /** POST with `?dryRun=All`: nothing is created; returns the status and parsed body. */
+  public async dryRunCreate(path: string, body: unknown): Promise<{ status: number; body: any }> {
+    const r = await this.request('POST', `${path}${path.includes('?') ? '&' : '?'}dryRun=All`, JSON.stringify(body), [400, 409, 422]);
+    return { status: r.status, body: safeJson(r.body) };
+  }
+
+  private async request(method: string, path: string, body?: string, accept: number[] = []): Promise<Response> {
+    const attempts = this.opts.attempts ?? 6;
+    let delay = this.opts.backoffMs ?? 250;
+    let last = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      let r: Response | undefined;
+      try {
+        r = await this.once(method, path, body);
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      if (r) {
+        if ((r.status >= 200 && r.status < 300) || r.status === 404 || accept.includes(r.status)) return r;
+        if (r.status === 403 || r.status === 401) throw forbidden(method, path, r);
+        if (r.status !== 429 && r.status < 500) {
+          throw new ApiError(`${method} ${path}: HTTP ${r.status}: ${statusMessage(r.body)}`, r.status, path, safeJson(r.body));
+        }
+        last = `HTTP ${r.status}: ${statusMessage(r.body)}`;
+        const retryAfter = Number(r.headers['retry-after']);
+        if (r.status === 429 && Number.isFinite(retryAfter) && retryAfter > 0) delay = Math.max(delay, Math.min(retryAfter * 1000, 30000));
+      }
+      if (attempt < attempts) {
+        this.opts.progress?.(`${method} ${path}: ${last}; retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
+        await new Promise((res) => setTimeout(res, delay));
+        delay = Math.min(delay * 2, 10000);
+      }
+    }
+    throw new ApiError(`${method} ${path}: gave up after ${attempts} attempts: ${last}`, 0, path);
+  }
+
+  private async once(method: string, path: string, body?: string): Promise<Response> {
+    const options: https.RequestOptions = { method, headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) } };
+    await this.kc.applyToHTTPSOptions(options);
+    const url = new URL(this.server + path);
+    const timeout = this.opts.timeoutMs ?? 30000;
+    const lib = url.protocol === 'http:' ? http : https;
+    if (url.protocol === 'http:') delete options.agent;
+    return new Promise((resolve, reject) => {
+      const req = lib.request(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.setTimeout(timeout, () => req.destroy(new Error(`no answer within ${timeout} ms`)));
+      req.on('error', reject);
+      if (body) req.write(body);
+      req.end();
+    });
+  }
+}
+
+/** A 403 as an error naming the verb and resource that RBAC must allow. */
+function forbidden(method: string, path: string, r: Response): ApiError {
+  const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/([^/?]+))?\/([^/?]+)(?:\/([^/?]+))?/.exec(path);
+  const verb = method === 'POST' ? 'create' : m?.[4] ? 'get' : 'list';
+  const group = m?.[1] ? `.${m[1]}` : '';
+  const where = m?.[2] ? `in namespace ${m[2]}` : 'at the cluster scope';
+  const resource = m ? `${m[3]}${group}` : path;
+  return new ApiError(`forbidden: the snapshot needs "${verb}" on ${resource} ${where} (HTTP ${r.status}: ${statusMessage(r.body)}); grant it, or run with a kubeconfig that has it`, r.status, path, safeJson(r.body));
+}
+
+function statusMessage(body: string): string {
+  const j = safeJson(body) as { message?: string } | undefined;
+  return (j?.message ?? body).slice(0, 300);
+}
+
+function safeJson(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The NetworkPolicy findings of `plan`, and the ipBlock rewrite on restore, over the corpus.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { stableJson } from '../src/constructs/content-name';
+import { CORPUS_NAMESPACES, POLICY_CORPUS } from './fixtures/policy-corpus';
+import { cli, demoWorkspace, editConfig, readManifests, setStep, type Workspace } from './support/workspace';
+
+function corpusWorkspace(namespaces: string[] = CORPUS_NAMESPACES): Workspace {
+  const ws = demoWorkspace();
+  fs.rmSync(path.join(ws.cluster, 'networkpolicies'), { recursive: true });
+  for (const p of POLICY_CORPUS) {
+    const dir = path.join(ws.cluster, 'networkpolicies', p.metadata.namespace);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `${p.metadata.name}.yaml`), YAML.stringify(p));
+  }
+  fs.writeFileSync(path.join(ws.cluster, 'namespaces.yaml'), YAML.stringify({ apiVersion: 'cni-migrate.io/v1alpha1', kind: 'NamespaceList', namespaces }));
+  return ws;
+}
+
+const findings = async (ws: Workspace) => {
+  const r = await cli(ws, 'plan', '--json');
+  return { code: r.code, findings: JSON.parse(r.stdout).findings as { severity: string; code: string; message: string; fix: string }[] };
+};
+
+describe('policy findings', () => {
+  it('name the policies another tool owns, by tool', async () => {
+    const { findings: f } = await findings(corpusWorkspace());
+    const owned = f.filter((x) => x.code === 'policy-owned-elsewhere').map((x) => x.message);
+    expect(owned).toEqual([
+      'argocd/argocd-server: applied by Argo CD, which would bring them back while they are suspended (and fight this migration over them)',
+      'flux-apps/from-flux: applied by Flux, which would bring them back while they are suspended (and fight this migration over them)',
+      'helm-apps/from-helm: applied by Helm, which would bring them back while they are suspended (and fight this migration over them)',
+    ]);
+  });
+
+  it('flag ipBlocks on the Weave, Calico and service CIDRs, named ports and port ranges', async () => {
+    const { findings: f } = await findings(corpusWorkspace());
+    const by = (code: string) => f.find((x) => x.code === code)?.message ?? '';
+    expect(by('policy-ipblock-weave')).toMatch(/^payments\/ipblock-except-weave, payments\/ipblock-internet, payments\/ipblock-weave, payments\/ipblock-weave-subnet: an ipBlock overlaps the Weave CIDR 10.32.0.0\/12/);
+    expect(by('policy-ipblock-calico')).toContain('payments/ipblock-calico');
+    expect(by('policy-ipblock-service')).toContain('payments/ipblock-services');
+    expect(by('policy-named-port')).toMatch(/monitoring\/scrape, shop\/named-port, shop\/named-port-egress: named ports/);
+    expect(by('policy-end-port')).toMatch(/payments\/end-port, payments\/end-port-udp: port ranges/);
+    expect(by('policy-ipblock-weave')).not.toContain('ipblock-partner');
+  });
+
+  it('refuse policies whose namespace is gone at a step that applies them, and warn otherwise', async () => {
+    const ws = corpusWorkspace(CORPUS_NAMESPACES.filter((n) => n !== 'gone'));
+    const adopt = await findings(ws);
+    expect(adopt.code).toBe(1);
+    expect(adopt.findings.find((x) => x.code === 'policy-namespace-gone')).toMatchObject({ severity: 'error', message: 'gone/orphan: their namespace no longer exists, so applying them fails the sync' });
+    const synth = await cli(ws, 'synth');
+    expect(synth.code).toBe(2);
+    expect(synth.stderr).toMatch(/networkpolicies: spec: gone\/orphan: their namespace no longer exists/);
+    setStep(ws, 'nodes-2');
+    const later = await findings(ws);
+    expect(later.findings.find((x) => x.code === 'policy-namespace-gone')?.severity).toBe('warning');
+  });
+});
+
+describe('restore', () => {
+  it('is exact unless ipBlock rewrites are enabled; then only the configured CIDRs change', async () => {
+    const ws = corpusWorkspace();
+    const policies = async (step: string) => {
+      setStep(ws, step);
+      expect((await cli(ws, 'synth')).code).toBe(0);
+      return new Map(readManifests(ws.dist).filter((m) => m.obj.kind === 'NetworkPolicy').map((m) => [`${m.obj.metadata.namespace}/${m.obj.metadata.name}`, m.obj.spec]));
+    };
+    const original = new Map(POLICY_CORPUS.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, p.spec]));
+    expect(await policies('policies-restored')).toEqual(original);
+    editConfig(ws, (d) => (d.spec.policies.rewriteIPBlocks = true));
+    // Before restore nothing is rewritten, even with the option on.
+    expect(await policies('adopt')).toEqual(original);
+    const restored = await policies('policies-restored');
+    const changed = [...restored].filter(([k, v]) => stableJson(v) !== stableJson(original.get(k))).map(([k]) => k).sort();
+    expect(changed).toEqual(['payments/ipblock-except-weave', 'payments/ipblock-weave']);
+    expect(restored.get('payments/ipblock-weave').ingress[0].from[0].ipBlock).toEqual({ cidr: '10.48.0.0/12' });
+    expect(restored.get('payments/ipblock-except-weave').egress[0].to[0].ipBlock).toEqual({ cidr: '10.0.0.0/8', except: ['10.48.0.0/12', '10.96.0.0/12'] });
+    // A subnet of the Weave CIDR is not an exact match: left for a human (and flagged by plan).
+    expect(restored.get('payments/ipblock-weave-subnet')).toEqual(original.get('payments/ipblock-weave-subnet'));
+  });
+});

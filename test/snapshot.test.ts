@@ -1,0 +1,214 @@
+/**
+ * cni-migrate snapshot through the real @kubernetes/client-node (kubeconfig loading, credentials)
+ * against a local server that answers with recorded API objects, in the compiled CLI (the way
+ * an operator runs it), including paging, an expired continue token, 403, 429, 5xx and a slow
+ * answer; then the policy corpus round trip through synth.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { CORPUS_NAMESPACES, POLICY_CORPUS } from './fixtures/policy-corpus';
+import { FakeApiServer, withServerFields } from './support/fake-apiserver';
+import { cli, demoWorkspace, readManifests, REPO_ROOT, setStep, treeDigest, type Workspace } from './support/workspace';
+
+const CLI = path.join(REPO_ROOT, 'build', 'src', 'cli.js');
+const readDemo = (rel: string) => YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'cluster', rel), 'utf8'));
+
+/** A fake API server holding the demo cluster (as the API would serve it) and the policy corpus. */
+function demoServer(): FakeApiServer {
+  const api = new FakeApiServer();
+  const inv = readDemo('nodes.yaml');
+  api.setList('/api/v1/nodes', inv.nodes.map((n: any) => withServerFields({
+    apiVersion: 'v1', kind: 'Node',
+    metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, ...Object.fromEntries(n.roles.map((r: string) => [`node-role.kubernetes.io/${r}`, ''])) } },
+    spec: { podCIDR: n.podCIDRs[0], podCIDRs: n.podCIDRs, ...(n.taints ? { taints: n.taints.map((t: any) => ({ ...t, timeAdded: '2024-05-01T10:00:00Z' })) } : {}) },
+  })).map((n: any, i: number) => ({ ...n, status: { addresses: [{ type: 'InternalIP', address: inv.nodes[i].internalIP }, { type: 'Hostname', address: inv.nodes[i].name }], nodeInfo: { containerRuntimeVersion: inv.nodes[i].containerRuntime } } })));
+  api.setList('/api/v1/namespaces', CORPUS_NAMESPACES.map((n) => withServerFields({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } })));
+  api.setList('/apis/networking.k8s.io/v1/networkpolicies', POLICY_CORPUS.map(withServerFields));
+  for (const f of fs.readdirSync(path.join(REPO_ROOT, 'cluster', 'weave'))) {
+    const o = readDemo(`weave/${f}`);
+    const plural = `${o.kind.toLowerCase()}s`;
+    const base = o.apiVersion === 'v1' ? '/api/v1' : `/apis/${o.apiVersion}`;
+    api.setObject(`${base}${o.metadata.namespace ? `/namespaces/${o.metadata.namespace}` : ''}/${plural}/${o.metadata.name}`, withServerFields(o));
+  }
+  api.setObject('/api/v1/namespaces/kube-system/configmaps/kube-proxy', withServerFields(readDemo('control-plane/kube-proxy-configmap.yaml')));
+  api.setObject('/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy', withServerFields(readDemo('control-plane/kube-proxy-daemonset.yaml')));
+  api.setObject('/api/v1/namespaces/kube-system/configmaps/kubeadm-config', withServerFields(readDemo('control-plane/kubeadm-config.yaml')));
+  api.setList('/api/v1/namespaces/kube-system/pods?labelSelector=component%3Dkube-controller-manager', ['cp-1', 'cp-2'].map((n) => withServerFields(readDemo(`control-plane/kube-controller-manager/${n}.yaml`))));
+  api.setList('/api/v1/namespaces/kube-system/pods?labelSelector=component%3Dkube-apiserver', [withServerFields({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'kube-apiserver-cp-1', namespace: 'kube-system' },
+    spec: { nodeName: 'cp-1', containers: [{ name: 'kube-apiserver', command: ['kube-apiserver', '--service-cluster-ip-range=10.96.0.0/12'] }] },
+  })]);
+  return api;
+}
+
+function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, HOME: cwd } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('cni-migrate snapshot', () => {
+  let api: FakeApiServer;
+  let url: string;
+  let ws: Workspace;
+  let kubeconfig: string;
+  beforeEach(async () => {
+    api = demoServer();
+    url = await api.start();
+    ws = demoWorkspace();
+    kubeconfig = api.writeKubeconfig(ws.dir, url);
+  });
+  afterEach(async () => {
+    await api.stop();
+  });
+  const snapshot = (out = path.join(ws.dir, 'snap'), ...extra: string[]) => run(['--config', ws.config, 'snapshot', '--kubeconfig', kubeconfig, '--out', out, ...extra], ws.dir);
+
+  it('writes cluster/ that synth reads, with server fields stripped, across pages', async () => {
+    const r = await snapshot();
+    expect(r.stderr).not.toMatch(/warning/);
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stdout).toMatch(/snapshot: 6 nodes, 44 NetworkPolicies, Weave CIDR 10\.32\.0\.0\/12, service CIDR 10\.96\.0\.0\/12/);
+    // 44 policies at 7 a page: the client followed the continue tokens.
+    expect(api.requests.filter((q) => q.startsWith('GET /apis/networking.k8s.io/v1/networkpolicies')).length).toBe(7);
+    expect(r.stderr).toMatch(/networkpolicies: 14 so far/);
+    const snap = path.join(ws.dir, 'snap');
+    const nodes = YAML.parse(fs.readFileSync(path.join(snap, 'nodes.yaml'), 'utf8')).nodes;
+    const demo = readDemo('nodes.yaml').nodes;
+    for (const n of demo) {
+      const got = nodes.find((x: any) => x.name === n.name);
+      expect({ ...got }).toMatchObject({ name: n.name, roles: n.roles, internalIP: n.internalIP, podCIDRs: n.podCIDRs, containerRuntime: n.containerRuntime, taints: n.taints ?? [] });
+    }
+    for (const p of POLICY_CORPUS) {
+      const file = path.join(snap, 'networkpolicies', p.metadata.namespace, `${p.metadata.name}.yaml`);
+      expect([p.metadata.name, YAML.parse(fs.readFileSync(file, 'utf8'))]).toEqual([p.metadata.name, p]);
+    }
+    const text = fs.readFileSync(path.join(snap, 'weave', 'daemonset-kube-system-weave-net.yaml'), 'utf8');
+    expect(text).not.toMatch(/uid:|resourceVersion|managedFields|creationTimestamp|last-applied-configuration|^status:/m);
+    expect(YAML.parse(fs.readFileSync(path.join(snap, 'network.yaml'), 'utf8'))).toMatchObject({ weaveCIDR: '10.32.0.0/12', serviceCIDR: '10.96.0.0/12' });
+    // Synth runs on it.
+    fs.rmSync(ws.cluster, { recursive: true });
+    fs.renameSync(snap, ws.cluster);
+    expect((await cli(ws, 'synth')).code).toBe(0);
+  });
+
+  it('is deterministic: a second snapshot of the same cluster is byte-identical', async () => {
+    await snapshot(path.join(ws.dir, 'a'));
+    await snapshot(path.join(ws.dir, 'b'));
+    const a = treeDigest(path.join(ws.dir, 'a'));
+    expect(a.size).toBeGreaterThan(55);
+    expect(treeDigest(path.join(ws.dir, 'b'))).toEqual(a);
+  });
+
+  it('starts a list over when its continue token expires', async () => {
+    api.faults.expireContinueOnce = ['/apis/networking.k8s.io/v1/networkpolicies'];
+    const r = await snapshot();
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/continue token expired; listing again from the start/);
+    expect(fs.readdirSync(path.join(ws.dir, 'snap', 'networkpolicies')).length).toBe(10);
+    expect(r.stdout).toMatch(/44 NetworkPolicies/);
+  });
+
+  it('retries 429 (after Retry-After), 5xx and a slow answer', async () => {
+    api.faults.tooManyRequests = { '/api/v1/nodes': 2 };
+    api.faults.serverErrors = { '/api/v1/namespaces': 2 };
+    api.faults.slowOnce = { '/api/v1/namespaces/kube-system/configmaps/kubeadm-config': 2500 };
+    const t0 = Date.now();
+    const r = await snapshot(path.join(ws.dir, 'snap'), '--timeout', '1');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/GET \/api\/v1\/nodes\?limit=500: HTTP 429: too many requests.*retrying in 1000 ms/);
+    expect(r.stderr).toMatch(/HTTP 500: etcdserver: request timed out; retrying/);
+    expect(r.stderr).toMatch(/kubeadm-config: no answer within 1000 ms; retrying/);
+    expect(Date.now() - t0).toBeGreaterThan(2000);
+    expect(fs.existsSync(path.join(ws.dir, 'snap', 'control-plane', 'kubeadm-config.yaml'))).toBe(true);
+  });
+
+  it('names the missing permission on 403 and leaves the existing cluster/ untouched', async () => {
+    const before = treeDigest(ws.cluster);
+    api.faults.forbidden = ['/apis/networking.k8s.io/v1/networkpolicies'];
+    const r = await run(['--config', ws.config, 'snapshot', '--kubeconfig', kubeconfig], ws.dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(/forbidden: the snapshot needs "list" on networkpolicies\.networking\.k8s\.io at the cluster scope/);
+    expect(treeDigest(ws.cluster)).toEqual(before);
+    expect(fs.readdirSync(ws.dir).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('finds the service CIDR through a dry-run create when no kube-apiserver pod shows it', async () => {
+    api.setList('/api/v1/namespaces/kube-system/pods?labelSelector=component%3Dkube-apiserver', []);
+    api.serviceProbeMessage = 'Service "x" is invalid: spec.clusterIPs: Invalid value: []string{"0.0.0.1"}: failed to allocate IP 0.0.0.1: the provided IP (0.0.0.1) is not in the valid range. The range of valid IPs is 172.20.0.0/16';
+    const r = await snapshot();
+    expect(r.code).toBe(0);
+    expect(api.requests).toContain('POST /api/v1/namespaces/default/services?dryRun=All');
+    expect(YAML.parse(fs.readFileSync(path.join(ws.dir, 'snap', 'network.yaml'), 'utf8'))).toMatchObject({ serviceCIDR: '172.20.0.0/16' });
+  });
+
+  it('refuses an unknown context and a missing kubeconfig with one line', async () => {
+    const r = await snapshot(path.join(ws.dir, 'snap'), '--context', 'prod');
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('cni-migrate: context "prod" is not in the kubeconfig (it has: fake)');
+    const m = await run(['--config', ws.config, 'snapshot', '--kubeconfig', path.join(os.tmpdir(), 'no-such-kubeconfig')], ws.dir);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/cannot load the kubeconfig/);
+  });
+});
+
+describe('policy corpus round trip', () => {
+  it('adopt and policies-restored emit every policy exactly as it was, server fields stripped', async () => {
+    const api = demoServer();
+    const url = await api.start();
+    try {
+      const ws = demoWorkspace();
+      const r = await run(['--config', ws.config, 'snapshot', '--kubeconfig', api.writeKubeconfig(ws.dir, url)], ws.dir);
+      expect(r.code).toBe(0);
+      expect(POLICY_CORPUS.length).toBeGreaterThanOrEqual(40);
+      for (const step of ['adopt', 'policies-restored']) {
+        setStep(ws, step);
+        expect((await cli(ws, 'synth')).code).toBe(0);
+        const emitted = readManifests(ws.dist).filter((m) => m.obj.kind === 'NetworkPolicy').map((m) => {
+          const o = structuredClone(m.obj);
+          delete o.metadata.annotations['argocd.argoproj.io/sync-wave'];
+          if (Object.keys(o.metadata.annotations).length === 0) delete o.metadata.annotations;
+          return o;
+        });
+        const key = (o: any) => `${o.metadata.namespace}/${o.metadata.name}`;
+        expect(emitted.sort((a, b) => (key(a) < key(b) ? -1 : 1))).toEqual([...POLICY_CORPUS].sort((a, b) => (key(a) < key(b) ? -1 : 1)));
+      }
+      setStep(ws, 'policies-suspended');
+      await cli(ws, 'synth');
+      expect(readManifests(ws.dist).filter((m) => m.obj.kind === 'NetworkPolicy')).toEqual([]);
+    } finally {
+      await api.stop();
+    }
+  });
+});
+
+describe('snapshot during the migration', () => {
+  it('keeps the policy and Weave backups once the current step has removed them from the cluster', async () => {
+    const api = demoServer();
+    // The cluster as it is at weave-removed: no policies, no Weave.
+    api.setList('/apis/networking.k8s.io/v1/networkpolicies', []);
+    api.setObject('/apis/apps/v1/namespaces/kube-system/daemonsets/weave-net', undefined);
+    const url = await api.start();
+    try {
+      const ws = demoWorkspace();
+      setStep(ws, 'weave-removed');
+      const before = { policies: treeDigest(path.join(ws.cluster, 'networkpolicies')), weave: treeDigest(path.join(ws.cluster, 'weave')) };
+      const r = await run(['--config', ws.config, 'snapshot', '--kubeconfig', api.writeKubeconfig(ws.dir, url)], ws.dir);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/kept the 12 backed-up NetworkPolicies/);
+      expect(r.stderr).toMatch(/kept the 7 adopted Weave objects/);
+      expect(treeDigest(path.join(ws.cluster, 'networkpolicies'))).toEqual(before.policies);
+      expect(treeDigest(path.join(ws.cluster, 'weave'))).toEqual(before.weave);
+      expect(api.requests.some((q) => q.includes('/networkpolicies'))).toBe(false);
+    } finally {
+      await api.stop();
+    }
+  });
+});
