@@ -84,8 +84,9 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
     .description('check that migration.yaml moved by at most one step between two git revisions and that no applied part of the plan was reshaped')
     .requiredOption('--from <rev>', 'base revision (e.g. origin/main)')
     .option('--to <rev>', 'head revision (default: the working tree)')
-    .action((o: { from: string; to?: string }) => {
-      const r = guard({ configFile: inputs().configFile, from: o.from, to: o.to });
+    .option('--allow-weave-revert', 'accept reverting weave-removed, which cannot restore what the Weave cleanup removed (also CNI_MIGRATE_ALLOW_WEAVE_REVERT=1)')
+    .action((o: { from: string; to?: string; allowWeaveRevert?: boolean }) => {
+      const r = guard({ configFile: inputs().configFile, from: o.from, to: o.to, allowWeaveRevert: o.allowWeaveRevert || process.env.CNI_MIGRATE_ALLOW_WEAVE_REVERT === '1' });
       (r.ok ? io.out : io.err)(`guard: ${r.ok ? 'ok' : 'refused'}: ${r.reason}`);
       code = r.ok ? 0 : 1;
     });

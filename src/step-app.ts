@@ -11,6 +11,7 @@ import { NetworkPolicies } from './constructs/network-policies';
 import { NodeSwitch } from './constructs/node-switch';
 import { NodeSwitchRbac } from './constructs/node-switch-rbac';
 import { WeaveNet } from './constructs/weave-net';
+import { WeaveCleanup, WeaveGate } from './constructs/weave/weave-removal';
 import { annotateSyncWave } from './gitops/argocd';
 import { LAYERS, type LayerId } from './gitops/layers';
 import type { MigrationPlan } from './plan/migration-plan';
@@ -37,6 +38,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   const spec = migration.spec;
 
   let calicoNodeSelector: string | undefined;
+  let calicoNodeImage = '';
   if (state.calicoInstalled) {
     const calico = new Calico(charts.get('10-calico')!, 'Calico', {
       source: spec.calico.manifest
@@ -46,6 +48,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
       serverSideApplyCrds: spec.gitops.engine === 'argocd',
     });
     calicoNodeSelector = calico.nodeSelector;
+    calicoNodeImage = calico.nodeImage;
   }
 
   if (state.calicoInstalled) {
@@ -91,6 +94,17 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
     if (usesApi) {
       new NodeSwitchRbac(nodes, 'NodeSwitchRbac', { drain: spec.nodes.drain && state.switchedWaves > 0, restartDaemonSetPods: spec.nodes.drain && spec.nodes.restartDaemonSetPods });
     }
+  }
+
+  if (!state.weavePresent) {
+    if (plan.step.kind === 'weave-removed') {
+      new WeaveGate(charts.get('00-gate')!, 'WeaveGate', { weaveCidr: plan.network.weave.toString(), kubectlImage: spec.images.kubectl, argoHook: spec.gitops.engine === 'argocd' });
+    }
+    new WeaveCleanup(charts.get('50-weave')!, 'WeaveCleanup', {
+      nodes: snapshot.nodes.map((n) => n.name),
+      kubectlImage: spec.images.kubectl,
+      netToolsImage: spec.images.netTools ?? calicoNodeImage,
+    });
   }
 
   if (state.weavePresent) {

@@ -74,7 +74,7 @@ const CASES: BadCase[] = [
   { name: 'MTU not whole', edit: spec((s) => (s.calico.mtu = 1440.5)), expect: ['spec.calico.mtu', '1440.5'] },
   { name: 'unpinned Calico image', edit: spec((s) => (s.calico.images = { node: 'quay.io/calico/node' })), expect: ['spec.calico.images.node', 'quay.io/calico/node', 'pinned'] },
   { name: 'latest tag', edit: spec((s) => (s.calico.images = { cni: 'quay.io/calico/cni:latest' })), expect: ['spec.calico.images.cni', ':latest'] },
-  { name: 'unknown image key', edit: spec((s) => (s.images = { busybox: 'docker.io/library/busybox:1.36.1' })), expect: ['spec.images.busybox', 'unknown field', 'shell, kubectl'] },
+  { name: 'unknown image key', edit: spec((s) => (s.images = { busybox: 'docker.io/library/busybox:1.36.1' })), expect: ['spec.images.busybox', 'unknown field', 'shell, kubectl, netTools'] },
   { name: 'malformed digest', edit: spec((s) => (s.images = { kubectl: 'registry.k8s.io/kubectl@sha256:abc' })), expect: ['spec.images.kubectl', 'sha256:abc'] },
   { name: 'bad rewrite target', edit: spec((s) => (s.policies.rewrite = { '10.32.0.0/12': '10.48.0.0' })), expect: ['spec.policies.rewrite["10.32.0.0/12"]', '10.48.0.0'] },
   { name: 'rewriteIPBlocks as a string', edit: spec((s) => (s.policies.rewriteIPBlocks = 'true')), expect: ['spec.policies.rewriteIPBlocks', '"true"'] },

@@ -139,6 +139,7 @@ export function resolveMigration(raw: unknown, file: string): Migration {
     images: {
       shell: s.images?.shell ?? DEFAULT_SHELL_IMAGE,
       kubectl: s.images?.kubectl ?? DEFAULT_KUBECTL_IMAGE,
+      netTools: s.images?.netTools,
     },
   };
   return { apiVersion: 'cni-migrate.io/v1alpha1', kind: 'Migration', metadata: { name: doc.metadata.name }, spec };
@@ -209,5 +210,5 @@ interface RawSpec {
     nodeMTU?: number;
   };
   policies?: { rewriteIPBlocks?: boolean; rewrite?: Record<string, string> };
-  images?: { shell?: string; kubectl?: string };
+  images?: { shell?: string; kubectl?: string; netTools?: string };
 }

@@ -184,10 +184,11 @@ export const MIGRATION_SCHEMA = {
         images: {
           type: 'object',
           additionalProperties: false,
-          description: 'a mapping of shell, kubectl',
+          description: 'a mapping of shell, kubectl, netTools',
           properties: {
             shell: image('the node-file Jobs (needs /bin/sh)'),
             kubectl: image('the API Jobs (needs kubectl)'),
+            netTools: image('the Weave cleanup Jobs (needs sh, ip, iptables)'),
           },
         },
       },

@@ -199,6 +199,11 @@ export interface ImagesSpec {
    * @default registry.k8s.io/kubectl:v1.33.1
    */
   readonly kubectl: string;
+  /**
+   * Image with sh, ip, iptables (legacy and nft) and ipset for the Weave cleanup Jobs.
+   * @default - Calico's calico/node image, which has them and is already on every node
+   */
+  readonly netTools?: string;
 }
 
 export interface MigrationSpec {

@@ -102,12 +102,14 @@ export function stepReport(plan: MigrationPlan): StepReport {
       break;
     }
     case 'weave-removed':
-      changes.push('Weave\'s objects are pruned');
-      before.push(`no pod other than Weave's own has an IP in ${net.weave}`);
-      after.push('no weave-net pod is left; every node has Calico first');
+      changes.push(`gate (${plan.migration.spec.gitops.engine === 'argocd' ? 'an Argo CD PreSync hook' : 'layer 00-gate, which every other layer depends on'}): a Job lists the pods that still have an IP in ${net.weave} (Weave's own, host-network and finished pods aside) and fails, naming them, if there is any; nothing else of the step applies until it passes`);
+      changes.push('Weave\'s objects are pruned; a Job deletes the weave-net DaemonSet at once (so the cleanup need not wait for the prune) and the weave-net ConfigMap Weave created at runtime');
+      changes.push('on every node, once its weave-net pod is gone, a cleanup Job removes 10-weave.conflist, Weave\'s plugin binaries in /opt/cni/bin, /var/lib/weave, the weave, datapath, vxlan-6784 and vethwe-* links, the WEAVE* iptables chains and the rules that use them (legacy and nft), and the weave ipsets; its log lists what it removed');
       changes.push('calico-node rolls to 10-calico.conflist (install-cni deletes 20-calico.conflist); on every node the 05-calico.conflist copy is refreshed from it and stays first; the switch Jobs of the waves stay, unchanged, so a revert never drains again');
-      pending.push('the gate (no pod left on a Weave IP) and the per-node Weave cleanup (issue "Removing Weave")');
-      rollback.push('Weave\'s objects come back from the adopted copies and nodes keep Calico first; host state removed by the cleanup is not restored');
+      before.push(`no pod other than Weave's own has an IP in ${net.weave} (the gate checks; \`cni-migrate status\` shows the same list)`);
+      after.push('no weave-net pod is left; every cleanup Job has completed; every node has Calico first');
+      rollback.push('Weave\'s objects come back from the adopted copies, Weave starts again on every node (re-creating its conflist, binaries and chains), and nodes keep Calico first (05-calico.conflist sorts before 10-weave.conflist)');
+      rollback.push('not restored once the cleanup ran: Weave\'s IPAM data in /var/lib/weave (Weave starts with a fresh allocation; no pod uses it any more) and its peer list in the weave-net ConfigMap; `cni-migrate guard` refuses this revert unless run with --allow-weave-revert');
       break;
     case 'policies-restored':
       changes.push(`the ${policies} NetworkPolicies come back${plan.migration.spec.policies.rewriteIPBlocks ? `, with ipBlock CIDRs rewritten (${Object.entries(plan.migration.spec.policies.rewrite).map(([a, b]) => `${a} → ${b}`).join(', ')})` : ' exactly as backed up'}; Calico enforces them`);

@@ -30,6 +30,11 @@ export interface GuardOptions {
    * @default - the working tree
    */
   readonly to?: string;
+  /**
+   * Allow the revert from weave-removed, which cannot restore what Weave's cleanup removed.
+   * @default false
+   */
+  readonly allowWeaveRevert?: boolean;
 }
 
 export function guard(opts: GuardOptions): GuardResult {
@@ -46,11 +51,11 @@ export function guard(opts: GuardOptions): GuardResult {
       ? { ok: true, reason: `migration starts at ${to.step.name}` }
       : { ok: false, reason: `${base} is new at ${label(opts.to)} but starts at step ${to.step.name}; a migration must start at ${to.steps[0].name}` };
   }
-  return compare(from, to);
+  return compare(from, to, opts.allowWeaveRevert ?? false);
 }
 
 /** The guard's rules, on two already-built plans. */
-export function compare(from: MigrationPlan, to: MigrationPlan): GuardResult {
+export function compare(from: MigrationPlan, to: MigrationPlan, allowWeaveRevert = false): GuardResult {
   const a = from.step;
   const b = to.step;
   const move = b.index - a.index;
@@ -83,6 +88,9 @@ export function compare(from: MigrationPlan, to: MigrationPlan): GuardResult {
   }
   if (from.state.clusterCidr !== 'original' && fromSpec.controlPlane.mode !== toSpec.controlPlane.mode) {
     return { ok: false, reason: 'spec.controlPlane.mode changed after the cluster CIDR was set' };
+  }
+  if (move === -1 && a.kind === 'weave-removed' && !allowWeaveRevert) {
+    return { ok: false, reason: 'reverting weave-removed brings Weave back, but not the state its cleanup removed from the nodes (Weave IPAM data, its peer list); run the guard with --allow-weave-revert (or set CNI_MIGRATE_ALLOW_WEAVE_REVERT=1) to accept that' };
   }
   if (move === 1) return { ok: true, reason: `one step forward: ${a.name} → ${b.name}` };
   if (move === -1) return { ok: true, reason: `one step back: ${a.name} → ${b.name}` };

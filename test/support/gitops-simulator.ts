@@ -88,23 +88,68 @@ export class GitOpsSimulator {
     fs.rmSync(this.root, { recursive: true, force: true });
   }
 
-  /** Apply a dist/ folder: layers in order, then prune what it no longer holds. Returns failed Job runs. */
+  /**
+   * Apply a dist/ folder: the gate first (a failed gate applies nothing, as a failed Argo CD
+   * PreSync hook or Flux's first layer would), then the layers in order, then prune what it no
+   * longer holds; Weave's cleanup Jobs run last, once Weave's pods are gone. Returns failed runs.
+   */
   apply(distDir: string): JobRun[] {
     const desired = readDist(distDir);
     const failed: JobRun[] = [];
+    const isNew = (o: Obj) => o.kind === 'Job' && !this.live.has(key(o));
+    const containerNames = (o: Obj) => [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers].map((c: any) => c.name);
+    for (const gate of desired.filter((o) => isNew(o) && containerNames(o).includes('gate'))) {
+      const r = this.runGate(gate);
+      if (r.code !== 0) return [r];
+    }
+    const cleanups: Obj[] = [];
     for (const o of desired) {
       const before = this.live.get(key(o));
       this.live.set(key(o), o);
       if (o.kind === 'DaemonSet' && o.metadata.name === 'weave-net' && !before) this.weaveInit();
       if (o.kind === 'DaemonSet' && o.metadata.name === 'calico-node' && JSON.stringify(before) !== JSON.stringify(o)) this.installCni();
       if (o.kind === 'Job' && !before) {
-        const r = this.runJob(o);
-        if (r.code !== 0) failed.push(r);
+        if (containerNames(o).includes('cleanup')) cleanups.push(o);
+        else if (containerNames(o).includes('gate') || containerNames(o).includes('delete-weave')) continue;
+        else {
+          const r = this.runJob(o);
+          if (r.code !== 0) failed.push(r);
+        }
       }
     }
     const names = new Set(desired.map(key));
     for (const k of [...this.live.keys()]) if (!names.has(k)) this.live.delete(k);
+    for (const o of cleanups) {
+      const r = this.runCleanup(o);
+      if (r.code !== 0) failed.push(r);
+    }
     return failed;
+  }
+
+  /** Pods the gate sees (as `kubectl get pods -A -o json` would list them). */
+  setPods(pods: Obj[]): void {
+    fs.writeFileSync(path.join(this.store, 'PodList.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }));
+  }
+
+  private runGate(job: Obj): JobRun {
+    const c = job.spec.template.spec.containers[0];
+    const env: Record<string, string> = Object.fromEntries((c.env as any[]).map((e) => [e.name, e.value]));
+    const work = fs.mkdtempSync(path.join(this.root, '.work-'));
+    const r = runScript(c.command[2], { ...env, PATH: `${path.join(__dirname, 'fake-kubectl')}:${process.env.PATH}`, FAKE_KUBE_STORE: this.store, WORK_DIR: work });
+    return this.record(job, '(gate)', r.code, r.log);
+  }
+
+  private runCleanup(job: Obj): JobRun {
+    const pod = job.spec.template.spec;
+    if (this.has('DaemonSet', 'weave-net')) return this.record(job, pod.nodeName, 1, 'weave-net is still running: wait-for-weave-pod-gone times out');
+    const c = pod.containers.find((x: any) => x.name === 'cleanup');
+    const node = pod.nodeName as string;
+    const scratch = path.join(this.root, '.host', node);
+    fs.mkdirSync(path.join(scratch, 'bin'), { recursive: true });
+    fs.mkdirSync(path.join(scratch, 'weave'), { recursive: true });
+    // Only the file part: devices and iptables are covered against a real network namespace elsewhere.
+    const r = runScript(c.command[2], { NODE_NAME: node, CNI_DIR: this.nodeDirs.get(node)!, BIN_DIR: path.join(scratch, 'bin'), DATA_DIR: path.join(scratch, 'weave'), NETWORK: '0' });
+    return this.record(job, node, r.code, r.log);
   }
 
   /** Restart every DaemonSet pod: Weave re-creates its file, Calico rewrites its own. */

@@ -32,6 +32,8 @@ export class Calico extends Construct {
   public readonly objects: readonly KubeObject[];
   /** Label selector of the calico-node pods (from the DaemonSet's matchLabels). */
   public readonly nodeSelector: string;
+  /** Image of the calico-node container (on every node once Calico runs). */
+  public readonly nodeImage: string;
 
   constructor(scope: Construct, id: string, props: CalicoProps) {
     super(scope, id);
@@ -39,6 +41,8 @@ export class Calico extends Construct {
     const ds = this.objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'calico-node') as { spec?: { selector?: { matchLabels?: Record<string, string> } } } | undefined;
     const labels = Object.entries(ds?.spec?.selector?.matchLabels ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
     this.nodeSelector = labels.length ? labels.map(([k, v]) => `${k}=${v}`).join(',') : 'k8s-app=calico-node';
+    const containers = (ds as { spec?: { template?: { spec?: { containers?: { name: string; image: string }[] } } } } | undefined)?.spec?.template?.spec?.containers ?? [];
+    this.nodeImage = containers.find((c) => c.name === 'calico-node')?.image ?? containers[0]?.image ?? '';
     const adopted = new AdoptedObjects(this, 'Objects', { objects: this.objects });
     if (props.serverSideApplyCrds) {
       for (const o of adopted.apiObjects) {

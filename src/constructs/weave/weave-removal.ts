@@ -1,0 +1,180 @@
+/**
+ * Removing Weave (weave-removed and later): the gate (no pod left on a Weave IP) in layer
+ * 00-gate, an API Job that deletes Weave's DaemonSet and its runtime ConfigMap, and one cleanup
+ * Job per node that removes Weave's files, devices and iptables chains once its pod is gone.
+ */
+import { Construct } from 'constructs';
+import { ApiObject } from 'cdk8s';
+import { KubeClusterRole, KubeClusterRoleBinding, KubeJob, KubeRole, KubeRoleBinding, KubeServiceAccount, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
+import { readScript } from '../../scripts/read-script';
+import { contentName } from '../content-name';
+import { NON_ROOT, scriptResources } from '../job-containers';
+import { jobContent } from '../job-content';
+
+const NS = 'kube-system';
+const LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'weave-removal' } as const;
+const GATE_ACCOUNT = 'cni-migrate-gate';
+const CLEANUP_ACCOUNT = 'cni-migrate-weave-cleanup';
+
+export interface WeaveGateProps {
+  readonly weaveCidr: string;
+  readonly kubectlImage: string;
+  /** Argo CD: run as a PreSync hook, so a failure stops the whole step. */
+  readonly argoHook: boolean;
+}
+
+/** The weave-removed gate: fails while any pod other than Weave's own has a Weave IP. */
+export class WeaveGate extends Construct {
+  public readonly jobName: string;
+
+  constructor(scope: Construct, id: string, props: WeaveGateProps) {
+    super(scope, id);
+    // Read-only: listing pods is all the check needs.
+    account(this, GATE_ACCOUNT, [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }], true);
+    const spec = jobSpec({
+      serviceAccountName: GATE_ACCOUNT,
+      automountServiceAccountToken: true,
+      containers: [{
+        ...kubectlContainer('gate', props.kubectlImage, 'gate-no-weave-pods.sh'),
+        env: [{ name: 'WEAVE_CIDR', value: props.weaveCidr }, { name: 'WORK_DIR', value: '/tmp' }, { name: 'HOME', value: '/tmp' }],
+      }],
+      volumes: [tmpVolume()],
+    }, 0);
+    this.jobName = contentName('gate-weave-removed', 'no-weave-pods', jobContent(spec, ['gate-no-weave-pods.sh']));
+    new KubeJob(this, 'Job', { metadata: { name: this.jobName, namespace: NS, labels: { ...LABELS } }, spec: spec as never });
+    if (props.argoHook) {
+      // PreSync: nothing else of the step is applied unless the gate passes. Its ServiceAccount
+      // and role are hooks too, so they exist before it runs (Argo CD orders hooks by kind).
+      for (const c of this.node.findAll()) {
+        if (!ApiObject.isApiObject(c)) continue;
+        c.metadata.addAnnotation('argocd.argoproj.io/hook', 'PreSync');
+        c.metadata.addAnnotation('argocd.argoproj.io/hook-delete-policy', 'BeforeHookCreation');
+      }
+    }
+  }
+}
+
+export interface WeaveCleanupProps {
+  readonly nodes: readonly string[];
+  readonly kubectlImage: string;
+  /** Image with sh, ip, iptables (legacy and nft) and ipset; calico/node has them and is on every node. */
+  readonly netToolsImage: string;
+}
+
+/** Deletes Weave's DaemonSet and runtime ConfigMap, then cleans every node. */
+export class WeaveCleanup extends Construct {
+  public readonly jobNames: string[] = [];
+
+  constructor(scope: Construct, id: string, props: WeaveCleanupProps) {
+    super(scope, id);
+    account(this, CLEANUP_ACCOUNT, [
+      // The DaemonSet goes now rather than at the engine's prune, which comes only after this step's Jobs.
+      { apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['weave-net'], verbs: ['delete', 'get'] },
+      // Weave creates this ConfigMap (its peer list) at runtime; GitOps never owned it.
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['weave-net'], verbs: ['delete', 'get'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+    ], false);
+
+    const deleteScript = [
+      'set -eu',
+      'kubectl delete daemonset --namespace=kube-system weave-net --ignore-not-found --wait=false',
+      'kubectl delete configmap --namespace=kube-system weave-net --ignore-not-found',
+      'echo "weave-removal: DaemonSet and ConfigMap weave-net deleted (or already gone)"',
+    ].join('\n');
+    const apiSpec = jobSpec({
+      serviceAccountName: CLEANUP_ACCOUNT,
+      automountServiceAccountToken: true,
+      containers: [{ ...kubectlContainer('delete-weave', props.kubectlImage), command: ['/bin/sh', '-c', deleteScript], env: [{ name: 'HOME', value: '/tmp' }] }],
+      volumes: [tmpVolume()],
+    }, 0);
+    this.addJob('api', contentName('weave-delete', 'daemonset', jobContent(apiSpec, [])), apiSpec);
+
+    const waitScript = [
+      'set -eu',
+      'for i in $(seq 1 120); do',
+      '  left=$(kubectl get pods --namespace=kube-system --selector=name=weave-net --field-selector="spec.nodeName=$NODE_NAME" -o name)',
+      '  [ -z "$left" ] && { echo "no weave-net pod left on $NODE_NAME"; exit 0; }',
+      '  sleep 5',
+      'done',
+      'echo "weave-net pod still running on $NODE_NAME after 600s: $left" >&2; exit 1',
+    ].join('\n');
+    for (const node of props.nodes) {
+      const hostPath = (name: string, path: string, type: string) => ({ name, hostPath: { path, type } });
+      const spec = jobSpec({
+        nodeName: node,
+        // The devices and iptables chains to remove are the host's.
+        hostNetwork: true,
+        tolerations: [{ operator: 'Exists' }],
+        serviceAccountName: CLEANUP_ACCOUNT,
+        automountServiceAccountToken: true,
+        initContainers: [{ ...kubectlContainer('wait-for-weave-pod-gone', props.kubectlImage), command: ['/bin/sh', '-c', waitScript], env: [{ name: 'NODE_NAME', value: node }, { name: 'HOME', value: '/tmp' }] }],
+        containers: [{
+          name: 'cleanup',
+          image: props.netToolsImage,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['/bin/sh', '-c', readScript('weave-cleanup.sh')],
+          env: [{ name: 'NODE_NAME', value: node }],
+          // Root owns the files; NET_ADMIN and NET_RAW are what deleting links and iptables
+          // rules take: no other capability, not privileged.
+          securityContext: { runAsUser: 0, runAsNonRoot: false, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } },
+          resources: scriptResources('128Mi'),
+          volumeMounts: [
+            { name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' },
+            { name: 'cni-bin', mountPath: '/host/opt/cni/bin' },
+            { name: 'weave-data', mountPath: '/host/var/lib/weave' },
+            { name: 'xtables-lock', mountPath: '/run/xtables.lock' },
+          ],
+        }],
+        volumes: [
+          hostPath('cni-net-d', '/etc/cni/net.d', 'Directory'),
+          hostPath('cni-bin', '/opt/cni/bin', 'Directory'),
+          hostPath('weave-data', '/var/lib/weave', 'DirectoryOrCreate'),
+          // Shared with kube-proxy and Felix, so iptables writes do not race.
+          hostPath('xtables-lock', '/run/xtables.lock', 'FileOrCreate'),
+          tmpVolume(),
+        ],
+      }, 900);
+      this.addJob(node, contentName('weave-cleanup', node, jobContent(spec, ['weave-cleanup.sh'])), spec);
+    }
+  }
+
+  private addJob(id: string, name: string, spec: object): void {
+    this.jobNames.push(name);
+    new KubeJob(this, `job-${id}`, { metadata: { name, namespace: NS, labels: { ...LABELS } }, spec: spec as never });
+  }
+}
+
+function kubectlContainer(name: string, image: string, script?: string): Container {
+  return {
+    name,
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    ...(script ? { command: ['/bin/sh', '-c', readScript(script)] } : {}),
+    securityContext: NON_ROOT,
+    resources: scriptResources('128Mi'),
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+  };
+}
+
+function tmpVolume() {
+  return { name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } };
+}
+
+function jobSpec(pod: Record<string, unknown>, extraDeadline: number): object {
+  return {
+    backoffLimit: 4,
+    activeDeadlineSeconds: 600 + extraDeadline,
+    template: { metadata: { labels: { ...LABELS } }, spec: { restartPolicy: 'Never', enableServiceLinks: false, ...pod } },
+  };
+}
+
+function account(scope: Construct, name: string, rules: PolicyRule[], clusterWide: boolean): void {
+  new KubeServiceAccount(scope, 'ServiceAccount', { metadata: { name, namespace: NS, labels: { ...LABELS } } });
+  if (clusterWide) {
+    new KubeClusterRole(scope, 'Role', { metadata: { name, labels: { ...LABELS } }, rules });
+    new KubeClusterRoleBinding(scope, 'Binding', { metadata: { name, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: NS }] });
+  } else {
+    new KubeRole(scope, 'Role', { metadata: { name, namespace: NS, labels: { ...LABELS } }, rules });
+    new KubeRoleBinding(scope, 'Binding', { metadata: { name, namespace: NS, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: NS }] });
+  }
+}

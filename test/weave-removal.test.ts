@@ -1,0 +1,222 @@
+/**
+ * Removing Weave: the gate against recorded pod lists (script and status agree), the node cleanup
+ * on scratch folders and inside a real network namespace, what synth emits, the guard's flag,
+ * and the simulator through weave-removed and back.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { podsOnWeave } from '../src/cluster/weave-pods';
+import { Cidr } from '../src/network/cidr';
+import { readScript, scriptPath } from '../src/scripts/read-script';
+import { runScript } from './support/gitops-simulator';
+import { cli, demoWorkspace, editConfig, readManifests, setStep } from './support/workspace';
+
+const PODS = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'pods-weave-removal.json'), 'utf8'));
+const FAKE_KUBECTL = path.join(__dirname, 'support', 'fake-kubectl');
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'weave-rm-'));
+
+function gate(pods: unknown[], cidr = '10.32.0.0/12') {
+  const store = tmp();
+  fs.writeFileSync(path.join(store, 'calls.log'), '');
+  fs.writeFileSync(path.join(store, 'PodList.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }));
+  return runScript(readScript('gate-no-weave-pods.sh'), { WEAVE_CIDR: cidr, WORK_DIR: store, PATH: `${FAKE_KUBECTL}:${process.env.PATH}`, FAKE_KUBE_STORE: store });
+}
+
+describe('the weave-removed gate', () => {
+  it('fails on pods with a Weave IP, naming pod, node and IP; skips Weave, host-network, finished and IP-less pods', () => {
+    const r = gate(PODS.items);
+    expect(r.code).toBe(1);
+    const lines = r.log.trim().split('\n');
+    expect(lines[0]).toBe('gate: 3 pod(s) still have an IP in the Weave CIDR 10.32.0.0/12; restart them (they come back on Calico) before removing Weave:');
+    expect(lines.slice(1)).toEqual([
+      'dual/ds-pod node=cp-1 ip=10.47.255.254',
+      'monitoring/node-exporter-abc node=worker-2 ip=10.35.0.2',
+      'shop/api-7d9c-abcde node=worker-1 ip=10.32.0.7',
+    ]);
+  });
+
+  it('passes when no such pod is left', () => {
+    const r = gate(PODS.items.filter((p: any) => !['api-7d9c-abcde', 'ds-pod', 'node-exporter-abc'].includes(p.metadata.name)));
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.log).toMatch(/no pod other than Weave's own has an IP in 10.32.0.0\/12/);
+  });
+
+  it('and cni-migrate status agree on the same recorded list', () => {
+    const ts = podsOnWeave(PODS.items, Cidr.parse('10.32.0.0/12')).map((p) => `${p.pod} node=${p.node} ip=${p.ip}`);
+    const sh = gate(PODS.items).log.trim().split('\n').slice(1);
+    expect(ts).toEqual(sh);
+    // A non-default Weave range.
+    expect(podsOnWeave(PODS.items, Cidr.parse('10.48.0.0/12')).map((p) => p.pod)).toEqual(['edge/just-outside', 'shop/web-55f-xyz12']);
+    expect(gate(PODS.items, '10.48.0.0/12').log).toMatch(/edge\/just-outside node=cp-2 ip=10.48.0.0\nshop\/web-55f-xyz12/);
+  });
+});
+
+describe('weave-cleanup.sh', () => {
+  const scratch = () => {
+    const root = tmp();
+    for (const d of ['net', 'bin', 'data']) fs.mkdirSync(path.join(root, d));
+    for (const f of ['net/10-weave.conflist', 'net/05-calico.conflist', 'net/10-calico.conflist', 'net/calico-kubeconfig', 'bin/weave-net', 'bin/weave-ipam', 'bin/weave-plugin-2.8.1', 'bin/calico', 'bin/calico-ipam', 'bin/portmap', 'data/weave-netdata.db', 'data/.hidden']) {
+      fs.writeFileSync(path.join(root, f), 'x');
+    }
+    return root;
+  };
+  const run = (root: string, extra: Record<string, string> = {}) =>
+    runScript(readScript('weave-cleanup.sh'), { CNI_DIR: path.join(root, 'net'), BIN_DIR: path.join(root, 'bin'), DATA_DIR: path.join(root, 'data'), NODE_NAME: 'n1', NETWORK: '0', ...extra });
+
+  it('removes Weave\'s files only, says what it removed, and is idempotent', () => {
+    const root = scratch();
+    const r = run(root);
+    expect(r.code).toBe(0);
+    expect(r.log).toMatch(/removed .*net\/10-weave.conflist/);
+    expect(r.log).toMatch(/done: 6 item\(s\) removed/);
+    expect(fs.readdirSync(path.join(root, 'net')).sort()).toEqual(['05-calico.conflist', '10-calico.conflist', 'calico-kubeconfig']);
+    expect(fs.readdirSync(path.join(root, 'bin')).sort()).toEqual(['calico', 'calico-ipam', 'portmap']);
+    expect(fs.readdirSync(path.join(root, 'data'))).toEqual([]);
+    expect(run(root).log).toMatch(/done: 0 item\(s\) removed/);
+  });
+
+  const netns = `cni-migrate-test-${process.pid}`;
+  const canNetns = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'add', netns]).status === 0;
+  if (canNetns) spawnSync('ip', ['netns', 'del', netns]);
+  else process.stderr.write('\n*** SKIPPING the network-namespace cleanup test: needs root and `ip netns` ***\n\n');
+
+  (canNetns ? describe : describe.skip)('inside a network namespace of its own', () => {
+    const ns = (...args: string[]) => spawnSync('ip', ['netns', 'exec', netns, ...args], { encoding: 'utf8' });
+    beforeEach(() => {
+      expect(spawnSync('ip', ['netns', 'add', netns]).status).toBe(0);
+    });
+    afterEach(() => {
+      spawnSync('ip', ['netns', 'del', netns]);
+    });
+
+    it('deletes Weave\'s links, chains and the rules that use them, and nothing else', () => {
+      const must = (...args: string[]) => expect([args.join(' '), ns(...args).status]).toEqual([args.join(' '), 0]);
+      must('ip', 'link', 'add', 'weave', 'type', 'bridge');
+      must('ip', 'link', 'add', 'datapath', 'type', 'bridge');
+      must('ip', 'link', 'add', 'vethwe-bridge', 'type', 'veth', 'peer', 'name', 'vethwe-datapath');
+      must('ip', 'link', 'add', 'vethwepl1234', 'type', 'veth', 'peer', 'name', 'eth-pod');
+      must('ip', 'link', 'add', 'cali12345', 'type', 'veth', 'peer', 'name', 'eth-cali');
+      const hasVxlan = ns('ip', 'link', 'add', 'vxlan-6784', 'type', 'vxlan', 'id', '42', 'dstport', '6784').status === 0;
+      for (const ipt of ['iptables-legacy', ...(ns('iptables-nft', '-S').status === 0 ? ['iptables-nft'] : [])]) {
+        must(ipt, '-N', 'WEAVE-NPC');
+        must(ipt, '-N', 'WEAVE-NPC-INGRESS');
+        must(ipt, '-A', 'WEAVE-NPC', '-j', 'WEAVE-NPC-INGRESS');
+        must(ipt, '-A', 'FORWARD', '-o', 'weave', '-j', 'WEAVE-NPC');
+        must(ipt, '-A', 'FORWARD', '-i', 'weave', '!', '-o', 'weave', '-j', 'ACCEPT');
+        must(ipt, '-A', 'FORWARD', '-m', 'comment', '--comment', 'cali:keep me', '-j', 'ACCEPT');
+        must(ipt, '-t', 'nat', '-N', 'WEAVE');
+        must(ipt, '-t', 'nat', '-A', 'POSTROUTING', '-j', 'WEAVE');
+        must(ipt, '-t', 'mangle', '-N', 'WEAVE-CANARY');
+      }
+      const root = scratch();
+      const r = ns('env', `CNI_DIR=${root}/net`, `BIN_DIR=${root}/bin`, `DATA_DIR=${root}/data`, 'NODE_NAME=n1', 'sh', scriptPath('weave-cleanup.sh'));
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      const links = ns('ip', '-o', 'link', 'show').stdout;
+      expect(links).not.toMatch(/\d+: (weave|datapath|vethwe|vxlan-6784)/);
+      expect(links).toMatch(/cali12345/);
+      if (hasVxlan) expect(r.stdout).toMatch(/removed link vxlan-6784/);
+      for (const ipt of ['iptables-legacy', ...(ns('iptables-nft', '-S').status === 0 ? ['iptables-nft'] : [])]) {
+        const all = ['filter', 'nat', 'mangle'].map((t) => ns(ipt, '-t', t, '-S').stdout).join('\n');
+        expect([ipt, /WEAVE|weave/.test(all)]).toEqual([ipt, false]);
+        expect(all).toMatch(/cali:keep me/);
+      }
+      const again = ns('env', `CNI_DIR=${root}/net`, `BIN_DIR=${root}/bin`, `DATA_DIR=${root}/data`, 'NODE_NAME=n1', 'sh', scriptPath('weave-cleanup.sh'));
+      expect(again.stdout).toMatch(/done: 0 item\(s\) removed/);
+    });
+  });
+});
+
+describe('synth at weave-removed', () => {
+  const layers = async (engine: 'argocd' | 'flux') => {
+    const ws = demoWorkspace();
+    if (engine === 'flux') editConfig(ws, (d) => (d.spec.gitops.engine = 'flux'));
+    setStep(ws, 'weave-removed');
+    expect((await cli(ws, 'synth')).code).toBe(0);
+    return readManifests(ws.dist);
+  };
+
+  it('argocd: the gate and its RBAC are PreSync hooks', async () => {
+    const gate = (await layers('argocd')).filter((m) => m.file.startsWith('00-gate/'));
+    expect(gate.map((m) => m.obj.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Job', 'ServiceAccount']);
+    for (const m of gate) expect(m.obj.metadata.annotations['argocd.argoproj.io/hook']).toBe('PreSync');
+    expect(gate.find((m) => m.obj.kind === 'ClusterRole')!.obj.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }]);
+  });
+
+  it('flux: the gate is the first layer, plain', async () => {
+    const gate = (await layers('flux')).filter((m) => m.file.startsWith('00-gate/'));
+    expect(gate.find((m) => m.obj.kind === 'Job')!.obj.metadata.annotations).toBeUndefined();
+  });
+
+  it('cleanup Jobs: NET_ADMIN and NET_RAW only, the four host paths they change, after Weave\'s pod is gone', async () => {
+    const jobs = (await layers('argocd')).filter((m) => m.file.startsWith('50-weave/job-kube-system-weave-cleanup-')).map((m) => m.obj);
+    expect(jobs).toHaveLength(6);
+    for (const j of jobs) {
+      const pod = j.spec.template.spec;
+      expect(pod.initContainers.map((c: any) => c.name)).toEqual(['wait-for-weave-pod-gone']);
+      const c = pod.containers[0];
+      expect(c.securityContext).toMatchObject({ privileged: false, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } });
+      expect(c.image).toBe('docker.io/calico/node:v3.28.5');
+      expect(pod.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual(['/etc/cni/net.d', '/opt/cni/bin', '/var/lib/weave', '/run/xtables.lock']);
+      expect(pod.hostNetwork).toBe(true);
+    }
+  });
+});
+
+describe('guard and simulator around weave-removed', () => {
+  it('the guard refuses the revert from weave-removed without the explicit flag', async () => {
+    const { execFileSync } = require('child_process') as typeof import('child_process');
+    const ws = demoWorkspace();
+    const git = (...a: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', ...a], { cwd: ws.dir, stdio: 'pipe' });
+    git('init', '-q', '-b', 'main');
+    setStep(ws, 'weave-removed');
+    git('add', '-A');
+    git('commit', '-qm', 'weave-removed');
+    setStep(ws, 'nodes-5');
+    const refused = await cli(ws, 'guard', '--from', 'HEAD');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/but not the state its cleanup removed.*--allow-weave-revert/);
+    expect((await cli(ws, 'guard', '--from', 'HEAD', '--allow-weave-revert')).code).toBe(0);
+    // Forward from weave-removed needs no flag.
+    setStep(ws, 'policies-restored');
+    expect((await cli(ws, 'guard', '--from', 'HEAD')).code).toBe(0);
+  });
+
+  it('the simulator: a failing gate applies nothing; then weave-removed cleans the nodes, and the revert keeps Calico first', async () => {
+    const { GitOpsSimulator } = await import('./support/gitops-simulator');
+    const ws = demoWorkspace();
+    const dists: Record<string, string> = {};
+    for (const step of ['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1', 'nodes-2', 'nodes-3', 'nodes-4', 'nodes-5', 'weave-removed']) {
+      setStep(ws, step);
+      const out = path.join(ws.dir, `d-${step}`);
+      expect((await cli(ws, 'synth', '--out', out)).code).toBe(0);
+      dists[step] = out;
+    }
+    const nodes = ['cp-1', 'cp-2', 'worker-1', 'worker-2', 'worker-3', 'worker-gpu-1'];
+    const sim = new GitOpsSimulator(nodes, { skipControlPlaneJobs: true });
+    try {
+      for (const step of ['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1', 'nodes-2', 'nodes-3', 'nodes-4', 'nodes-5']) expect(sim.apply(dists[step])).toEqual([]);
+      sim.setPods(PODS.items);
+      const blocked = sim.apply(dists['weave-removed']);
+      expect(blocked).toHaveLength(1);
+      expect(blocked[0].log).toMatch(/3 pod\(s\) still have an IP in the Weave CIDR/);
+      expect(sim.liveObjects('DaemonSet').map((d) => d.metadata.name).sort()).toEqual(['calico-node', 'weave-net']);
+      sim.setPods([]);
+      expect(sim.apply(dists['weave-removed'])).toEqual([]);
+      for (const n of nodes) {
+        expect(sim.files(n)).toEqual(['05-calico.conflist', '10-calico.conflist']);
+        expect(sim.loadedNetwork(n)).toBe('k8s-pod-network');
+      }
+      // Revert: Weave comes back and re-creates its file; the copy keeps Calico first.
+      expect(sim.apply(dists['nodes-5'])).toEqual([]);
+      sim.restartDaemonSets();
+      for (const n of nodes) {
+        expect(sim.files(n)).toEqual(['05-calico.conflist', '10-weave.conflist', '20-calico.conflist']);
+        expect(sim.loadedNetwork(n)).toBe('k8s-pod-network');
+      }
+    } finally {
+      sim.dispose();
+    }
+  });
+});
