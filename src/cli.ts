@@ -112,6 +112,47 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
     });
 
   program
+    .command('status')
+    .description('compare the live cluster with the current step; exit 0 only when it has converged (safe to advance), 1 when not, 2 on errors')
+    .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--context <name>', 'kubeconfig context (default: the current one)')
+    .option('--json', 'machine-readable output')
+    .option('--watch', 'redraw until the cluster converges or --timeout passes')
+    .option('--interval <seconds>', 'seconds between redraws with --watch', '10')
+    .option('--timeout <seconds>', 'with --watch: give up after this long', '1800')
+    .action(async (o: { kubeconfig?: string; context?: string; json?: boolean; watch?: boolean; interval: string; timeout: string }) => {
+      const num = (flag: string, v: string) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n <= 0) throw new InputError(flag, 'seconds', `got ${JSON.stringify(v)}`, 'a positive number of seconds');
+        return n;
+      };
+      const interval = num('--interval', o.interval);
+      const timeout = num('--timeout', o.timeout);
+      const plan = loadPlan(inputs());
+      const { expectedJobs } = await import('./step-app');
+      const jobs = expectedJobs(plan);
+      const { ApiClient } = await import('./cluster/api-client');
+      const { collectStatus, renderStatus } = await import('./cluster/status');
+      const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: 30000 });
+      const until = Date.now() + timeout * 1000;
+      for (;;) {
+        const r = await collectStatus(api, plan, jobs);
+        if (o.json) io.out(JSON.stringify(r, null, 2));
+        else io.out(`${o.watch && process.stdout.isTTY ? '\x1b[H\x1b[2J' : ''}${renderStatus(r, process.stdout.columns ?? 100)}`);
+        if (r.converged || !o.watch) {
+          code = r.converged ? 0 : 1;
+          return;
+        }
+        if (Date.now() + interval * 1000 > until) {
+          io.err(`status: not converged after ${timeout} s`);
+          code = 1;
+          return;
+        }
+        await new Promise((res) => setTimeout(res, interval * 1000));
+      }
+    });
+
+  program
     .command('plan')
     .description('print the plan (steps, waves, CIDRs) and preflight findings; exit 1 if a finding is an error')
     .option('--json', 'machine-readable output')

@@ -120,3 +120,16 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   }
   return { app, charts };
 }
+
+/** The Jobs this step's output holds (Argo CD hooks aside: they are re-created on every sync). */
+export function expectedJobs(plan: MigrationPlan): { name: string; node?: string }[] {
+  const { charts } = buildStepApp(plan);
+  const out: { name: string; node?: string }[] = [];
+  for (const chart of charts.values()) {
+    for (const o of chart.toJson() as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: { template?: { spec?: { nodeName?: string } } } }[]) {
+      if (o.kind !== 'Job' || o.metadata.annotations?.['argocd.argoproj.io/hook']) continue;
+      out.push({ name: o.metadata.name, node: o.spec?.template?.spec?.nodeName });
+    }
+  }
+  return out;
+}

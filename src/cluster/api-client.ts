@@ -81,9 +81,18 @@ export class ApiClient {
 
   /** Every item of a list, across pages. `what` names it in progress lines. */
   public async list<T = any>(path: string, what: string): Promise<T[]> {
-    const pageSize = this.opts.pageSize ?? 500;
+    let items: T[] = [];
+    await this.eachPage<T>(path, what, (page) => items.push(...page), () => (items = []));
+    return items;
+  }
+
+  /**
+   * Feed each page of a list to `onPage` as it arrives (so a big list is never held whole);
+   * `onRestart` is called when an expired continue token makes the list start over.
+   */
+  public async eachPage<T = any>(path: string, what: string, onPage: (items: T[]) => void, onRestart: () => void, pageSize = this.opts.pageSize ?? 500): Promise<number> {
     for (let restart = 0; ; restart++) {
-      const items: T[] = [];
+      let count = 0;
       let token: string | undefined;
       let expired = false;
       do {
@@ -95,14 +104,16 @@ export class ApiClient {
           break;
         }
         const page = JSON.parse(r.body) as { items?: T[]; metadata?: { continue?: string } };
-        items.push(...(page.items ?? []));
+        onPage(page.items ?? []);
+        count += page.items?.length ?? 0;
         token = page.metadata?.continue || undefined;
-        if (token) this.opts.progress?.(`${what}: ${items.length} so far`);
+        if (token) this.opts.progress?.(`${what}: ${count} so far`);
       } while (token);
       if (!expired) {
-        this.opts.progress?.(`${what}: ${items.length}`);
-        return items;
+        this.opts.progress?.(`${what}: ${count}`);
+        return count;
       }
+      onRestart();
       if (restart >= 2) throw new ApiError(`listing ${what} kept outliving its continue token (410 Gone); the API server compacts faster than the list pages: retry, or raise its --etcd-compaction-interval`, 410, path);
       this.opts.progress?.(`${what}: continue token expired; listing again from the start`);
     }

@@ -1,0 +1,200 @@
+/**
+ * cni-migrate status: the live cluster against the desired state of the current step. Lists run
+ * concurrently and pods are counted page by page, so a big cluster is never held in memory whole.
+ * `converged` is true only when every node and every cluster-wide check matches the step.
+ */
+import type { MigrationPlan } from '../plan/migration-plan';
+import type { ApiClient } from './api-client';
+import { clusterCidrTargets } from '../constructs/control-plane/cluster-cidr-targets';
+import { containerFlags } from './control-plane-facts';
+
+/** A Job the step expects, as synthesized. */
+export interface ExpectedJob {
+  readonly name: string;
+  readonly node?: string;
+}
+
+export interface NodeStatus {
+  readonly name: string;
+  readonly wave: number;
+  /** What the step wants new pods on the node to get. */
+  readonly desired: 'weave' | 'calico';
+  readonly podsOnWeave: number;
+  readonly podsOnCalico: number;
+  readonly podsOnHost: number;
+  /** undefined: not expected at this step. */
+  readonly calicoNodeReady?: boolean;
+  readonly weaveNetReady?: boolean;
+  /** complete | failed | running | missing, of the node's switch Job(s). */
+  readonly switchJob: string;
+  readonly drained: boolean;
+  readonly problems: readonly string[];
+}
+
+export interface StatusReport {
+  readonly step: string;
+  readonly converged: boolean;
+  readonly nodes: readonly NodeStatus[];
+  readonly cluster: {
+    readonly networkPolicies: { readonly present: number; readonly expected: number; readonly missing: readonly string[]; readonly unexpected: readonly string[] };
+    readonly kubeProxyClusterCIDR?: { readonly live?: string; readonly expected: string };
+    readonly controllerManagerClusterCIDR: readonly { readonly node: string; readonly live?: string; readonly expected: string }[];
+    readonly podsOnWeave: number;
+    readonly podsOnCalico: number;
+    readonly problems: readonly string[];
+  };
+  readonly seconds: number;
+}
+
+interface NodeCounts {
+  weave: number;
+  calico: number;
+  host: number;
+  calicoReady?: boolean;
+  weaveReady?: boolean;
+}
+
+export async function collectStatus(api: ApiClient, plan: MigrationPlan, expectedJobs: readonly ExpectedJob[], calicoSelector = 'k8s-app=calico-node'): Promise<StatusReport> {
+  const t0 = Date.now();
+  const { state, network: net } = plan;
+  const weave = net.weave;
+  const calico = net.calico;
+  const counts = new Map<string, NodeCounts>();
+  const at = (n: string) => {
+    let c = counts.get(n);
+    if (!c) counts.set(n, (c = { weave: 0, calico: 0, host: 0 }));
+    return c;
+  };
+  const [calicoKey, calicoValue] = calicoSelector.split(',')[0].split('=');
+  const ready = (p: any) => (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+
+  const nodesP = api.list<any>('/api/v1/nodes', 'nodes');
+  const podsP = api.eachPage<any>('/api/v1/pods', 'pods', (items) => {
+    for (const p of items) {
+      const node = p.spec?.nodeName;
+      if (!node) continue;
+      const c = at(node);
+      if (p.metadata?.namespace === 'kube-system' && p.metadata?.labels?.[calicoKey] === calicoValue) c.calicoReady = (c.calicoReady ?? true) && ready(p);
+      if (p.metadata?.namespace === 'kube-system' && p.metadata?.labels?.name === 'weave-net') c.weaveReady = (c.weaveReady ?? true) && ready(p);
+      if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+      if (p.spec?.hostNetwork) {
+        c.host++;
+        continue;
+      }
+      const ip: string | undefined = p.status?.podIP;
+      if (!ip || ip.includes(':')) continue;
+      if (weave.containsAddress(ip)) c.weave++;
+      else if (calico.containsAddress(ip)) c.calico++;
+    }
+  }, () => counts.clear(), 2000);
+  const jobsP = api.list<any>(`/apis/batch/v1/namespaces/kube-system/jobs?labelSelector=${encodeURIComponent('app.kubernetes.io/name=cni-migrate')}`, 'jobs');
+  const policiesP = api.list<any>('/apis/networking.k8s.io/v1/networkpolicies', 'networkpolicies');
+  const kubeProxyP = api.get<any>('/api/v1/namespaces/kube-system/configmaps/kube-proxy');
+  const kcmP = api.list<any>(`/api/v1/namespaces/kube-system/pods?labelSelector=${encodeURIComponent('component=kube-controller-manager')}`, 'kube-controller-manager pods');
+  const [nodes, , jobs, policies, kubeProxy, kcmPods] = await Promise.all([nodesP, podsP, jobsP, policiesP, kubeProxyP, kcmP]);
+
+  const jobState = new Map<string, string>();
+  for (const j of jobs) {
+    const conds: any[] = j.status?.conditions ?? [];
+    const s = conds.some((c) => c.type === 'Complete' && c.status === 'True') ? 'complete' : conds.some((c) => c.type === 'Failed' && c.status === 'True') ? 'failed' : 'running';
+    jobState.set(j.metadata.name, s);
+  }
+  const liveNodes = new Map<string, any>(nodes.map((n) => [n.metadata.name, n]));
+  const nodeReports: NodeStatus[] = [];
+  for (const n of plan.snapshot.nodes) {
+    const c = counts.get(n.name) ?? { weave: 0, calico: 0, host: 0 };
+    const wave = plan.waveOf.get(n.name)!;
+    const desired: 'weave' | 'calico' = wave <= state.switchedWaves ? 'calico' : 'weave';
+    const problems: string[] = [];
+    const live = liveNodes.get(n.name);
+    if (!live) problems.push('node not found in the cluster');
+    const drained = !!live?.spec?.unschedulable;
+    if (drained) problems.push('cordoned');
+    if (state.calicoInstalled && c.calicoReady !== true) problems.push('calico-node not Ready');
+    if (state.weavePresent && c.weaveReady !== true) problems.push('weave-net not Ready');
+    if (!state.weavePresent && c.weaveReady !== undefined) problems.push('a weave-net pod still runs');
+    const mine = expectedJobs.filter((j) => j.node === n.name);
+    const states = mine.map((j) => jobState.get(j.name) ?? 'missing');
+    const switchJob = states.length === 0 ? '-' : states.includes('failed') ? 'failed' : states.includes('missing') ? 'missing' : states.includes('running') ? 'running' : 'complete';
+    if (switchJob !== 'complete' && switchJob !== '-') problems.push(`switch Job ${switchJob}`);
+    // Pods keep their IP until restarted: a switched node converges once no pod there has a Weave IP.
+    if (desired === 'calico' && plan.migration.spec.nodes.drain && c.weave > 0) problems.push(`${c.weave} pod(s) still on Weave IPs`);
+    if (!state.weavePresent && c.weave > 0) problems.push(`${c.weave} pod(s) still on Weave IPs after Weave's removal`);
+    nodeReports.push({ name: n.name, wave, desired, podsOnWeave: c.weave, podsOnCalico: c.calico, podsOnHost: c.host, calicoNodeReady: state.calicoInstalled ? c.calicoReady === true : undefined, weaveNetReady: state.weavePresent ? c.weaveReady === true : undefined, switchJob, drained, problems });
+  }
+
+  const clusterProblems: string[] = [];
+  const expectedPolicies = state.policiesPresent ? plan.snapshot.networkPolicies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`) : [];
+  const livePolicies = new Set(policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
+  const missing = expectedPolicies.filter((p) => !livePolicies.has(p)).sort();
+  const expectedSet = new Set(expectedPolicies);
+  const unexpected = state.policiesPresent ? [] : [...livePolicies].filter((p) => !expectedSet.has(p)).sort();
+  if (missing.length) clusterProblems.push(`${missing.length} NetworkPolicies missing (e.g. ${missing[0]})`);
+  if (unexpected.length) clusterProblems.push(`${unexpected.length} NetworkPolicies present while suspended (e.g. ${unexpected[0]}): another owner re-applied them?`);
+
+  const targets = clusterCidrTargets(plan.snapshot, net, plan.migration.spec.controlPlane.mode);
+  const phaseCidr = state.clusterCidr === 'original' ? undefined : state.clusterCidr === 'supernet' ? net.supernet.toString() : net.finalClusterCidr.toString();
+  let kubeProxyClusterCIDR: StatusReport['cluster']['kubeProxyClusterCIDR'];
+  if (targets.kubeProxy.mode === 'configmap' && phaseCidr) {
+    const m = /^clusterCIDR:\s*"?([^"\s]*)"?\s*$/m.exec(kubeProxy?.data?.['config.conf'] ?? '');
+    kubeProxyClusterCIDR = { live: m?.[1], expected: phaseCidr };
+    if (m?.[1] !== phaseCidr) clusterProblems.push(`kube-proxy clusterCIDR is ${m?.[1] ?? 'unset'}, expected ${phaseCidr}`);
+  }
+  const kcm: { node: string; live?: string; expected: string }[] = [];
+  if (phaseCidr) {
+    for (const t of targets.controllerManagers) {
+      const pod = kcmPods.find((p) => p.spec?.nodeName === t.node);
+      const live = pod ? containerFlags(pod.spec.containers[0]).get('cluster-cidr') : undefined;
+      const expected = t.cidr[state.clusterCidr];
+      kcm.push({ node: t.node, live, expected });
+      if (live !== expected) clusterProblems.push(`kube-controller-manager on ${t.node} has --cluster-cidr=${live ?? 'unset'}, expected ${expected}`);
+    }
+  }
+  for (const j of expectedJobs.filter((x) => !x.node)) {
+    const s = jobState.get(j.name) ?? 'missing';
+    if (s !== 'complete') clusterProblems.push(`Job ${j.name} ${s}`);
+  }
+  const totalWeave = nodeReports.reduce((a, n) => a + n.podsOnWeave, 0);
+  const totalCalico = nodeReports.reduce((a, n) => a + n.podsOnCalico, 0);
+  return {
+    step: plan.step.name,
+    converged: clusterProblems.length === 0 && nodeReports.every((n) => n.problems.length === 0),
+    nodes: nodeReports,
+    cluster: {
+      networkPolicies: { present: livePolicies.size, expected: expectedPolicies.length, missing, unexpected },
+      kubeProxyClusterCIDR,
+      controllerManagerClusterCIDR: kcm,
+      podsOnWeave: totalWeave,
+      podsOnCalico: totalCalico,
+      problems: clusterProblems,
+    },
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+/** The report as text, for a terminal. */
+export function renderStatus(r: StatusReport, width = 80): string {
+  const done = r.nodes.filter((n) => n.problems.length === 0).length;
+  const barWidth = Math.max(10, Math.min(40, width - 40));
+  const filled = r.nodes.length ? Math.round((done / r.nodes.length) * barWidth) : barWidth;
+  const lines = [
+    `step ${r.step}: ${r.converged ? 'converged: safe to advance' : 'not converged yet'}`,
+    `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ${done}/${r.nodes.length} nodes ready for this step`,
+    '',
+    'node                       wave  want    weave  calico  host  calico-node  weave-net  switch    problems',
+  ];
+  const yn = (b?: boolean) => (b === undefined ? '-' : b ? 'Ready' : 'NOT READY');
+  const shown = r.nodes.filter((n) => n.problems.length > 0).concat(r.nodes.filter((n) => n.problems.length === 0)).slice(0, 50);
+  for (const n of shown) {
+    lines.push(`${n.name.padEnd(26).slice(0, 26)} ${String(n.wave).padStart(4)}  ${n.desired.padEnd(6)} ${String(n.podsOnWeave).padStart(6)} ${String(n.podsOnCalico).padStart(7)} ${String(n.podsOnHost).padStart(5)}  ${yn(n.calicoNodeReady).padEnd(11)}  ${yn(n.weaveNetReady).padEnd(9)}  ${n.switchJob.padEnd(8)}  ${n.problems.join('; ')}`);
+  }
+  if (r.nodes.length > shown.length) lines.push(`… and ${r.nodes.length - shown.length} more nodes`);
+  const c = r.cluster;
+  lines.push('', `NetworkPolicies: ${c.networkPolicies.present} present, ${c.networkPolicies.expected} expected`);
+  if (c.kubeProxyClusterCIDR) lines.push(`kube-proxy clusterCIDR: ${c.kubeProxyClusterCIDR.live ?? 'unset'} (expected ${c.kubeProxyClusterCIDR.expected})`);
+  for (const k of c.controllerManagerClusterCIDR) lines.push(`kube-controller-manager ${k.node}: --cluster-cidr=${k.live ?? 'unset'} (expected ${k.expected})`);
+  lines.push(`pods: ${c.podsOnWeave} on Weave, ${c.podsOnCalico} on Calico`);
+  for (const p of c.problems) lines.push(`problem: ${p}`);
+  return `${lines.join('\n')}\n`;
+}
+

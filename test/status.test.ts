@@ -1,0 +1,159 @@
+/**
+ * cni-migrate status against recorded clusters: the demo cluster as it looks once each step has
+ * converged (built from the synthesized dist/), served by the local API server, then broken one
+ * way at a time. Runs the compiled CLI (client-node is an ES module).
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { stepList } from '../src/steps/steps';
+import { FakeApiServer } from './support/fake-apiserver';
+import { cli, demoWorkspace, readManifests, REPO_ROOT, setStep, type Workspace } from './support/workspace';
+
+const CLI = path.join(REPO_ROOT, 'build', 'src', 'cli.js');
+const WAVES = [['worker-1'], ['worker-2', 'worker-3'], ['worker-gpu-1'], ['cp-1'], ['cp-2']];
+
+function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, HOME: cwd } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+interface Cluster {
+  nodes: any[];
+  pods: any[];
+  jobs: any[];
+  policies: any[];
+  kubeProxy: any;
+  kcm: any[];
+}
+
+/** The demo cluster as it is once `step` has fully applied. */
+async function convergedAt(ws: Workspace, step: string): Promise<Cluster> {
+  setStep(ws, step);
+  expect((await cli(ws, 'synth')).code).toBe(0);
+  const dist = readManifests(ws.dist).map((m) => m.obj);
+  const i = stepList(WAVES.length).findIndex((s) => s.name === step);
+  const at = (name: string) => i >= stepList(WAVES.length).findIndex((s) => s.name === name);
+  const switched = step.startsWith('nodes-') ? Number(step.slice(6)) : at('weave-removed') ? WAVES.length : 0;
+  const inv = YAML.parse(fs.readFileSync(path.join(ws.cluster, 'nodes.yaml'), 'utf8')).nodes;
+  const ready = [{ type: 'Ready', status: 'True' }];
+  const pods: any[] = [];
+  inv.forEach((n: any, k: number) => {
+    const onCalico = WAVES.findIndex((w) => w.includes(n.name)) < switched;
+    if (at('calico')) pods.push({ metadata: { namespace: 'kube-system', name: `calico-node-${k}`, labels: { 'k8s-app': 'calico-node' } }, spec: { nodeName: n.name, hostNetwork: true }, status: { phase: 'Running', podIP: n.internalIP, conditions: ready } });
+    if (!at('weave-removed')) pods.push({ metadata: { namespace: 'kube-system', name: `weave-net-${k}`, labels: { name: 'weave-net' } }, spec: { nodeName: n.name, hostNetwork: true }, status: { phase: 'Running', podIP: n.internalIP, conditions: ready } });
+    for (let j = 0; j < 3; j++) {
+      pods.push({ metadata: { namespace: 'shop', name: `app-${k}-${j}` }, spec: { nodeName: n.name }, status: { phase: 'Running', podIP: onCalico ? `10.48.${k}.${j + 2}` : `10.32.${k}.${j + 2}`, conditions: ready } });
+    }
+  });
+  const kpTarget = dist.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('cni-migrate-cidr-'))?.data['kube-proxy.target'];
+  const kubeProxy = YAML.parse(fs.readFileSync(path.join(ws.cluster, 'control-plane', 'kube-proxy-configmap.yaml'), 'utf8'));
+  if (kpTarget) kubeProxy.data['config.conf'] = kpTarget;
+  const kcmJobs = new Map(dist.filter((o) => o.kind === 'Job' && o.metadata.name.startsWith('cidr-kcm-')).map((j) => [j.spec.template.spec.nodeName, j.spec.template.spec.containers[0].env.find((e: any) => e.name === 'CLUSTER_CIDR').value]));
+  const kcm = ['cp-1', 'cp-2'].map((n) => {
+    const pod = YAML.parse(fs.readFileSync(path.join(ws.cluster, 'control-plane', 'kube-controller-manager', `${n}.yaml`), 'utf8'));
+    if (kcmJobs.has(n)) pod.spec.containers[0].command = pod.spec.containers[0].command.map((f: string) => (f.startsWith('--cluster-cidr=') ? `--cluster-cidr=${kcmJobs.get(n)}` : f));
+    return pod;
+  });
+  return {
+    nodes: inv.map((n: any) => ({ metadata: { name: n.name }, spec: {} })),
+    pods,
+    jobs: dist.filter((o) => o.kind === 'Job' && !o.metadata.annotations?.['argocd.argoproj.io/hook']).map((j) => ({ ...j, status: { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] } })),
+    policies: dist.filter((o) => o.kind === 'NetworkPolicy'),
+    kubeProxy,
+    kcm,
+  };
+}
+
+function serve(api: FakeApiServer, c: Cluster): void {
+  api.setList('/api/v1/nodes', c.nodes);
+  api.setList('/api/v1/pods', c.pods);
+  api.setList('/apis/batch/v1/namespaces/kube-system/jobs?labelSelector=app.kubernetes.io%2Fname%3Dcni-migrate', c.jobs);
+  api.setList('/apis/networking.k8s.io/v1/networkpolicies', c.policies);
+  api.setObject('/api/v1/namespaces/kube-system/configmaps/kube-proxy', c.kubeProxy);
+  api.setList('/api/v1/namespaces/kube-system/pods?labelSelector=component%3Dkube-controller-manager', c.kcm);
+}
+
+describe('cni-migrate status', () => {
+  let api: FakeApiServer;
+  let ws: Workspace;
+  let kubeconfig: string;
+  beforeEach(async () => {
+    api = new FakeApiServer();
+    api.pageCap = 10;
+    ws = demoWorkspace();
+    kubeconfig = api.writeKubeconfig(ws.dir, await api.start());
+  });
+  afterEach(() => api.stop());
+  const status = (...extra: string[]) => run(['--config', ws.config, 'status', '--kubeconfig', kubeconfig, ...extra], ws.dir);
+
+  it.each(stepList(WAVES.length).map((s) => s.name))('exits 0 on a cluster converged to %s', async (step) => {
+    serve(api, await convergedAt(ws, step));
+    const r = await status('--json');
+    const report = JSON.parse(r.stdout);
+    expect([step, report.cluster.problems, report.nodes.flatMap((n: any) => n.problems)]).toEqual([step, [], []]);
+    expect(r.code).toBe(0);
+    expect(report.converged).toBe(true);
+  });
+
+  it('names what is not converged, node by node, and exits 1', async () => {
+    const c = await convergedAt(ws, 'nodes-2');
+    c.nodes.find((n) => n.metadata.name === 'worker-2').spec.unschedulable = true;
+    c.pods.find((p) => p.metadata.name === 'calico-node-5').status.conditions = [{ type: 'Ready', status: 'False' }];
+    c.pods.find((p) => p.metadata.name === 'app-3-0').status.podIP = '10.32.3.2';
+    c.jobs = c.jobs.filter((j) => !(j.spec.template.spec.nodeName === 'worker-3' && j.metadata.labels['cni-migrate.io/desired'] === 'calico-first'));
+    c.kubeProxy.data['config.conf'] = c.kubeProxy.data['config.conf'].replace('clusterCIDR: 10.32.0.0/11', 'clusterCIDR: 10.32.0.0/12');
+    serve(api, c);
+    const r = await status('--json');
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    const problems = Object.fromEntries(report.nodes.filter((n: any) => n.problems.length).map((n: any) => [n.name, n.problems]));
+    expect(problems).toEqual({
+      'worker-2': ['cordoned', '1 pod(s) still on Weave IPs'],
+      'worker-3': ['switch Job missing'],
+      'worker-gpu-1': ['calico-node not Ready'],
+    });
+    expect(report.cluster.problems).toEqual(['kube-proxy clusterCIDR is 10.32.0.0/12, expected 10.32.0.0/11']);
+    const text = await status();
+    expect(text.stdout).toMatch(/step nodes-2: not converged yet\n\[#+\.+\] 3\/6 nodes ready for this step/);
+    expect(text.stdout).toMatch(/worker-2 .* cordoned; 1 pod\(s\) still on Weave IPs/);
+  });
+
+  it('flags policies re-applied by another owner while suspended', async () => {
+    const c = await convergedAt(ws, 'policies-suspended');
+    c.policies = [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'default-deny-ingress', namespace: 'default' }, spec: { podSelector: {} } }];
+    serve(api, c);
+    const report = JSON.parse((await status('--json')).stdout);
+    expect(report.cluster.problems).toEqual(['1 NetworkPolicies present while suspended (e.g. default/default-deny-ingress): another owner re-applied them?']);
+  });
+
+  it('--watch redraws until the cluster converges', async () => {
+    const c = await convergedAt(ws, 'calico');
+    const done = c.jobs;
+    c.jobs = [];
+    serve(api, c);
+    setTimeout(() => serve(api, { ...c, jobs: done }), 1500);
+    const r = await status('--watch', '--interval', '1', '--timeout', '20');
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/^step calico: /gm)!.length).toBeGreaterThanOrEqual(2);
+    expect(r.stdout).toMatch(/step calico: converged: safe to advance/);
+  });
+
+  it('--watch gives up at the timeout with exit 1; API errors exit 2', async () => {
+    serve(api, { ...(await convergedAt(ws, 'calico')), jobs: [] });
+    const r = await status('--watch', '--interval', '1', '--timeout', '2');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not converged after 2 s/);
+    api.faults.forbidden = ['/api/v1/pods'];
+    const e = await status();
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/forbidden: the snapshot needs "list" on pods at the cluster scope/);
+  });
+});
