@@ -11,7 +11,8 @@ import { NetworkPolicies } from './constructs/network-policies';
 import { NodeSwitch } from './constructs/node-switch';
 import { NodeSwitchRbac } from './constructs/node-switch-rbac';
 import { WeaveNet } from './constructs/weave-net';
-import { WeaveCleanup, WeaveGate } from './constructs/weave/weave-removal';
+import { StepGate, gateChecksFor } from './constructs/step-gate';
+import { WeaveCleanup } from './constructs/weave/weave-removal';
 import { annotateSyncWave } from './gitops/argocd';
 import { LAYERS, type LayerId } from './gitops/layers';
 import type { MigrationPlan } from './plan/migration-plan';
@@ -97,9 +98,6 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   }
 
   if (!state.weavePresent) {
-    if (plan.step.kind === 'weave-removed') {
-      new WeaveGate(charts.get('00-gate')!, 'WeaveGate', { weaveCidr: plan.network.weave.toString(), kubectlImage: spec.images.kubectl, argoHook: spec.gitops.engine === 'argocd' });
-    }
     new WeaveCleanup(charts.get('50-weave')!, 'WeaveCleanup', {
       nodes: snapshot.nodes.map((n) => n.name),
       kubectlImage: spec.images.kubectl,
@@ -109,6 +107,11 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
 
   if (state.weavePresent) {
     new WeaveNet(charts.get('50-weave')!, 'WeaveNet', { objects: snapshot.weaveObjects });
+  }
+
+  const checks = gateChecksFor(plan.step.kind, plan.network.weave.toString());
+  if (checks) {
+    new StepGate(charts.get('00-gate')!, 'Gate', { kubectlImage: spec.images.kubectl, calicoSelector: calicoNodeSelector, argoHook: spec.gitops.engine === 'argocd', ...checks });
   }
 
   if (spec.gitops.engine === 'argocd') {

@@ -4,6 +4,7 @@
  */
 import { iptablesBackendFor } from '../constructs/calico/coexistence-settings';
 import { clusterCidrTargets } from '../constructs/control-plane/cluster-cidr-targets';
+import { gateChecksFor } from '../constructs/step-gate';
 import { ownedWeaveObjects } from '../constructs/weave-net';
 import type { Step } from '../steps/steps';
 import { commitMessage } from '../steps/transitions';
@@ -127,6 +128,12 @@ export function stepReport(plan: MigrationPlan): StepReport {
       break;
   }
 
+  const gate = gateChecksFor(step.kind, net.weave.toString());
+  if (gate) {
+    const what = [gate.calicoReadyEverywhere ? 'calico-node is Ready on every node' : '', gate.noPodsInWeaveCidr ? `no pod other than Weave's own has an IP in ${gate.noPodsInWeaveCidr}` : ''].filter(Boolean).join(' and ');
+    const how = plan.migration.spec.gitops.engine === 'argocd' ? 'a PreSync hook Job' : 'a Job in layer 00-gate, on which every other layer depends';
+    before.unshift(`checked in the cluster by ${how}, which stops the step if it fails: ${what}`);
+  }
   const clusterCIDR = plan.state.clusterCidr === 'original' ? 'unchanged' : plan.state.clusterCidr === 'supernet' ? net.supernet.toString() : net.finalClusterCidr.toString();
   return {
     step: step.name,

@@ -98,7 +98,8 @@ export class GitOpsSimulator {
     const failed: JobRun[] = [];
     const isNew = (o: Obj) => o.kind === 'Job' && !this.live.has(key(o));
     const containerNames = (o: Obj) => [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers].map((c: any) => c.name);
-    for (const gate of desired.filter((o) => isNew(o) && containerNames(o).includes('gate'))) {
+    const isGate = (o: Obj) => o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/component'] === 'gate';
+    for (const gate of desired.filter((o) => isNew(o) && isGate(o))) {
       const r = this.runGate(gate);
       if (r.code !== 0) return [r];
     }
@@ -110,7 +111,7 @@ export class GitOpsSimulator {
       if (o.kind === 'DaemonSet' && o.metadata.name === 'calico-node' && JSON.stringify(before) !== JSON.stringify(o)) this.installCni();
       if (o.kind === 'Job' && !before) {
         if (containerNames(o).includes('cleanup')) cleanups.push(o);
-        else if (containerNames(o).includes('gate') || containerNames(o).includes('delete-weave')) continue;
+        else if (isGate(o) || containerNames(o).includes('delete-weave')) continue;
         else {
           const r = this.runJob(o);
           if (r.code !== 0) failed.push(r);
@@ -132,11 +133,20 @@ export class GitOpsSimulator {
   }
 
   private runGate(job: Obj): JobRun {
-    const c = job.spec.template.spec.containers[0];
-    const env: Record<string, string> = Object.fromEntries((c.env as any[]).map((e) => [e.name, e.value]));
-    const work = fs.mkdtempSync(path.join(this.root, '.work-'));
-    const r = runScript(c.command[2], { ...env, PATH: `${path.join(__dirname, 'fake-kubectl')}:${process.env.PATH}`, FAKE_KUBE_STORE: this.store, WORK_DIR: work });
-    return this.record(job, '(gate)', r.code, r.log);
+    // What the API would show: every node, and a Ready calico-node on each while Calico runs.
+    const nodes = [...this.nodeDirs.keys()];
+    fs.writeFileSync(path.join(this.store, 'NodeList.json'), JSON.stringify({ items: nodes.map((n) => ({ metadata: { name: n } })) }));
+    const calico = this.has('DaemonSet', 'calico-node') ? nodes.map((n) => ({ spec: { nodeName: n }, status: { conditions: [{ type: 'Ready', status: 'True' }] } })) : [];
+    fs.writeFileSync(path.join(this.store, 'PodList.k8s-app=calico-node.json'), JSON.stringify({ items: calico }));
+    let log = '';
+    for (const c of job.spec.template.spec.containers as any[]) {
+      const env: Record<string, string> = Object.fromEntries((c.env as any[]).map((e) => [e.name, e.value]));
+      const work = fs.mkdtempSync(path.join(this.root, '.work-'));
+      const r = runScript(c.command[2], { ...env, PATH: `${path.join(__dirname, 'fake-kubectl')}:${process.env.PATH}`, FAKE_KUBE_STORE: this.store, WORK_DIR: work });
+      log += r.log;
+      if (r.code !== 0) return this.record(job, '(gate)', r.code, log);
+    }
+    return this.record(job, '(gate)', 0, log);
   }
 
   private runCleanup(job: Obj): JobRun {

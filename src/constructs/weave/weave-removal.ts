@@ -1,11 +1,10 @@
 /**
- * Removing Weave (weave-removed and later): the gate (no pod left on a Weave IP) in layer
- * 00-gate, an API Job that deletes Weave's DaemonSet and its runtime ConfigMap, and one cleanup
- * Job per node that removes Weave's files, devices and iptables chains once its pod is gone.
+ * Removing Weave (weave-removed and later): an API Job that deletes Weave's DaemonSet and its
+ * runtime ConfigMap, and one cleanup Job per node that removes Weave's files, devices and iptables
+ * chains once its pod is gone. (The gate that no pod is left on a Weave IP is a StepGate.)
  */
 import { Construct } from 'constructs';
-import { ApiObject } from 'cdk8s';
-import { KubeClusterRole, KubeClusterRoleBinding, KubeJob, KubeRole, KubeRoleBinding, KubeServiceAccount, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
+import { KubeJob, KubeRole, KubeRoleBinding, KubeServiceAccount, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
 import { readScript } from '../../scripts/read-script';
 import { contentName } from '../content-name';
 import { NON_ROOT, scriptResources } from '../job-containers';
@@ -13,46 +12,7 @@ import { jobContent } from '../job-content';
 
 const NS = 'kube-system';
 const LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'weave-removal' } as const;
-const GATE_ACCOUNT = 'cni-migrate-gate';
 const CLEANUP_ACCOUNT = 'cni-migrate-weave-cleanup';
-
-export interface WeaveGateProps {
-  readonly weaveCidr: string;
-  readonly kubectlImage: string;
-  /** Argo CD: run as a PreSync hook, so a failure stops the whole step. */
-  readonly argoHook: boolean;
-}
-
-/** The weave-removed gate: fails while any pod other than Weave's own has a Weave IP. */
-export class WeaveGate extends Construct {
-  public readonly jobName: string;
-
-  constructor(scope: Construct, id: string, props: WeaveGateProps) {
-    super(scope, id);
-    // Read-only: listing pods is all the check needs.
-    account(this, GATE_ACCOUNT, [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }], true);
-    const spec = jobSpec({
-      serviceAccountName: GATE_ACCOUNT,
-      automountServiceAccountToken: true,
-      containers: [{
-        ...kubectlContainer('gate', props.kubectlImage, 'gate-no-weave-pods.sh'),
-        env: [{ name: 'WEAVE_CIDR', value: props.weaveCidr }, { name: 'WORK_DIR', value: '/tmp' }, { name: 'HOME', value: '/tmp' }],
-      }],
-      volumes: [tmpVolume()],
-    }, 0);
-    this.jobName = contentName('gate-weave-removed', 'no-weave-pods', jobContent(spec, ['gate-no-weave-pods.sh']));
-    new KubeJob(this, 'Job', { metadata: { name: this.jobName, namespace: NS, labels: { ...LABELS } }, spec: spec as never });
-    if (props.argoHook) {
-      // PreSync: nothing else of the step is applied unless the gate passes. Its ServiceAccount
-      // and role are hooks too, so they exist before it runs (Argo CD orders hooks by kind).
-      for (const c of this.node.findAll()) {
-        if (!ApiObject.isApiObject(c)) continue;
-        c.metadata.addAnnotation('argocd.argoproj.io/hook', 'PreSync');
-        c.metadata.addAnnotation('argocd.argoproj.io/hook-delete-policy', 'BeforeHookCreation');
-      }
-    }
-  }
-}
 
 export interface WeaveCleanupProps {
   readonly nodes: readonly string[];
@@ -73,7 +33,7 @@ export class WeaveCleanup extends Construct {
       // Weave creates this ConfigMap (its peer list) at runtime; GitOps never owned it.
       { apiGroups: [''], resources: ['configmaps'], resourceNames: ['weave-net'], verbs: ['delete', 'get'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
-    ], false);
+    ]);
 
     const deleteScript = [
       'set -eu',
@@ -144,7 +104,7 @@ export class WeaveCleanup extends Construct {
   }
 }
 
-function kubectlContainer(name: string, image: string, script?: string): Container {
+export function kubectlContainer(name: string, image: string, script?: string): Container {
   return {
     name,
     image,
@@ -156,11 +116,11 @@ function kubectlContainer(name: string, image: string, script?: string): Contain
   };
 }
 
-function tmpVolume() {
+export function tmpVolume() {
   return { name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } };
 }
 
-function jobSpec(pod: Record<string, unknown>, extraDeadline: number): object {
+export function jobSpec(pod: Record<string, unknown>, extraDeadline: number): object {
   return {
     backoffLimit: 4,
     activeDeadlineSeconds: 600 + extraDeadline,
@@ -168,13 +128,8 @@ function jobSpec(pod: Record<string, unknown>, extraDeadline: number): object {
   };
 }
 
-function account(scope: Construct, name: string, rules: PolicyRule[], clusterWide: boolean): void {
+function account(scope: Construct, name: string, rules: PolicyRule[]): void {
   new KubeServiceAccount(scope, 'ServiceAccount', { metadata: { name, namespace: NS, labels: { ...LABELS } } });
-  if (clusterWide) {
-    new KubeClusterRole(scope, 'Role', { metadata: { name, labels: { ...LABELS } }, rules });
-    new KubeClusterRoleBinding(scope, 'Binding', { metadata: { name, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: NS }] });
-  } else {
-    new KubeRole(scope, 'Role', { metadata: { name, namespace: NS, labels: { ...LABELS } }, rules });
-    new KubeRoleBinding(scope, 'Binding', { metadata: { name, namespace: NS, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: NS }] });
-  }
+  new KubeRole(scope, 'Role', { metadata: { name, namespace: NS, labels: { ...LABELS } }, rules });
+  new KubeRoleBinding(scope, 'Binding', { metadata: { name, namespace: NS, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: NS }] });
 }

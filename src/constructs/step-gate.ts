@@ -1,0 +1,95 @@
+/**
+ * The gate of a step: a read-only Job that checks the step's preconditions before anything else
+ * of it applies. Argo CD: a PreSync hook (with its RBAC, so they exist when it runs); Flux: layer
+ * 00-gate, which every other layer's Kustomization depends on.
+ */
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { KubeClusterRole, KubeClusterRoleBinding, KubeJob, KubeServiceAccount, type Container } from '../../imports/k8s';
+import { contentName } from './content-name';
+import { jobContent } from './job-content';
+import { jobSpec, kubectlContainer, tmpVolume } from './weave/weave-removal';
+
+const NS = 'kube-system';
+const ACCOUNT = 'cni-migrate-gate';
+const LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'gate' } as const;
+
+export interface StepGateProps {
+  readonly kubectlImage: string;
+  /**
+   * calico-node must be Ready on every node.
+   * @default false
+   */
+  readonly calicoReadyEverywhere?: boolean;
+  /**
+   * Label selector of the calico-node pods.
+   * @default k8s-app=calico-node
+   */
+  readonly calicoSelector?: string;
+  /**
+   * No pod other than Weave's own may have an IP in this CIDR.
+   * @default - not checked
+   */
+  readonly noPodsInWeaveCidr?: string;
+  /** Argo CD: run as a PreSync hook. */
+  readonly argoHook: boolean;
+}
+
+export class StepGate extends Construct {
+  public readonly jobName: string;
+  /** What the gate checks, for PLAN.md. */
+  public readonly checks: string[] = [];
+
+  constructor(scope: Construct, id: string, props: StepGateProps) {
+    super(scope, id);
+    const containers: Container[] = [];
+    const env = [{ name: 'WORK_DIR', value: '/tmp' }, { name: 'HOME', value: '/tmp' }];
+    if (props.calicoReadyEverywhere) {
+      containers.push({ ...kubectlContainer('calico-ready', props.kubectlImage, 'gate-calico-ready.sh'), env: [...env, { name: 'NODES', value: '*' }, { name: 'SELECTOR', value: props.calicoSelector ?? 'k8s-app=calico-node' }] });
+      this.checks.push('calico-node is Ready on every node');
+    }
+    if (props.noPodsInWeaveCidr) {
+      containers.push({ ...kubectlContainer('no-weave-pods', props.kubectlImage, 'gate-no-weave-pods.sh'), env: [...env, { name: 'WEAVE_CIDR', value: props.noPodsInWeaveCidr }] });
+      this.checks.push(`no pod other than Weave's own has an IP in ${props.noPodsInWeaveCidr}`);
+    }
+    if (containers.length === 0) throw new Error('a gate needs at least one check');
+    new KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: ACCOUNT, namespace: NS, labels: { ...LABELS } } });
+    // Read-only: the checks list pods (and nodes, to know them all).
+    new KubeClusterRole(this, 'Role', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, rules: [{ apiGroups: [''], resources: props.calicoReadyEverywhere ? ['nodes', 'pods'] : ['pods'], verbs: ['list'] }] });
+    new KubeClusterRoleBinding(this, 'Binding', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ACCOUNT }, subjects: [{ kind: 'ServiceAccount', name: ACCOUNT, namespace: NS }] });
+    const spec = jobSpec({ serviceAccountName: ACCOUNT, automountServiceAccountToken: true, containers, volumes: [tmpVolume()] }, 0);
+    // Named after what it checks, not after the step: the steps that check the same thing share
+    // one Job, so advancing a wave changes no gate file.
+    this.jobName = contentName('gate', containers.map((c) => c.name).join('-'), jobContent(spec, ['gate-calico-ready.sh', 'gate-no-weave-pods.sh']));
+    new KubeJob(this, 'Job', { metadata: { name: this.jobName, namespace: NS, labels: { ...LABELS } }, spec: spec as never });
+    if (props.argoHook) {
+      // PreSync: nothing else of the step is applied unless the gate passes. Its ServiceAccount
+      // and role are hooks too, so they exist before it runs (Argo CD orders hooks by kind).
+      for (const c of this.node.findAll()) {
+        if (!ApiObject.isApiObject(c)) continue;
+        c.metadata.addAnnotation('argocd.argoproj.io/hook', 'PreSync');
+        c.metadata.addAnnotation('argocd.argoproj.io/hook-delete-policy', 'BeforeHookCreation');
+      }
+    }
+  }
+}
+
+/**
+ * The gate checks of a step, or undefined when it has none. calico-node must run on every node
+ * for the whole migration (Felix drops IP-in-IP from hosts it does not know), so the steps that
+ * need it check it everywhere, which also covers the wave being switched.
+ */
+export function gateChecksFor(stepKind: string, weaveCidr: string): Pick<StepGateProps, 'calicoReadyEverywhere' | 'noPodsInWeaveCidr'> | undefined {
+  switch (stepKind) {
+    case 'cluster-cidr':
+    case 'policies-suspended':
+    case 'nodes':
+      return { calicoReadyEverywhere: true };
+    case 'weave-removed':
+    case 'policies-restored':
+    case 'finalized':
+      return { noPodsInWeaveCidr: weaveCidr };
+    default:
+      return undefined;
+  }
+}
