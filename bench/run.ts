@@ -9,6 +9,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { benchContainerdSwitch } from './containerd-switch';
 import { generateCluster } from './generate';
+import { benchStatus } from './status-bench';
 
 interface Measure {
   wallMs: number;
@@ -94,7 +95,10 @@ const others = changed.filter((f) => !wave.some((n) => f.includes(slug(n))));
 console.log(`diff nodes-10 → nodes-11: ${changed.length} files changed; wave 11 has ${wave.length} nodes (${wave.length * 2} Job files); other files: ${others.length} (${others.join(', ')}) (goal ≤ 3)`);
 fs.rmSync(work, { recursive: true, force: true });
 
-void benchContainerdSwitch(Number(process.env.BENCH_SWITCH_RUNS ?? 10)).catch((e) => {
-  console.error(`containerd switch: failed: ${(e as Error).message}`);
+void (async () => {
+  await benchContainerdSwitch(Number(process.env.BENCH_SWITCH_RUNS ?? 10));
+  await benchStatus(5000, 150000);
+})().catch((e) => {
+  console.error(`bench failed: ${(e as Error).stack ?? e}`);
   process.exitCode = 1;
 });

@@ -34,6 +34,8 @@ export class FakeApiServer {
   /** No page holds more than this many items, whatever the client's limit. */
   public pageCap = 7;
   public faults: Faults = {};
+  /** Answer 401 to requests without the kubeconfig's bearer token (kubectl sends none over plain http). */
+  public requireToken = true;
   /** Answer to POST .../services?dryRun=All. */
   public serviceProbeMessage = 'Service "cni-migrate-service-cidr-probe" is invalid: spec.clusterIPs: Invalid value: []string{"0.0.0.1"}: failed to allocate IP 0.0.0.1: the provided IP (0.0.0.1) is not in the valid range. The range of valid IPs is 10.96.0.0/12';
 
@@ -96,7 +98,7 @@ current-context: fake
       res.end(JSON.stringify(body));
     };
     const status = (code: number, reason: string, message: string) => send(code, { apiVersion: 'v1', kind: 'Status', status: 'Failure', reason, message, code });
-    if (req.headers.authorization !== 'Bearer test-token') return status(401, 'Unauthorized', 'Unauthorized');
+    if (this.requireToken && req.headers.authorization !== 'Bearer test-token') return status(401, 'Unauthorized', 'Unauthorized');
     const p = url.pathname;
     const f = this.faults;
     const n = this.count(p);
@@ -120,7 +122,7 @@ current-context: fake
       const start = token ? Number(Buffer.from(token, 'base64').toString()) : 0;
       const page = items.slice(start, start + limit);
       const next = start + limit < items.length ? Buffer.from(String(start + limit)).toString('base64') : undefined;
-      return send(200, { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '1000', ...(next ? { continue: next } : {}) }, items: page });
+      return send(200, { apiVersion: page[0]?.apiVersion ?? 'v1', kind: page[0]?.kind ? `${page[0].kind}List` : 'List', metadata: { resourceVersion: '1000', ...(next ? { continue: next } : {}) }, items: page });
     }
     const obj = this.objects.get(p);
     if (req.method === 'GET' && obj) return send(200, obj);
