@@ -7,6 +7,7 @@ import { Calico } from './constructs/calico/calico';
 import { coexistenceFor } from './constructs/calico/coexistence-settings';
 import { ClusterCidr } from './constructs/control-plane/cluster-cidr';
 import { clusterCidrTargets } from './constructs/control-plane/cluster-cidr-targets';
+import { ConnectivityProbe, type ProbeNetwork } from './constructs/connectivity-probe';
 import { NetworkPolicies } from './constructs/network-policies';
 import { NodeSwitch } from './constructs/node-switch';
 import { NodeSwitchRbac } from './constructs/node-switch-rbac';
@@ -28,6 +29,25 @@ function runtimeOf(version: string): 'containerd' | 'crio' {
   if (version.startsWith('containerd://')) return 'containerd';
   if (version.startsWith('cri-o://')) return 'crio';
   throw new Error(`cannot restart runtime ${JSON.stringify(version)}: only containerd and CRI-O are supported`);
+}
+
+/**
+ * The networks new pods get at this step, each with a node that gives it: Weave on a node not
+ * switched yet (a worker if there is one), Calico on the wave switched last.
+ */
+function probeNetworks(plan: MigrationPlan): ProbeNetwork[] {
+  const { state, waves, network } = plan;
+  const cp = new Set(plan.snapshot.nodes.filter((n) => n.roles.some((r) => r === 'control-plane' || r === 'master')).map((n) => n.name));
+  const out: ProbeNetwork[] = [];
+  if (state.weavePresent && state.switchedWaves < waves.length) {
+    const unswitched = waves.slice(state.switchedWaves).flat();
+    out.push({ name: 'weave', cidr: network.weave.toString(), node: unswitched.find((n) => !cp.has(n)) ?? unswitched[0] });
+  }
+  if (state.switchedWaves > 0) {
+    const last = waves[state.switchedWaves - 1];
+    out.push({ name: 'calico', cidr: network.calico.toString(), node: last.find((n) => !cp.has(n)) ?? last[0] });
+  }
+  return out;
 }
 
 export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '.cdk8s-unused' })): StepCharts {
@@ -107,6 +127,11 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
 
   if (state.weavePresent) {
     new WeaveNet(charts.get('50-weave')!, 'WeaveNet', { objects: snapshot.weaveObjects });
+  }
+
+  if (spec.probe.enabled && state.calicoInstalled) {
+    const networks = probeNetworks(plan);
+    if (networks.length > 0) new ConnectivityProbe(charts.get('60-probe')!, 'Probe', { networks, step: plan.step.name, image: spec.images.shell });
   }
 
   const checks = gateChecksFor(plan.step.kind, plan.network.weave.toString());

@@ -55,8 +55,8 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
       expect(o.files.has('PLAN.md')).toBe(true);
       expect(o.stepJson).toMatchObject({ kind: 'StepReport', step: o.step, engine, total: 12 });
       const folders = [...new Set([...o.files.keys()].filter((f) => f.includes('/')).map((f) => f.split('/')[0]))];
-      for (const f of folders) expect(f).toMatch(/^(00-gate|10-calico|20-control-plane|30-policies|40-nodes|50-weave)$/);
-      if (engine === 'flux') expect(folders).toEqual(['00-gate', '10-calico', '20-control-plane', '30-policies', '40-nodes', '50-weave']);
+      for (const f of folders) expect(f).toMatch(/^(00-gate|10-calico|20-control-plane|30-policies|40-nodes|50-weave|60-probe)$/);
+      if (engine === 'flux') expect(folders).toEqual(['00-gate', '10-calico', '20-control-plane', '30-policies', '40-nodes', '50-weave', '60-probe']);
       else expect([...o.files.keys()].some((f) => f.endsWith('kustomization.yaml'))).toBe(false);
     }
   });
@@ -198,7 +198,7 @@ describe('GitOps wiring', () => {
     const repo = objs.find((o) => o.kind === 'GitRepository');
     expect(repo.spec).toMatchObject({ url: 'https://git.example.com/platform/cluster-network.git', ref: { branch: 'release' } });
     const ks = objs.filter((o) => o.kind === 'Kustomization');
-    expect(ks.map((k) => k.spec.path)).toEqual(['00-gate', '10-calico', '20-control-plane', '30-policies', '40-nodes', '50-weave'].map((l) => `./clusters/prod/dist/${l}`));
+    expect(ks.map((k) => k.spec.path)).toEqual(['00-gate', '10-calico', '20-control-plane', '30-policies', '40-nodes', '50-weave', '60-probe'].map((l) => `./clusters/prod/dist/${l}`));
     ks.forEach((k, i) => {
       expect(k.metadata.namespace).toBe('flux-system');
       expect(k.spec).toMatchObject({ prune: true, wait: true, deletionPolicy: 'Orphan', sourceRef: { kind: 'GitRepository', name: repo.metadata.name } });

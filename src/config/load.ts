@@ -141,6 +141,7 @@ export function resolveMigration(raw: unknown, file: string): Migration {
       kubectl: s.images?.kubectl ?? DEFAULT_KUBECTL_IMAGE,
       netTools: s.images?.netTools,
     },
+    probe: { enabled: s.probe?.enabled ?? false },
   };
   return { apiVersion: 'cni-migrate.io/v1alpha1', kind: 'Migration', metadata: { name: doc.metadata.name }, spec };
 }
@@ -211,4 +212,5 @@ interface RawSpec {
   };
   policies?: { rewriteIPBlocks?: boolean; rewrite?: Record<string, string> };
   images?: { shell?: string; kubectl?: string; netTools?: string };
+  probe?: { enabled?: boolean };
 }

@@ -181,6 +181,12 @@ export const MIGRATION_SCHEMA = {
             },
           },
         },
+        probe: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'a mapping with enabled',
+          properties: { enabled: { type: 'boolean', description: 'true or false' } },
+        },
         images: {
           type: 'object',
           additionalProperties: false,

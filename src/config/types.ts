@@ -206,6 +206,14 @@ export interface ImagesSpec {
   readonly netTools?: string;
 }
 
+export interface ProbeSpec {
+  /**
+   * After each step, check pod-to-pod across Weave and Calico, pod to Service and DNS.
+   * @default false
+   */
+  readonly enabled: boolean;
+}
+
 export interface MigrationSpec {
   /** Where the cluster should be: the one value a commit changes. */
   readonly step: string;
@@ -216,6 +224,7 @@ export interface MigrationSpec {
   readonly calico: CalicoSpec;
   readonly policies: PoliciesSpec;
   readonly images: ImagesSpec;
+  readonly probe: ProbeSpec;
 }
 
 export interface Migration {
