@@ -85,6 +85,16 @@ const CASES: BadCase[] = [
   { name: 'IPv6 node address', edit: nodesYaml((d) => (d.nodes[0].internalIP = 'fd00::11')), expect: ['nodes.yaml', 'nodes[name=cp-1].internalIP', 'IPv6 is not supported yet'] },
   { name: 'unknown node field', edit: nodesYaml((d) => (d.nodes[0].podCidr = '10.32.0.0/24')), expect: ['nodes.yaml', 'nodes[0].podCidr', 'unknown field'] },
   { name: 'node listed twice', edit: nodesYaml((d) => d.nodes.push({ ...d.nodes[0] })), expect: ['nodes.yaml', 'nodes[6].name', 'cp-1'] },
+  { name: 'alias bomb in migration.yaml', edit: text((t) => `${t}\nx-a: &a [x, x, x, x, x, x, x, x, x]\nx-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nx-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nx-d: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n`), expect: ['migration.yaml', 'resource exhaustion'] },
+  {
+    name: 'alias bomb in a cluster/ file',
+    edit: (ws) => {
+      const levels = ['x-a: &l0 [x, x, x, x, x, x, x, x, x, x]'];
+      for (let i = 1; i < 7; i++) levels.push(`x-${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`);
+      fs.writeFileSync(path.join(ws.cluster, 'networkpolicies', 'default', 'bomb.yaml'), `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bomb, namespace: default}\n${levels.join('\n')}\nspec: {podSelector: {}}\n`);
+    },
+    expect: ['networkpolicies/default/bomb.yaml', 'resource-exhaustion'],
+  },
   { name: 'cluster/ missing', edit: (ws) => fs.rmSync(ws.cluster, { recursive: true }), expect: ['cluster', 'folder not found'] },
 ];
 

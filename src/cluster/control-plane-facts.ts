@@ -57,13 +57,17 @@ export function controllerManagerFacts(snapshot: ClusterSnapshot): ControllerMan
   };
 }
 
-/** Weave's IPALLOC_RANGE as set on the weave container of the weave-net DaemonSet, if set. */
-export function weaveAllocRange(snapshot: ClusterSnapshot): { value?: string; daemonSetFound: boolean } {
+/**
+ * Weave's IPALLOC_RANGE as set on the weave-net DaemonSet: its value, or `fromReference` when it
+ * comes from a ConfigMap or Secret that the snapshot cannot read.
+ */
+export function weaveAllocRange(snapshot: ClusterSnapshot): { value?: string; daemonSetFound: boolean; fromReference?: boolean } {
   const ds = snapshot.weaveObjects.find((o) => o.kind === 'DaemonSet');
   if (!ds) return { daemonSetFound: false };
   for (const c of containers(ds)) {
-    const env = c.env?.find((e) => e.name === 'IPALLOC_RANGE');
+    const env = c.env?.find((e) => e.name === 'IPALLOC_RANGE') as { value?: string; valueFrom?: unknown } | undefined;
     if (env?.value) return { value: env.value, daemonSetFound: true };
+    if (env?.valueFrom) return { daemonSetFound: true, fromReference: true };
   }
   return { daemonSetFound: true };
 }

@@ -22,7 +22,28 @@ export function parseYamlDocument(text: string, file: string): unknown {
   if (nonEmpty.length !== 1) {
     throw new InputError(file, '(document)', `expected exactly one YAML document, found ${nonEmpty.length}`, 'one YAML mapping');
   }
-  return nonEmpty[0].toJS({ maxAliasCount: 100 });
+  try {
+    return nonEmpty[0].toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new InputError(file, '(document)', `invalid YAML: ${(e as Error).message}`, 'one YAML mapping without alias expansion bombs');
+  }
+}
+
+/** Values an expanded document may hold; past it, aliases are being used to exhaust memory. */
+const MAX_EXPANDED_VALUES = 2_000_000;
+
+/** Throws when `value`, with every alias expanded, holds more than MAX_EXPANDED_VALUES values. */
+function assertBounded(value: unknown, file: string): void {
+  let budget = MAX_EXPANDED_VALUES;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (--budget < 0) {
+      throw new InputError(file, '(document)', `expands to more than ${MAX_EXPANDED_VALUES} values (aliases used as a resource-exhaustion attack?)`, 'one Kubernetes object as the snapshot writes it');
+    }
+    if (Array.isArray(v)) stack.push(...v);
+    else if (v && typeof v === 'object') stack.push(...Object.values(v));
+  }
 }
 
 /** The text of `file`; a missing or unreadable file is an InputError naming it. */
@@ -49,8 +70,11 @@ export function readYamlFile(file: string, shownAs: string = file): unknown {
 export function readObjectFile(file: string, shownAs: string = file): unknown {
   const text = readText(file, shownAs);
   try {
-    return jsYaml.load(text, { filename: shownAs, json: false, schema: jsYaml.CORE_SCHEMA });
+    const value = jsYaml.load(text, { filename: shownAs, json: false, schema: jsYaml.CORE_SCHEMA });
+    assertBounded(value, shownAs);
+    return value;
   } catch (e) {
+    if (e instanceof InputError) throw e;
     const err = e as jsYaml.YAMLException;
     const line = err.mark ? err.mark.line + 1 : undefined;
     throw new InputError(shownAs, line ? `line ${line}` : '(document)', `invalid YAML: ${err.reason ?? err.message.split('\n')[0]}`, 'one YAML mapping');

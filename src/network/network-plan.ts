@@ -42,6 +42,8 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   const weaveRange = weaveAllocRange(snapshot);
   if (weaveRange.value !== undefined && weaveRange.value !== weave.toString()) {
     error('weave-cidr-mismatch', `Weave's DaemonSet sets IPALLOC_RANGE=${weaveRange.value} but spec.network.weaveCIDR is ${weave}`, `set spec.network.weaveCIDR: ${weaveRange.value}`, 'spec.network.weaveCIDR');
+  } else if (weaveRange.fromReference) {
+    findings.push({ severity: 'warning', code: 'weave-cidr-unverified', message: `Weave's DaemonSet takes IPALLOC_RANGE from a ConfigMap or Secret, so the snapshot cannot confirm spec.network.weaveCIDR ${weave}`, fix: 'check it by hand: `kubectl exec -n kube-system <weave-net pod> -c weave -- /home/weave/weave --local status ipam`', field: 'spec.network.weaveCIDR' });
   } else if (weaveRange.daemonSetFound && weaveRange.value === undefined && weave.toString() !== '10.32.0.0/12') {
     error('weave-cidr-mismatch', `Weave's DaemonSet leaves IPALLOC_RANGE unset (Weave uses 10.32.0.0/12) but spec.network.weaveCIDR is ${weave}`, 'set spec.network.weaveCIDR: 10.32.0.0/12', 'spec.network.weaveCIDR');
   }
