@@ -100,7 +100,7 @@ export interface NodesSpec {
   /** How waves are computed when `waves` is not given. */
   readonly waveStrategy: WaveStrategySpec;
   /**
-   * Cordon and evict a node's pods around its switch, so they come back on Calico.
+   * Cordon and drain a node before its switch and uncordon it after, so no pod keeps a Weave IP there.
    * @default true
    */
   readonly drain: boolean;

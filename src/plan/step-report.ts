@@ -92,7 +92,7 @@ export function stepReport(plan: MigrationPlan): StepReport {
     case 'nodes': {
       const n = plan.migration.spec.nodes;
       changes.push(`wave ${step.wave} (${wave(step.wave!)}) switches to Calico: on each node, once calico-node is Ready there, a copy of Calico's conflist, 05-calico.conflist, is renamed into place and sorts first, so new pods there get Calico IPs from ${net.calico}`);
-      if (n.drain) changes.push(`each node of the wave is cordoned and drained through the Eviction API before its switch (PodDisruptionBudgets are honoured; the Job fails after ${n.drainTimeoutSeconds} s and leaves the node cordoned), so its pods come back on Calico elsewhere, then it is uncordoned`);
+      if (n.drain) changes.push(`each node of the wave is cordoned and drained through the Eviction API before its switch (PodDisruptionBudgets are honoured; the Job fails after ${n.drainTimeoutSeconds} s and leaves the node cordoned), so no pod keeps a Weave IP there, then it is uncordoned; evicted pods are rescheduled, with Calico IPs on switched nodes and Weave IPs on the others until their wave`);
       else changes.push('pods already running on the wave keep their Weave IPs until they are restarted (spec.nodes.drain is off)');
       if (n.restartDaemonSetPods) changes.push('after the switch, the DaemonSet pods of each node that are not on the host network are deleted, so they come back on Calico');
       if (n.restartKubelet) changes.push('after the switch, each node\'s container runtime and kubelet are restarted (spec.nodes.restartKubelet): only for this, the Job runs with hostPID and one privileged container, which enters the host\'s namespaces to run systemctl');
@@ -128,6 +128,7 @@ export function stepReport(plan: MigrationPlan): StepReport {
       break;
   }
 
+  after.push('`npm run --silent cni-migrate -- status` exits 0: the cluster has converged to this step');
   const gate = gateChecksFor(step.kind, net.weave.toString());
   if (gate) {
     const what = [gate.calicoReadyEverywhere ? 'calico-node is Ready on every node' : '', gate.noPodsInWeaveCidr ? `no pod other than Weave's own has an IP in ${gate.noPodsInWeaveCidr}` : ''].filter(Boolean).join(' and ');
