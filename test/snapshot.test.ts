@@ -4,16 +4,14 @@
  * an operator runs it), including paging, an expired continue token, 403, 429, 5xx and a slow
  * answer; then the policy corpus round trip through synth.
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { CORPUS_NAMESPACES, POLICY_CORPUS } from './fixtures/policy-corpus';
 import { FakeApiServer, withServerFields } from './support/fake-apiserver';
-import { cli, demoWorkspace, readManifests, REPO_ROOT, setStep, treeDigest, type Workspace } from './support/workspace';
+import { cli, demoWorkspace, readManifests, REPO_ROOT, setStep, treeDigest, type Workspace, runCompiledCli } from './support/workspace';
 
-const CLI = path.join(REPO_ROOT, 'build', 'src', 'cli.js');
 const readDemo = (rel: string) => YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'cluster', rel), 'utf8'));
 
 /** A fake API server holding the demo cluster (as the API would serve it) and the policy corpus. */
@@ -44,16 +42,7 @@ function demoServer(): FakeApiServer {
   return api;
 }
 
-function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, HOME: cwd } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = runCompiledCli;
 
 describe('cni-migrate snapshot', () => {
   let api: FakeApiServer;

@@ -3,27 +3,16 @@
  * converged (built from the synthesized dist/), served by the local API server, then broken one
  * way at a time. Runs the compiled CLI (client-node is an ES module).
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { stepList } from '../src/steps/steps';
 import { FakeApiServer } from './support/fake-apiserver';
-import { cli, demoWorkspace, readManifests, REPO_ROOT, setStep, type Workspace } from './support/workspace';
+import { cli, demoWorkspace, readManifests, REPO_ROOT, setStep, type Workspace, runCompiledCli } from './support/workspace';
 
-const CLI = path.join(REPO_ROOT, 'build', 'src', 'cli.js');
 const WAVES = [['worker-1'], ['worker-2', 'worker-3'], ['worker-gpu-1'], ['cp-1'], ['cp-2']];
 
-function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH, HOME: cwd } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = runCompiledCli;
 
 interface Cluster {
   nodes: any[];

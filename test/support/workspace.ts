@@ -2,6 +2,7 @@
  * Test workspaces: a temporary copy of the demo (migration.yaml + cluster/), the CLI run in-process
  * with captured output, and byte-exact snapshots of output folders.
  */
+import { spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -87,4 +88,16 @@ export function readManifests(dir: string): { file: string; obj: any }[] {
     out.push({ file: rel, obj: YAML.parse(fs.readFileSync(path.join(dir, rel), 'utf8')) });
   }
   return out;
+}
+
+/** Run the compiled CLI in a child process (the commands that load @kubernetes/client-node, an ES module). */
+export function runCompiledCli(args: string[], cwd: string): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [path.join(REPO_ROOT, 'build', 'src', 'cli.js'), ...args], { cwd, env: { PATH: process.env.PATH, HOME: cwd } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }

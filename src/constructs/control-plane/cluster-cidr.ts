@@ -5,11 +5,12 @@
  * phase, so the previous step's Jobs reverse the next step's.
  */
 import { Construct } from 'constructs';
-import { KubeConfigMap, KubeJob, KubeRole, KubeRoleBinding, KubeServiceAccount, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
+import { KubeConfigMap, KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
 import type { ClusterCidrPhase } from '../../steps/steps';
 import { readScript } from '../../scripts/read-script';
 import { contentName } from '../content-name';
 import { NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources } from '../job-containers';
+import { roleBoundAccount } from '../job-account';
 import { jobContent } from '../job-content';
 import { PHASES, textDigest, type ClusterCidrTargets } from './cluster-cidr-targets';
 
@@ -116,13 +117,7 @@ export class ClusterCidr extends Construct {
   }
 
   private account(name: string, rules: PolicyRule[]): void {
-    new KubeServiceAccount(this, `${name}-sa`, { metadata: { name, namespace: NS, labels: { ...LABELS } } });
-    new KubeRole(this, `${name}-role`, { metadata: { name, namespace: NS, labels: { ...LABELS } }, rules });
-    new KubeRoleBinding(this, `${name}-binding`, {
-      metadata: { name, namespace: NS, labels: { ...LABELS } },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects: [{ kind: 'ServiceAccount', name, namespace: NS }],
-    });
+    roleBoundAccount(this, `${name}-`, name, NS, rules, { ...LABELS });
   }
 
   private job(id: string, namePart: string, pod: Record<string, unknown> & { containers: Container[] }): void {

@@ -4,10 +4,11 @@
  * chains once its pod is gone. (The gate that no pod is left on a Weave IP is a StepGate.)
  */
 import { Construct } from 'constructs';
-import { KubeJob, KubeRole, KubeRoleBinding, KubeServiceAccount, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
+import { KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
 import { readScript } from '../../scripts/read-script';
 import { contentName } from '../content-name';
 import { NON_ROOT, scriptResources } from '../job-containers';
+import { roleBoundAccount } from '../job-account';
 import { jobContent } from '../job-content';
 
 const NS = 'kube-system';
@@ -129,7 +130,5 @@ export function jobSpec(pod: Record<string, unknown>, extraDeadline: number): ob
 }
 
 function account(scope: Construct, name: string, rules: PolicyRule[]): void {
-  new KubeServiceAccount(scope, 'ServiceAccount', { metadata: { name, namespace: NS, labels: { ...LABELS } } });
-  new KubeRole(scope, 'Role', { metadata: { name, namespace: NS, labels: { ...LABELS } }, rules });
-  new KubeRoleBinding(scope, 'Binding', { metadata: { name, namespace: NS, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace: NS }] });
+  roleBoundAccount(scope, '', name, NS, rules, { ...LABELS });
 }
