@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command, CommanderError } from 'commander';
 import { InputError } from './config/errors';
+import { hasErrors } from './plan/findings';
 import { loadPlan } from './plan/migration-plan';
 import { stepReport } from './plan/step-report';
 import { guard } from './steps/guard';
@@ -178,7 +179,7 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
         if (plan.findings.length === 0) io.out('findings: none');
         for (const f of plan.findings) io.out(`${f.severity.toUpperCase()} ${f.code}: ${f.message}. Fix: ${f.fix}.`);
       }
-      code = plan.findings.some((f) => f.severity === 'error') ? 1 : 0;
+      code = hasErrors(plan.findings) ? 1 : 0;
     });
 
   try {

@@ -42,13 +42,16 @@ describe('node switch Jobs', () => {
     }
   });
 
-  it('without drain: wait and switch only, and RBAC can only read pods', async () => {
+  it('without drain: wait and switch only, and RBAC can only read pods, in kube-system', async () => {
     const ws = demoWorkspace();
     editConfig(ws, (d) => (d.spec.nodes.drain = false));
     const objs = await nodesLayer(ws, 'nodes-2');
     expect(steps(job(objs, 'worker-2', 'calico-first'))).toEqual(['wait-for-calico-node', 'switch']);
-    const role = objs.find((o) => o.kind === 'ClusterRole');
+    expect(objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toEqual([]);
+    const role = objs.find((o) => o.kind === 'Role');
+    expect(role.metadata.namespace).toBe('kube-system');
     expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+    expect(objs.find((o) => o.kind === 'RoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'cni-migrate-node-switch', namespace: 'kube-system' }]);
   });
 
   it('RBAC with drain has exactly the verbs the drain needs', async () => {
@@ -124,9 +127,9 @@ describe('restart-runtime.sh', () => {
   const { spawnSync } = require('child_process') as typeof import('child_process');
   const { scriptPath } = require('../src/scripts/read-script') as typeof import('../src/scripts/read-script');
   const os = require('os') as typeof import('os');
-  const fakeHost = (withSystemctl: boolean) => {
+  const fakeHost = () => {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-host-'));
-    if (withSystemctl) fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "$*" >> ${bin}/calls\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "$*" >> ${bin}/calls\n`, { mode: 0o755 });
     return bin;
   };
   const run = (bin: string, runtime: string, systemd = true) =>
@@ -136,15 +139,15 @@ describe('restart-runtime.sh', () => {
     });
 
   it('restarts the runtime, then the kubelet, through the host', () => {
-    const bin = fakeHost(true);
+    const bin = fakeHost();
     expect(run(bin, 'crio').status).toBe(0);
     expect(fs.readFileSync(path.join(bin, 'calls'), 'utf8')).toBe('restart crio\nrestart kubelet\n');
   });
 
   it('fails clearly without systemd or with an unknown runtime', () => {
-    const none = run(fakeHost(true), 'containerd', false);
+    const none = run(fakeHost(), 'containerd', false);
     expect(none.status).not.toBe(0);
     expect(none.stderr).toMatch(/the host does not run systemd/);
-    expect(run(fakeHost(true), 'docker').stderr).toMatch(/RUNTIME=docker; expected containerd or crio/);
+    expect(run(fakeHost(), 'docker').stderr).toMatch(/RUNTIME=docker; expected containerd or crio/);
   });
 });

@@ -8,7 +8,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { stepList } from '../src/steps/steps';
 import { FakeApiServer } from './support/fake-apiserver';
-import { cli, demoWorkspace, readManifests, REPO_ROOT, setStep, type Workspace, runCompiledCli } from './support/workspace';
+import { cli, demoWorkspace, readManifests, runCompiledCli, setStep, type Workspace } from './support/workspace';
 
 const WAVES = [['worker-1'], ['worker-2', 'worker-3'], ['worker-gpu-1'], ['cp-1'], ['cp-2']];
 

@@ -161,7 +161,12 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
     await cli(ws, 'synth');
     expect(treeDigest(ws.dist)).toEqual(first);
     expect(treeDigest(ws.gitops)).toEqual(gitopsFirst);
-    expect(first).toEqual(new Map([...first].map(([k]) => [k, treeDigest(ws.dist).get(k)!])));
+    // And a third, into another folder, from another workspace with the same inputs.
+    const other = demoWorkspace();
+    if (engine === 'flux') editConfig(other, (d) => (d.spec.gitops.engine = 'flux'));
+    setStep(other, 'nodes-3');
+    await cli(other, 'synth', '--out', path.join(other.dir, 'elsewhere'));
+    expect(treeDigest(path.join(other.dir, 'elsewhere'))).toEqual(first);
   });
 
   it('advancing one wave changes only that wave\'s node files, PLAN.md and step.json', () => {

@@ -4,6 +4,7 @@
  */
 import { Construct } from 'constructs';
 import { KubeClusterRole, KubeClusterRoleBinding, KubeServiceAccount, type PolicyRule } from '../../imports/k8s';
+import { roleBoundAccount } from './job-account';
 import { NODE_SWITCH_LABELS, NODE_SWITCH_SERVICE_ACCOUNT } from './node-switch';
 
 export interface NodeSwitchRbacProps {
@@ -23,7 +24,7 @@ export class NodeSwitchRbac extends Construct {
     super(scope, id);
     const namespace = props.namespace ?? 'kube-system';
     const rules: PolicyRule[] = [
-      // kubectl wait for calico-node on the node; drain lists the node's pods in every namespace.
+      // kubectl wait for calico-node on the node; a drain lists the node's pods in every namespace.
       { apiGroups: [''], resources: ['pods'], verbs: props.restartDaemonSetPods ? ['delete', 'get', 'list', 'watch'] : ['get', 'list', 'watch'] },
     ];
     if (props.drain) {
@@ -35,6 +36,11 @@ export class NodeSwitchRbac extends Construct {
         // --ignore-daemonsets checks that a pod's DaemonSet exists.
         { apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['get'] },
       );
+    }
+    if (!props.drain) {
+      // Only `kubectl wait` on calico-node, in kube-system: a namespaced Role is enough.
+      roleBoundAccount(this, '', NODE_SWITCH_SERVICE_ACCOUNT, namespace, rules, { ...NODE_SWITCH_LABELS });
+      return;
     }
     new KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: NODE_SWITCH_SERVICE_ACCOUNT, namespace, labels: { ...NODE_SWITCH_LABELS } } });
     new KubeClusterRole(this, 'ClusterRole', { metadata: { name: NODE_SWITCH_SERVICE_ACCOUNT, labels: { ...NODE_SWITCH_LABELS } }, rules });

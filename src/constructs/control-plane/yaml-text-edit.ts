@@ -24,8 +24,3 @@ export function setYamlValue(text: string, path: readonly (string | number)[], v
   }
   return doc.toString({ lineWidth: 0 });
 }
-
-/** The scalar at `path`, or undefined. */
-export function getYamlValue(text: string, path: readonly (string | number)[]): unknown {
-  return YAML.parseDocument(text).getIn(path);
-}
