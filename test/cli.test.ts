@@ -3,6 +3,7 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { cli, demoWorkspace, editConfig, REPO_ROOT } from './support/workspace';
 
@@ -67,5 +68,39 @@ describe('cni-migrate', () => {
     const bad = spawnSync(process.execPath, [bin, '--config', 'no-such.yaml', 'plan'], { cwd: REPO_ROOT, encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim()).toBe('no-such.yaml: (file): file not found; allowed: a readable YAML file');
+  });
+
+  it('the bin compiles a fresh checkout itself, and only again when a source changed', () => {
+    // A checkout as `npm ci` or `npm link` leaves it: sources and node_modules, no build/.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-migrate-fresh-'));
+    try {
+      for (const f of ['src', 'imports', 'bench', 'bin', 'cluster', 'test']) fs.cpSync(path.join(REPO_ROOT, f), path.join(dir, f), { recursive: true });
+      for (const f of ['tsconfig.json', 'package.json', 'package-lock.json', 'migration.yaml']) fs.copyFileSync(path.join(REPO_ROOT, f), path.join(dir, f));
+      fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+      const bin = path.join(dir, 'bin', 'cni-migrate.js');
+      const first = spawnSync(process.execPath, [bin, 'steps'], { cwd: dir, encoding: 'utf8' });
+      expect([first.status, first.stderr]).toEqual([0, '']);
+      expect(first.stdout.split('\n')[0]).toMatch(/^> +1\. adopt/);
+      const stamp = path.join(dir, 'build', '.sources-digest');
+      const built = fs.statSync(path.join(dir, 'build', 'src', 'cli.js')).mtimeMs;
+      // Nothing changed (a touch is no change): no compile.
+      fs.utimesSync(path.join(dir, 'src', 'cli.ts'), new Date(), new Date());
+      expect(spawnSync(process.execPath, [bin, 'steps'], { cwd: dir, encoding: 'utf8' }).status).toBe(0);
+      expect(fs.statSync(path.join(dir, 'build', 'src', 'cli.js')).mtimeMs).toBe(built);
+      // A changed source is compiled before the command runs.
+      const digest = fs.readFileSync(stamp, 'utf8');
+      fs.appendFileSync(path.join(dir, 'src', 'cli.ts'), '\n// changed\n');
+      expect(spawnSync(process.execPath, [bin, 'steps'], { cwd: dir, encoding: 'utf8' }).status).toBe(0);
+      expect(fs.readFileSync(stamp, 'utf8')).not.toBe(digest);
+      expect(fs.readFileSync(path.join(dir, 'build', 'src', 'cli.js'), 'utf8')).toMatch(/\/\/ changed/);
+      // A source that does not compile: one message, exit non-zero, and the command does not run.
+      fs.appendFileSync(path.join(dir, 'src', 'cli.ts'), '\nconst broken: number = "x";\n');
+      const bad = spawnSync(process.execPath, [bin, 'steps'], { cwd: dir, encoding: 'utf8' });
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toMatch(/cni-migrate: compiling the sources failed/);
+      expect(bad.stdout).not.toMatch(/adopt/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import type { ClusterSnapshot, KubeObject, NodeInfo } from '../src/cluster/snapshot';
+import type { ClusterSnapshot, KubeObject, NodeInfo } from '../src/kube/objects';
 import { planNetwork } from '../src/network/network-plan';
 
 const node = (name: string, ip: string, podCIDRs: string[] = []): NodeInfo => ({ name, roles: [], internalIP: ip, podCIDRs, containerRuntime: 'containerd://1.7.24', taints: [] });

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { stableJson } from '../src/constructs/content-name';
+import { stableJson } from '../src/util/stable-json';
 import { CORPUS_NAMESPACES, POLICY_CORPUS } from './fixtures/policy-corpus';
 import { cli, demoWorkspace, editConfig, readManifests, setStep, type Workspace } from './support/workspace';
 

@@ -6,6 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { gateCheckList } from '../src/model/gate-checks';
+import { loadPlan } from '../src/plan/migration-plan';
 import { stepList } from '../src/steps/steps';
 import { FakeApiServer } from './support/fake-apiserver';
 import { cli, demoWorkspace, readManifests, runCompiledCli, setStep, type Workspace } from './support/workspace';
@@ -90,6 +92,13 @@ describe('cni-migrate status', () => {
     expect([step, report.cluster.problems, report.nodes.flatMap((n: any) => n.problems)]).toEqual([step, [], []]);
     expect(r.code).toBe(0);
     expect(report.converged).toBe(true);
+    // status reads the step model: the same node states, CIDR targets and gate checks.
+    const { model } = loadPlan({ configFile: ws.config });
+    expect(report.nodes.map((n: any) => `${n.name} wave ${n.wave} ${n.desired}`)).toEqual(model.nodes.map((n) => `${n.name} wave ${n.wave} ${n.network}`));
+    expect(report.gate).toEqual((model.gate ? gateCheckList(model.gate) : []).map((c) => ({ check: c.text, holds: true })));
+    expect(report.cluster.kubeProxyClusterCIDR?.expected).toBe(model.clusterCidr.value);
+    expect(report.cluster.controllerManagerClusterCIDR.map((k: any) => `${k.node}=${k.expected}`))
+      .toEqual(model.clusterCidr.value ? model.clusterCidr.targets!.controllerManagers.map((t) => `${t.node}=${t.cidr[model.clusterCidr.phase]}`) : []);
   });
 
   it('names what is not converged, node by node, and exits 1', async () => {
@@ -110,7 +119,9 @@ describe('cni-migrate status', () => {
       'worker-gpu-1': ['calico-node not Ready'],
     });
     expect(report.cluster.problems).toEqual(['kube-proxy clusterCIDR is 10.32.0.0/12, expected 10.32.0.0/11']);
+    expect(report.gate).toEqual([{ check: 'calico-node is Ready on every node', holds: false }]);
     const text = await status();
+    expect(text.stdout).toMatch(/^gate: calico-node is Ready on every node: DOES NOT HOLD$/m);
     expect(text.stdout).toMatch(/step nodes-2: not converged yet\n\[#+\.+\] 3\/6 nodes ready for this step/);
     expect(text.stdout).toMatch(/worker-2 .* cordoned; 1 pod\(s\) still on Weave IPs/);
   });

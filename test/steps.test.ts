@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import type { NodeInfo } from '../src/cluster/snapshot';
+import type { NodeInfo } from '../src/kube/objects';
 import { stateAt, stepList } from '../src/steps/steps';
 import { rewriteStep } from '../src/steps/transitions';
 import { resolveWaves } from '../src/steps/waves';

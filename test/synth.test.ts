@@ -234,7 +234,7 @@ describe('cdk8s synth', () => {
     await cli(ws, 'synth');
     const ours = treeDigest(ws.dist);
     fs.rmSync(ws.dist, { recursive: true });
-    fs.writeFileSync(path.join(ws.dir, 'cdk8s.yaml'), fs.readFileSync(path.join(REPO_ROOT, 'cdk8s.yaml'), 'utf8').replace('node build/src/main.js', `node ${path.join(REPO_ROOT, 'build', 'src', 'main.js')}`));
+    fs.writeFileSync(path.join(ws.dir, 'cdk8s.yaml'), fs.readFileSync(path.join(REPO_ROOT, 'cdk8s.yaml'), 'utf8').replace('node bin/cdk8s-app.js', `node ${path.join(REPO_ROOT, 'bin', 'cdk8s-app.js')}`));
     const r = spawnSync(path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk8s'), ['synth'], { cwd: ws.dir, encoding: 'utf8', env: { ...process.env, HOME: ws.dir } });
     expect(r.status).toBe(0);
     expect(treeDigest(ws.dist)).toEqual(ours);

@@ -17,65 +17,7 @@ import Ajv from 'ajv';
 import { InputError } from '../config/errors';
 import { formatSchemaError } from '../config/schema-errors';
 import { readObjectFile } from '../config/yaml-file';
-
-/** A Kubernetes object as found in cluster/. */
-export interface KubeObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [k: string]: unknown };
-  readonly [k: string]: unknown;
-}
-
-export interface NodeTaint {
-  readonly key: string;
-  readonly value?: string;
-  readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-}
-
-export interface NodeInfo {
-  readonly name: string;
-  /** From node-role.kubernetes.io/<role> labels. */
-  readonly roles: readonly string[];
-  readonly internalIP: string;
-  /** Node.spec.podCIDRs (empty when the controller-manager does not allocate them). */
-  readonly podCIDRs: readonly string[];
-  /** Node.status.nodeInfo.containerRuntimeVersion, e.g. containerd://1.7.24. */
-  readonly containerRuntime: string;
-  readonly taints: readonly NodeTaint[];
-  /** Files known to be in /etc/cni/net.d, when the snapshot could tell. */
-  readonly cniConfigFiles?: readonly string[];
-  /** Node.spec.providerID, e.g. azure:///subscriptions/... (tells the cloud). */
-  readonly providerID?: string;
-}
-
-export interface ControlPlaneFacts {
-  readonly kubeProxyConfigMap?: KubeObject;
-  readonly kubeProxyDaemonSet?: KubeObject;
-  readonly kubeadmConfig?: KubeObject;
-  /** Mirror pods of kube-controller-manager, by node name. */
-  readonly controllerManagers: ReadonlyMap<string, KubeObject>;
-}
-
-/** What the snapshot found out about the cluster's CIDRs (network.yaml). */
-export interface NetworkFacts {
-  readonly weaveCIDR?: string;
-  readonly weaveCIDRSource?: string;
-  readonly serviceCIDR?: string;
-  readonly serviceCIDRSource?: string;
-}
-
-export interface ClusterSnapshot {
-  /** The folder it was read from, as the user named it. */
-  readonly dir: string;
-  /** Namespaces that existed at the snapshot (namespaces.yaml), when recorded. */
-  readonly namespaces?: readonly string[];
-  /** network.yaml, when recorded. */
-  readonly networkFacts?: NetworkFacts;
-  readonly nodes: readonly NodeInfo[];
-  readonly weaveObjects: readonly KubeObject[];
-  readonly networkPolicies: readonly KubeObject[];
-  readonly controlPlane: ControlPlaneFacts;
-}
+import { cmp, type ClusterSnapshot, type KubeObject, type NetworkFacts, type NodeInfo } from '../kube/objects';
 
 const DNS_SUBDOMAIN = '^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
@@ -243,9 +185,4 @@ function isDir(p: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Byte-wise string order, the same on every machine and locale. */
-export function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

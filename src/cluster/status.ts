@@ -4,9 +4,9 @@
  * `converged` is true only when every node and every cluster-wide check matches the step.
  */
 import type { MigrationPlan } from '../plan/migration-plan';
+import { gateCheckList } from '../model/gate-checks';
 import type { ApiClient } from './api-client';
-import { clusterCidrTargets } from '../constructs/control-plane/cluster-cidr-targets';
-import { containerFlags } from './control-plane-facts';
+import { containerFlags } from '../kube/control-plane-facts';
 
 /** A Job the step expects, as synthesized. */
 export interface ExpectedJob {
@@ -34,6 +34,8 @@ export interface NodeStatus {
 export interface StatusReport {
   readonly step: string;
   readonly converged: boolean;
+  /** The step's gate checks (model/gate-checks.ts), each as it stands in the live cluster now. */
+  readonly gate: readonly { readonly check: string; readonly holds: boolean }[];
   readonly nodes: readonly NodeStatus[];
   readonly cluster: {
     readonly networkPolicies: { readonly present: number; readonly expected: number; readonly missing: readonly string[]; readonly unexpected: readonly string[] };
@@ -56,7 +58,8 @@ interface NodeCounts {
 
 export async function collectStatus(api: ApiClient, plan: MigrationPlan, expectedJobs: readonly ExpectedJob[], calicoSelector = 'k8s-app=calico-node'): Promise<StatusReport> {
   const t0 = Date.now();
-  const { state, network: net } = plan;
+  const { model, network: net } = plan;
+  const state = model.state;
   const weave = net.weave;
   const calico = net.calico;
   const counts = new Map<string, NodeCounts>();
@@ -101,10 +104,9 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
   }
   const liveNodes = new Map<string, any>(nodes.map((n) => [n.metadata.name, n]));
   const nodeReports: NodeStatus[] = [];
-  for (const n of plan.snapshot.nodes) {
+  for (const n of model.nodes) {
     const c = counts.get(n.name) ?? { weave: 0, calico: 0, host: 0 };
-    const wave = plan.waveOf.get(n.name)!;
-    const desired: 'weave' | 'calico' = wave <= state.switchedWaves ? 'calico' : 'weave';
+    const { wave, network: desired } = n;
     const problems: string[] = [];
     const live = liveNodes.get(n.name);
     if (!live) problems.push('node not found in the cluster');
@@ -118,13 +120,13 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     const switchJob = states.length === 0 ? '-' : states.includes('failed') ? 'failed' : states.includes('missing') ? 'missing' : states.includes('running') ? 'running' : 'complete';
     if (switchJob !== 'complete' && switchJob !== '-') problems.push(`switch Job ${switchJob}`);
     // Pods keep their IP until restarted: a switched node converges once no pod there has a Weave IP.
-    if (desired === 'calico' && plan.migration.spec.nodes.drain && c.weave > 0) problems.push(`${c.weave} pod(s) still on Weave IPs`);
-    if (!state.weavePresent && c.weave > 0) problems.push(`${c.weave} pod(s) still on Weave IPs after Weave's removal`);
+    if (n.drainedOnSwitch && c.weave > 0) problems.push(`${c.weave} pod(s) still on Weave IPs`);
+    if (n.weaveLeftoversRemoved && c.weave > 0) problems.push(`${c.weave} pod(s) still on Weave IPs after Weave's removal`);
     nodeReports.push({ name: n.name, wave, desired, podsOnWeave: c.weave, podsOnCalico: c.calico, podsOnHost: c.host, calicoNodeReady: state.calicoInstalled ? c.calicoReady === true : undefined, weaveNetReady: state.weavePresent ? c.weaveReady === true : undefined, switchJob, drained, problems });
   }
 
   const clusterProblems: string[] = [];
-  const expectedPolicies = state.policiesPresent ? plan.snapshot.networkPolicies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`) : [];
+  const expectedPolicies = model.policies.objects.map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
   const livePolicies = new Set(policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
   const missing = expectedPolicies.filter((p) => !livePolicies.has(p)).sort();
   const expectedSet = new Set(expectedPolicies);
@@ -132,16 +134,16 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
   if (missing.length) clusterProblems.push(`${missing.length} NetworkPolicies missing (e.g. ${missing[0]})`);
   if (unexpected.length) clusterProblems.push(`${unexpected.length} NetworkPolicies present while suspended (e.g. ${unexpected[0]}): another owner re-applied them?`);
 
-  const targets = clusterCidrTargets(plan.snapshot, net, plan.migration.spec.controlPlane.mode);
-  const phaseCidr = state.clusterCidr === 'original' ? undefined : state.clusterCidr === 'supernet' ? net.supernet.toString() : net.finalClusterCidr.toString();
+  const targets = model.clusterCidr.targets;
+  const phaseCidr = model.clusterCidr.value;
   let kubeProxyClusterCIDR: StatusReport['cluster']['kubeProxyClusterCIDR'];
-  if (targets.kubeProxy.mode === 'configmap' && phaseCidr) {
+  if (targets?.kubeProxy.mode === 'configmap' && phaseCidr) {
     const m = /^clusterCIDR:\s*"?([^"\s]*)"?\s*$/m.exec(kubeProxy?.data?.['config.conf'] ?? '');
     kubeProxyClusterCIDR = { live: m?.[1], expected: phaseCidr };
     if (m?.[1] !== phaseCidr) clusterProblems.push(`kube-proxy clusterCIDR is ${m?.[1] ?? 'unset'}, expected ${phaseCidr}`);
   }
   const kcm: { node: string; live?: string; expected: string }[] = [];
-  if (phaseCidr) {
+  if (phaseCidr && targets) {
     for (const t of targets.controllerManagers) {
       const pod = kcmPods.find((p) => p.spec?.nodeName === t.node);
       const live = pod ? containerFlags(pod.spec.containers[0]).get('cluster-cidr') : undefined;
@@ -156,8 +158,14 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
   }
   const totalWeave = nodeReports.reduce((a, n) => a + n.podsOnWeave, 0);
   const totalCalico = nodeReports.reduce((a, n) => a + n.podsOnCalico, 0);
+  // The same checks, in the same order and words, as the gate Job of this step.
+  const gate = (model.gate ? gateCheckList(model.gate) : []).map((g) => ({
+    check: g.text,
+    holds: g.kind === 'calico-ready' ? nodeReports.every((n) => n.calicoNodeReady === true) : totalWeave === 0,
+  }));
   return {
     step: plan.step.name,
+    gate,
     converged: clusterProblems.length === 0 && nodeReports.every((n) => n.problems.length === 0),
     nodes: nodeReports,
     cluster: {
@@ -194,6 +202,7 @@ export function renderStatus(r: StatusReport, width = 80): string {
   if (c.kubeProxyClusterCIDR) lines.push(`kube-proxy clusterCIDR: ${c.kubeProxyClusterCIDR.live ?? 'unset'} (expected ${c.kubeProxyClusterCIDR.expected})`);
   for (const k of c.controllerManagerClusterCIDR) lines.push(`kube-controller-manager ${k.node}: --cluster-cidr=${k.live ?? 'unset'} (expected ${k.expected})`);
   lines.push(`pods: ${c.podsOnWeave} on Weave, ${c.podsOnCalico} on Calico`);
+  for (const g of r.gate) lines.push(`gate: ${g.check}: ${g.holds ? 'holds' : 'DOES NOT HOLD'}`);
   for (const p of c.problems) lines.push(`problem: ${p}`);
   return `${lines.join('\n')}\n`;
 }

@@ -8,8 +8,8 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { writeTreesAtomically } from '../synth/atomic-write';
 import type { ApiClient } from './api-client';
-import { containerFlags } from './control-plane-facts';
-import type { KubeObject, NodeInfo } from './snapshot';
+import { containerFlags } from '../kube/control-plane-facts';
+import { cmp, type KubeObject, type NodeInfo } from '../kube/objects';
 
 const NS = 'kube-system';
 const WEAVE_DEFAULT_CIDR = '10.32.0.0/12';
@@ -200,8 +200,4 @@ function fileName(o: KubeObject): string {
 /** Stable YAML: keys sorted, no line folding. */
 function toYaml(obj: unknown): string {
   return YAML.stringify(obj, { sortMapEntries: true, lineWidth: 0, minContentWidth: 0 });
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

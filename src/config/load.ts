@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import Ajv from 'ajv';
-import { BUILTIN_RELEASE_LINES, releaseLine } from '../constructs/calico/calico-release';
+import { BUILTIN_RELEASE_LINES, releaseLine } from './calico-versions';
 import { Cidr } from '../network/cidr';
 import { InputError } from './errors';
 import { MIGRATION_SCHEMA } from './schema';

@@ -5,7 +5,7 @@
  */
 import { ApiObject, type ApiObjectMetadata } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { KubeObject } from '../cluster/snapshot';
+import type { KubeObject } from '../kube/objects';
 
 export interface AdoptedObjectsProps {
   /** The objects, as read from cluster/. */

@@ -5,6 +5,7 @@
  */
 import { Construct } from 'constructs';
 import { KubeDeployment, KubeJob, KubeNamespace, KubeService, IntOrString, Quantity } from '../../imports/k8s';
+import type { ProbeNetwork } from '../model/probe-targets';
 import { readScript } from '../scripts/read-script';
 import { contentName } from './content-name';
 import { NON_ROOT, scriptResources } from './job-containers';
@@ -13,14 +14,6 @@ import { jobContent } from './job-content';
 export const PROBE_NAMESPACE = 'cni-migrate-probe';
 const LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'probe' } as const;
 const PORT = 8080;
-
-export interface ProbeNetwork {
-  /** weave or calico. */
-  readonly name: 'weave' | 'calico';
-  readonly cidr: string;
-  /** A node whose new pods get this network at the step. */
-  readonly node: string;
-}
 
 export interface ConnectivityProbeProps {
   /** The networks that carry pods at this step (one or two). */

@@ -4,17 +4,7 @@
  * rather than an in-place update that the API server refuses.
  */
 import { createHash } from 'crypto';
-
-/** JSON with object keys sorted, so equal content hashes equally whatever the key order. */
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+import { stableJson } from '../util/stable-json';
 
 /** First 8 hex digits of the SHA-256 of `content`'s stable JSON. */
 export function contentHash(content: unknown): string {

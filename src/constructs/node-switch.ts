@@ -9,13 +9,14 @@
  */
 import { Construct } from 'constructs';
 import { KubeJob, Quantity, type Container, type EnvVar, type JobSpec, type Volume } from '../../imports/k8s';
+import type { NodeCniState } from '../model/node-states';
 import { readScript } from '../scripts/read-script';
 import { contentName } from './content-name';
 import { NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources } from './job-containers';
 import { jobContent } from './job-content';
 
-/** Which network new pods on the node get. */
-export type DesiredNetwork = 'calico-first' | 'weave-first' | 'calico-native';
+/** Which network new pods on the node get (the model's NodeCniState). */
+export type DesiredNetwork = NodeCniState;
 
 /** Labels of every node-switch pod; the drain skips pods that carry the component label. */
 export const NODE_SWITCH_LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'node-switch' } as const;

@@ -6,6 +6,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeClusterRole, KubeClusterRoleBinding, KubeJob, KubeServiceAccount, type Container } from '../../imports/k8s';
+import type { GateChecks } from '../model/gate-checks';
 import { contentName } from './content-name';
 import { jobContent } from './job-content';
 import { jobSpec, kubectlContainer, tmpVolume } from './weave/weave-removal';
@@ -16,46 +17,34 @@ const LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/com
 
 export interface StepGateProps {
   readonly kubectlImage: string;
-  /**
-   * calico-node must be Ready on every node.
-   * @default false
-   */
-  readonly calicoReadyEverywhere?: boolean;
+  /** What to check (model/gate-checks.ts). */
+  readonly checks: GateChecks;
   /**
    * Label selector of the calico-node pods.
    * @default k8s-app=calico-node
    */
   readonly calicoSelector?: string;
-  /**
-   * No pod other than Weave's own may have an IP in this CIDR.
-   * @default - not checked
-   */
-  readonly noPodsInWeaveCidr?: string;
   /** Argo CD: run as a PreSync hook. */
   readonly argoHook: boolean;
 }
 
 export class StepGate extends Construct {
   public readonly jobName: string;
-  /** What the gate checks, for PLAN.md. */
-  public readonly checks: string[] = [];
 
   constructor(scope: Construct, id: string, props: StepGateProps) {
     super(scope, id);
     const containers: Container[] = [];
     const env = [{ name: 'WORK_DIR', value: '/tmp' }, { name: 'HOME', value: '/tmp' }];
-    if (props.calicoReadyEverywhere) {
+    if (props.checks.calicoReadyEverywhere) {
       containers.push({ ...kubectlContainer('calico-ready', props.kubectlImage, 'gate-calico-ready.sh'), env: [...env, { name: 'NODES', value: '*' }, { name: 'SELECTOR', value: props.calicoSelector ?? 'k8s-app=calico-node' }] });
-      this.checks.push('calico-node is Ready on every node');
     }
-    if (props.noPodsInWeaveCidr) {
-      containers.push({ ...kubectlContainer('no-weave-pods', props.kubectlImage, 'gate-no-weave-pods.sh'), env: [...env, { name: 'WEAVE_CIDR', value: props.noPodsInWeaveCidr }] });
-      this.checks.push(`no pod other than Weave's own has an IP in ${props.noPodsInWeaveCidr}`);
+    if (props.checks.noPodsInWeaveCidr) {
+      containers.push({ ...kubectlContainer('no-weave-pods', props.kubectlImage, 'gate-no-weave-pods.sh'), env: [...env, { name: 'WEAVE_CIDR', value: props.checks.noPodsInWeaveCidr }] });
     }
     if (containers.length === 0) throw new Error('a gate needs at least one check');
     new KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: ACCOUNT, namespace: NS, labels: { ...LABELS } } });
     // Read-only: the checks list pods (and nodes, to know them all).
-    new KubeClusterRole(this, 'Role', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, rules: [{ apiGroups: [''], resources: props.calicoReadyEverywhere ? ['nodes', 'pods'] : ['pods'], verbs: ['list'] }] });
+    new KubeClusterRole(this, 'Role', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, rules: [{ apiGroups: [''], resources: props.checks.calicoReadyEverywhere ? ['nodes', 'pods'] : ['pods'], verbs: ['list'] }] });
     new KubeClusterRoleBinding(this, 'Binding', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ACCOUNT }, subjects: [{ kind: 'ServiceAccount', name: ACCOUNT, namespace: NS }] });
     const spec = jobSpec({ serviceAccountName: ACCOUNT, automountServiceAccountToken: true, containers, volumes: [tmpVolume()] }, 0);
     // Named after what it checks, not after the step: the steps that check the same thing share
@@ -71,25 +60,5 @@ export class StepGate extends Construct {
         c.metadata.addAnnotation('argocd.argoproj.io/hook-delete-policy', 'BeforeHookCreation');
       }
     }
-  }
-}
-
-/**
- * The gate checks of a step, or undefined when it has none. calico-node must run on every node
- * for the whole migration (Felix drops IP-in-IP from hosts it does not know), so the steps that
- * need it check it everywhere, which also covers the wave being switched.
- */
-export function gateChecksFor(stepKind: string, weaveCidr: string): Pick<StepGateProps, 'calicoReadyEverywhere' | 'noPodsInWeaveCidr'> | undefined {
-  switch (stepKind) {
-    case 'cluster-cidr':
-    case 'policies-suspended':
-    case 'nodes':
-      return { calicoReadyEverywhere: true };
-    case 'weave-removed':
-    case 'policies-restored':
-    case 'finalized':
-      return { noPodsInWeaveCidr: weaveCidr };
-    default:
-      return undefined;
   }
 }

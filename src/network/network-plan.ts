@@ -3,8 +3,8 @@
  * while both networks carry pods, the final cluster CIDR, and every check that keeps those values
  * from breaking Weave, Services, nodes or the controller-manager.
  */
-import { controllerManagerFacts, weaveAllocRange } from '../cluster/control-plane-facts';
-import type { ClusterSnapshot } from '../cluster/snapshot';
+import { controllerManagerFacts, weaveAllocRange } from '../kube/control-plane-facts';
+import type { ClusterSnapshot } from '../kube/objects';
 import { InputError } from '../config/errors';
 import type { NetworkSpec } from '../config/types';
 import type { Finding } from '../plan/findings';

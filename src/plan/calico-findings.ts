@@ -2,20 +2,18 @@
  * Preflight findings about running Calico beside Weave: what in the cluster would break
  * coexistence or the per-node switch.
  */
-import type { ClusterSnapshot } from '../cluster/snapshot';
+import type { ClusterSnapshot } from '../kube/objects';
 import type { Migration } from '../config/types';
-import { iptablesBackendFor } from '../constructs/calico/coexistence-settings';
-import { COEXISTENCE_CONF_NAME, WEAVE_CONF_NAME } from '../constructs/calico/calico-patch';
+import { COEXISTENCE_CONF_NAME, PRIORITY_CONF_NAME, WEAVE_CONF_NAME } from '../model/conflist-names';
+import type { StepModel } from '../model/step-model';
 import type { Finding } from './findings';
 
-/** Name of the copy that makes Calico first on a switched node. */
-const PRIORITY_NAME = '05-calico.conflist';
 /** Weave's default MTU: Calico pods above it can black-hole large packets to Weave pods. */
 const WEAVE_DEFAULT_MTU = 1376;
 /** Calico's manifest install without Typha is meant for up to this many nodes. */
 const NO_TYPHA_MAX_NODES = 50;
 
-export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot): Finding[] {
+export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, model: StepModel): Finding[] {
   const out: Finding[] = [];
   const some = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
 
@@ -30,12 +28,12 @@ export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot):
 
   for (const n of snapshot.nodes) {
     const configs = (n.cniConfigFiles ?? []).filter((f) => /\.(conf|conflist|json)$/.test(f) && f !== WEAVE_CONF_NAME && !/^(05|10|20)-calico\.conflist$/.test(f)).sort();
-    const beforeSwitch = configs.filter((f) => f < PRIORITY_NAME);
-    const beforeCalico = configs.filter((f) => f >= PRIORITY_NAME && f < COEXISTENCE_CONF_NAME);
+    const beforeSwitch = configs.filter((f) => f < PRIORITY_CONF_NAME);
+    const beforeCalico = configs.filter((f) => f >= PRIORITY_CONF_NAME && f < COEXISTENCE_CONF_NAME);
     if (beforeSwitch.length > 0) {
       out.push({
         severity: 'error', code: 'cni-file-sorts-first', file: `${snapshot.dir}/nodes.yaml`, field: `nodes[name=${n.name}].cniConfigFiles`,
-        message: `node ${n.name} has ${beforeSwitch.join(', ')} in /etc/cni/net.d, which sorts before ${PRIORITY_NAME}: the runtime uses it instead of Weave or Calico, and the switch cannot take effect`,
+        message: `node ${n.name} has ${beforeSwitch.join(', ')} in /etc/cni/net.d, which sorts before ${PRIORITY_CONF_NAME}: the runtime uses it instead of Weave or Calico, and the switch cannot take effect`,
         fix: `remove ${beforeSwitch.join(', ')} from the node (after checking nothing uses it), then snapshot again`,
       });
     }
@@ -65,7 +63,7 @@ export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot):
     });
   }
 
-  if (iptablesBackendFor({ migration, snapshot }) === 'Auto') {
+  if (model.calico.coexistence.iptablesBackend === 'Auto') {
     out.push({
       severity: 'warning', code: 'iptables-backend-not-pinned', field: 'spec.calico.iptablesBackend',
       message: 'the iptables backend is not pinned and kube-proxy\'s mode in cluster/ does not tell it; Felix will follow the KUBE-* chains it finds, which goes wrong on a node where kube-proxy has not written any yet',

@@ -1,10 +1,12 @@
 /**
  * The migration plan: migration.yaml + cluster/ resolved into waves, steps, the current step's
- * desired state, the CIDR plan and the preflight findings. Everything downstream (synth, plan,
- * guard, PLAN.md) reads this one object.
+ * desired state (the step model), the CIDR plan and the preflight findings. Everything downstream
+ * (synth, plan, guard, status, PLAN.md) reads this one object.
  */
 import * as path from 'path';
-import { loadClusterSnapshot, type ClusterSnapshot } from '../cluster/snapshot';
+import { loadClusterSnapshot } from '../cluster/snapshot';
+import type { ClusterSnapshot } from '../kube/objects';
+import { buildStepModel, type StepModel } from '../model/step-model';
 import { InputError } from '../config/errors';
 import { loadMigrationFile } from '../config/load';
 import type { Migration } from '../config/types';
@@ -27,6 +29,8 @@ export interface MigrationPlan {
   readonly step: Step;
   readonly state: StepState;
   readonly network: NetworkPlan;
+  /** What the step means, as plain data: what synth renders and plan, status and guard read. */
+  readonly model: StepModel;
   readonly findings: readonly Finding[];
 }
 
@@ -66,6 +70,7 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
   const waveOf = new Map<string, number>();
   waves.forEach((w, i) => w.forEach((n) => waveOf.set(n, i + 1)));
   const state = stateAt(step, waves.length);
+  const model = buildStepModel({ migration, snapshot, waves, waveOf, step, state, network });
   return {
     configFile,
     migration,
@@ -76,7 +81,8 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
     step,
     state,
     network,
-    findings: sortFindings([...network.findings, ...calicoFindings(migration, snapshot), ...policyFindings(snapshot, network, state), ...waveFindings(migration, snapshot, waves)]),
+    model,
+    findings: sortFindings([...network.findings, ...calicoFindings(migration, snapshot, model), ...policyFindings(snapshot, network, state), ...waveFindings(migration, snapshot, waves)]),
   };
 }
 

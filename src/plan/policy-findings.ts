@@ -1,7 +1,7 @@
 /**
  * Preflight findings about the NetworkPolicies the migration suspends and restores.
  */
-import type { ClusterSnapshot, KubeObject } from '../cluster/snapshot';
+import type { ClusterSnapshot, KubeObject } from '../kube/objects';
 import { Cidr } from '../network/cidr';
 import type { NetworkPlan } from '../network/network-plan';
 import type { StepState } from '../steps/steps';

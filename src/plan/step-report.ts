@@ -2,10 +2,8 @@
  * What a reviewer needs to know about the current step: what applying it changes, what must hold
  * before and after, the next commit, and how to roll back. PLAN.md and step.json render this.
  */
-import { iptablesBackendFor } from '../constructs/calico/coexistence-settings';
-import { clusterCidrTargets } from '../constructs/control-plane/cluster-cidr-targets';
-import { gateChecksFor } from '../constructs/step-gate';
-import { ownedWeaveObjects } from '../constructs/weave-net';
+import type { ClusterCidrTargets } from '../model/cluster-cidr-targets';
+import { gateCheckList } from '../model/gate-checks';
 import type { Step } from '../steps/steps';
 import { commitMessage } from '../steps/transitions';
 import type { MigrationPlan } from './migration-plan';
@@ -29,8 +27,7 @@ export interface StepReport {
 }
 
 /** What the cluster-CIDR Jobs of a step do, or what the operator must do by hand. */
-function controlPlaneChanges(plan: MigrationPlan, cidr: string): string[] {
-  const t = clusterCidrTargets(plan.snapshot, plan.network, plan.migration.spec.controlPlane.mode);
+function controlPlaneChanges(plan: MigrationPlan, t: ClusterCidrTargets, cidr: string): string[] {
   const out: string[] = [];
   if (t.kubeProxy.mode === 'configmap') out.push(`kube-proxy: clusterCIDR in ConfigMap kube-system/kube-proxy (config.conf) becomes ${cidr}, and kube-proxy is restarted (a ConfigMap change alone does not restart it)`);
   else if (t.kubeProxy.mode === 'flag') out.push(`kube-proxy: --cluster-cidr on DaemonSet kube-system/kube-proxy becomes ${cidr} (which rolls it)`);
@@ -48,11 +45,11 @@ function controlPlaneChanges(plan: MigrationPlan, cidr: string): string[] {
 }
 
 export function stepReport(plan: MigrationPlan): StepReport {
-  const { step, steps, network: net, snapshot } = plan;
+  const { step, steps, network: net, snapshot, model } = plan;
   const prev: Step | undefined = steps[step.index - 1];
   const next: Step | undefined = steps[step.index + 1];
   const policies = snapshot.networkPolicies.length;
-  const weaveObjs = ownedWeaveObjects(snapshot.weaveObjects).length;
+  const weaveObjs = model.weave.owned.length;
   const nodes = snapshot.nodes.length;
   const wave = (w: number) => plan.waves[w - 1].join(', ');
   const changes: string[] = [];
@@ -69,7 +66,7 @@ export function stepReport(plan: MigrationPlan): StepReport {
       rollback.push('Argo CD refuses to prune every resource of an app (allowEmpty is off) and the Flux Kustomizations orphan their objects when deleted, so reverting this first commit leaves the cluster as it is; remove the bootstrap objects in gitops/ to stop managing it');
       break;
     case 'calico':
-      changes.push(`Calico ${plan.migration.spec.calico.version} (${plan.migration.spec.calico.manifest ? `from ${plan.migration.spec.calico.manifest}` : 'built-in objects'}) runs beside Weave on every node, its conflist named 20-calico.conflist so Weave's 10-weave.conflist stays first; its IP pool is ${net.calico} (${plan.migration.spec.calico.ipipMode} IP-in-IP), node addresses by ${plan.migration.spec.calico.ipAutodetectionMethod}, iptables backend ${iptablesBackendFor(plan)}, veth MTU ${plan.migration.spec.calico.mtu || 'auto'}`);
+      changes.push(`Calico ${plan.migration.spec.calico.version} (${plan.migration.spec.calico.manifest ? `from ${plan.migration.spec.calico.manifest}` : 'built-in objects'}) runs beside Weave on every node, its conflist named 20-calico.conflist so Weave's 10-weave.conflist stays first; its IP pool is ${net.calico} (${plan.migration.spec.calico.ipipMode} IP-in-IP), node addresses by ${plan.migration.spec.calico.ipAutodetectionMethod}, iptables backend ${model.calico.coexistence.iptablesBackend}, veth MTU ${plan.migration.spec.calico.mtu || 'auto'}`);
       changes.push(`each of the ${nodes} nodes gets a Job that keeps Weave first (removes any leftover 05-calico.conflist)`);
       before.push('the nodes allow IP protocol 4 (IP-in-IP) and TCP 179 (BGP) between them');
       before.push(`no IP pool exists yet, or the existing one is ${net.calico} (calico-node creates its pool once and ignores CALICO_IPV4POOL_CIDR afterwards)`);
@@ -77,7 +74,7 @@ export function stepReport(plan: MigrationPlan): StepReport {
       rollback.push('Calico\'s objects are pruned; pods are still all on Weave, so nothing loses its network');
       break;
     case 'cluster-cidr':
-      changes.push(...controlPlaneChanges(plan, net.supernet.toString()));
+      changes.push(...controlPlaneChanges(plan, model.clusterCidr.targets!, model.clusterCidr.value!));
       before.push('calico-node is Ready on every node');
       before.push(`${snapshot.dir}/control-plane is fresh: the Jobs refuse to overwrite a kube-proxy or kubeadm-config that changed since the snapshot`);
       after.push(`the cluster-CIDR Jobs in 20-control-plane have completed: kube-proxy has rolled out with cluster CIDR ${net.supernet}`);
@@ -120,7 +117,7 @@ export function stepReport(plan: MigrationPlan): StepReport {
       break;
     case 'finalized':
       changes.push(`the cluster CIDR becomes ${net.finalClusterCidr}: ${net.finalReason}`);
-      changes.push(...controlPlaneChanges(plan, net.finalClusterCidr.toString()));
+      changes.push(...controlPlaneChanges(plan, model.clusterCidr.targets!, model.clusterCidr.value!));
       changes.push('every node drops the 05-calico.conflist copy once Calico\'s own 10-calico.conflist is valid and first without it, so later Calico upgrades take effect');
       before.push(`every pod is on Calico (${net.calico})`);
       after.push(`the cluster-CIDR Jobs in 20-control-plane have completed with cluster CIDR ${net.finalClusterCidr}`);
@@ -129,13 +126,12 @@ export function stepReport(plan: MigrationPlan): StepReport {
   }
 
   after.push('`npm run --silent cni-migrate -- status` exits 0: the cluster has converged to this step');
-  const gate = gateChecksFor(step.kind, net.weave.toString());
-  if (gate) {
-    const what = [gate.calicoReadyEverywhere ? 'calico-node is Ready on every node' : '', gate.noPodsInWeaveCidr ? `no pod other than Weave's own has an IP in ${gate.noPodsInWeaveCidr}` : ''].filter(Boolean).join(' and ');
+  if (model.gate) {
+    const what = gateCheckList(model.gate).map((c) => c.text).join(' and ');
     const how = plan.migration.spec.gitops.engine === 'argocd' ? 'a PreSync hook Job' : 'a Job in layer 00-gate, on which every other layer depends';
     before.unshift(`checked in the cluster by ${how}, which stops the step if it fails: ${what}`);
   }
-  const clusterCIDR = plan.state.clusterCidr === 'original' ? 'unchanged' : plan.state.clusterCidr === 'supernet' ? net.supernet.toString() : net.finalClusterCidr.toString();
+  const clusterCIDR = model.clusterCidr.value ?? 'unchanged';
   return {
     step: step.name,
     index: step.index,

@@ -11,7 +11,7 @@ import { InputError } from '../config/errors';
 import { loadMigrationText } from '../config/load';
 import type { Migration } from '../config/types';
 import { parseYamlDocument } from '../config/yaml-file';
-import { stableJson } from '../constructs/content-name';
+import { stableJson } from '../util/stable-json';
 import { buildPlan, type MigrationPlan } from '../plan/migration-plan';
 
 export interface GuardResult {

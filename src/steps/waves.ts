@@ -2,7 +2,7 @@
  * Waves: which nodes switch to Calico together. Either the operator lists them, or they grow from
  * a canary by a factor up to a cap, with control-plane nodes last.
  */
-import type { NodeInfo } from '../cluster/snapshot';
+import type { NodeInfo } from '../kube/objects';
 import { InputError } from '../config/errors';
 import type { NodesSpec, WaveStrategySpec } from '../config/types';
 

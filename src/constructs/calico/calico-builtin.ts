@@ -20,7 +20,7 @@ import {
   type EnvVar,
   type PolicyRule,
 } from '../../../imports/k8s';
-import type { KubeObject } from '../../cluster/snapshot';
+import type { KubeObject } from '../../kube/objects';
 import { CALICO_3_28_CRDS, defaultCalicoImage, type CalicoCrd } from './calico-release';
 
 const NS = 'kube-system';

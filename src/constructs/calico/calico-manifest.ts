@@ -3,7 +3,7 @@
  */
 import * as fs from 'fs';
 import * as jsYaml from 'js-yaml';
-import type { KubeObject } from '../../cluster/snapshot';
+import type { KubeObject } from '../../kube/objects';
 import { InputError } from '../../config/errors';
 
 const FIELD = 'spec.calico.manifest';

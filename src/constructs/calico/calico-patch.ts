@@ -4,41 +4,17 @@
  * finds containers and env entries by name (never by position) and refuses a shape it does not
  * recognise, naming what is missing.
  */
-import type { KubeObject } from '../../cluster/snapshot';
+import type { KubeObject } from '../../kube/objects';
+import type { CalicoCoexistence } from '../../model/calico-settings';
+import { COEXISTENCE_CONF_NAME, FINAL_CONF_NAME } from '../../model/conflist-names';
 
-/** Name install-cni gives Calico's conflist while Weave runs: it must sort after 10-weave.conflist. */
-export const COEXISTENCE_CONF_NAME = '20-calico.conflist';
-/** Calico's name once Weave is gone (and the name the Tigera operator requires to adopt it). */
-export const FINAL_CONF_NAME = '10-calico.conflist';
-/** Weave's conflist, which must stay first on unswitched nodes. */
-export const WEAVE_CONF_NAME = '10-weave.conflist';
+export type { CalicoCoexistence } from '../../model/calico-settings';
+
 /**
  * Felix's mark bits: 0xfff00000 stays clear of kube-proxy (0x4000, 0x8000) and Weave (0x20000
  * for IPsec, 0x40000 for weave-npc), which Felix's default 0xffff0000 overlaps.
  */
 export const FELIX_MARK_MASK = '0xfff00000';
-
-export interface CalicoCoexistence {
-  /** Calico's IP pool (CALICO_IPV4POOL_CIDR). */
-  readonly poolCidr: string;
-  readonly ipipMode: 'Always' | 'CrossSubnet';
-  /** IP_AUTODETECTION_METHOD. */
-  readonly ipAutodetectionMethod: string;
-  /** FELIX_IPTABLESBACKEND. */
-  readonly iptablesBackend: 'Legacy' | 'NFT' | 'Auto';
-  /** Veth MTU; 0 lets Calico detect it. */
-  readonly vethMtu: number;
-  /**
-   * Use the final conflist name (Weave removed).
-   * @default false
-   */
-  readonly finalName?: boolean;
-  /**
-   * Image overrides.
-   * @default - the images the objects already name
-   */
-  readonly images?: { readonly node?: string; readonly cni?: string; readonly kubeControllers?: string };
-}
 
 /** A shape problem in the objects being patched; the caller names the source. */
 export class CalicoShapeError extends Error {}

@@ -1,11 +1,7 @@
 /**
- * What the built-in Calico objects are written for: the 3.28 release line (manifest install,
- * Kubernetes datastore, BIRD for IP-in-IP). Other releases come in through spec.calico.manifest,
- * their own calico.yaml, patched the same way.
+ * What the built-in Calico objects are written for: the release lines of
+ * config/calico-versions.ts (the 3.28 line): its CRDs and default images.
  */
-
-/** Release lines the built-in objects reproduce. */
-export const BUILTIN_RELEASE_LINES = ['v3.28'] as const;
 
 /** A Calico CRD, as calico-node and calico-kube-controllers use it in Kubernetes datastore mode. */
 export interface CalicoCrd {
@@ -35,13 +31,6 @@ export const CALICO_3_28_CRDS: readonly CalicoCrd[] = [
   { kind: 'NetworkPolicy', plural: 'networkpolicies', scope: 'Namespaced' },
   { kind: 'NetworkSet', plural: 'networksets', scope: 'Namespaced' },
 ];
-
-/** The release line (vMAJOR.MINOR) of a tag such as v3.28.5. */
-export function releaseLine(version: string): string {
-  const m = /^(v\d+\.\d+)\.\d+$/.exec(version);
-  if (!m) throw new Error(`not a Calico release tag: ${JSON.stringify(version)}`);
-  return m[1];
-}
 
 /** Default image of a Calico component for the built-in objects. */
 export function defaultCalicoImage(component: 'node' | 'cni' | 'kube-controllers', version: string): string {

@@ -4,7 +4,7 @@
  */
 import * as path from 'path';
 import { Construct } from 'constructs';
-import type { KubeObject } from '../../cluster/snapshot';
+import type { KubeObject } from '../../kube/objects';
 import { InputError } from '../../config/errors';
 import { AdoptedObjects } from '../adopted-objects';
 import { builtinCalicoObjects } from './calico-builtin';

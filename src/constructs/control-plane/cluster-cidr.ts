@@ -12,7 +12,7 @@ import { contentName } from '../content-name';
 import { NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources } from '../job-containers';
 import { roleBoundAccount } from '../job-account';
 import { jobContent } from '../job-content';
-import { PHASES, textDigest, type ClusterCidrTargets } from './cluster-cidr-targets';
+import { PHASES, textDigest, type ClusterCidrTargets } from '../../model/cluster-cidr-targets';
 
 const NS = 'kube-system';
 const LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'cluster-cidr' } as const;

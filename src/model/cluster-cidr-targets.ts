@@ -5,10 +5,10 @@
  */
 import { createHash } from 'crypto';
 import * as jsYaml from 'js-yaml';
-import { containerFlags, controllerManagerFacts } from '../../cluster/control-plane-facts';
-import type { ClusterSnapshot } from '../../cluster/snapshot';
-import type { NetworkPlan } from '../../network/network-plan';
-import type { ClusterCidrPhase } from '../../steps/steps';
+import { containerFlags, controllerManagerFacts } from '../kube/control-plane-facts';
+import type { ClusterSnapshot } from '../kube/objects';
+import type { NetworkPlan } from '../network/network-plan';
+import type { ClusterCidrPhase } from '../steps/steps';
 import { setYamlValue } from './yaml-text-edit';
 
 export const PHASES: readonly ClusterCidrPhase[] = ['original', 'supernet', 'final'];

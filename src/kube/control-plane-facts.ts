@@ -2,7 +2,7 @@
  * Reading control-plane settings out of the objects in cluster/control-plane and cluster/weave.
  */
 import * as jsYaml from 'js-yaml';
-import type { ClusterSnapshot, KubeObject } from './snapshot';
+import type { ClusterSnapshot, KubeObject } from './objects';
 
 interface Container {
   name?: string;

@@ -1,0 +1,49 @@
+/**
+ * What the gate of a step checks in the live cluster before anything else of the step applies.
+ * The StepGate construct renders these checks as a Job; PLAN.md and `status` state the same ones.
+ */
+import type { StepKind } from '../steps/steps';
+
+export interface GateChecks {
+  /** calico-node must be Ready on every node. */
+  readonly calicoReadyEverywhere: boolean;
+  /**
+   * No pod other than Weave's own may have an IP in this CIDR.
+   * @default - not checked
+   */
+  readonly noPodsInWeaveCidr?: string;
+}
+
+/**
+ * The gate checks of a step, or undefined when it has none. calico-node must run on every node
+ * for the whole migration (Felix drops IP-in-IP from hosts it does not know), so the steps that
+ * need it check it everywhere, which also covers the wave being switched.
+ */
+export function gateChecksFor(stepKind: StepKind, weaveCidr: string): GateChecks | undefined {
+  switch (stepKind) {
+    case 'cluster-cidr':
+    case 'policies-suspended':
+    case 'nodes':
+      return { calicoReadyEverywhere: true };
+    case 'weave-removed':
+    case 'policies-restored':
+    case 'finalized':
+      return { calicoReadyEverywhere: false, noPodsInWeaveCidr: weaveCidr };
+    default:
+      return undefined;
+  }
+}
+
+/** One check of a gate: which it is, and the sentence PLAN.md and `status` use for it. */
+export interface GateCheck {
+  readonly kind: 'calico-ready' | 'no-weave-pods';
+  readonly text: string;
+}
+
+/** The checks one by one, in the order the gate Job runs them. */
+export function gateCheckList(checks: GateChecks): GateCheck[] {
+  const out: GateCheck[] = [];
+  if (checks.calicoReadyEverywhere) out.push({ kind: 'calico-ready', text: 'calico-node is Ready on every node' });
+  if (checks.noPodsInWeaveCidr) out.push({ kind: 'no-weave-pods', text: `no pod other than Weave's own has an IP in ${checks.noPodsInWeaveCidr}` });
+  return out;
+}

@@ -1,0 +1,96 @@
+/**
+ * What each node should look like at a step: which network its new pods get, which conflist sorts
+ * first in its /etc/cni/net.d, whether it is drained when it switches, whether Weave's leftovers
+ * must be gone, and the convergences (one per Job) that bring it there.
+ */
+import type { Migration } from '../config/types';
+import type { NodeInfo } from '../kube/objects';
+import type { StepState } from '../steps/steps';
+import { isControlPlane } from '../steps/waves';
+import { COEXISTENCE_CONF_NAME, FINAL_CONF_NAME, PRIORITY_CONF_NAME, WEAVE_CONF_NAME } from './conflist-names';
+
+/** The state a node-switch Job converges /etc/cni/net.d to. */
+export type NodeCniState = 'calico-first' | 'weave-first' | 'calico-native';
+
+/** One convergence of a node's CNI folder: what one node-switch Job does. */
+export interface NodeConvergence {
+  /** Distinguishes the node's convergences: `wave` (its wave's switch) or `final` (Calico's final name). */
+  readonly role: 'wave' | 'final';
+  readonly desired: NodeCniState;
+  /** Calico's own conflist, which the copy mirrors (or which must be first, for calico-native). */
+  readonly calicoConfName: string;
+  /**
+   * Cordon and drain around the switch.
+   * @default - no drain
+   */
+  readonly drain?: { readonly timeoutSeconds: number; readonly restartDaemonSetPods: boolean };
+  /**
+   * Restart the runtime and the kubelet after the switch.
+   * @default - no restart
+   */
+  readonly restartRuntime?: 'containerd' | 'crio';
+}
+
+export interface NodeState {
+  readonly name: string;
+  /** Its wave, from 1. */
+  readonly wave: number;
+  readonly controlPlane: boolean;
+  /** Whether its wave has switched at this step. */
+  readonly switched: boolean;
+  /** The network new pods on the node get. */
+  readonly network: 'weave' | 'calico';
+  /** The conflist that sorts first in /etc/cni/net.d once the node has converged. */
+  readonly firstConflist: string;
+  /** Pods on the node are evicted when it switches (so none keeps a Weave IP there). */
+  readonly drainedOnSwitch: boolean;
+  /** Weave's conflist, binaries, links, chains and ipsets must be gone from the node. */
+  readonly weaveLeftoversRemoved: boolean;
+  /** The node-switch Jobs of the node at this step, in the order they are rendered. */
+  readonly convergences: readonly NodeConvergence[];
+}
+
+/** The systemd unit of a node's runtime, from containerRuntimeVersion (containerd://1.7, cri-o://1.30). */
+export function runtimeOf(version: string): 'containerd' | 'crio' | undefined {
+  if (version.startsWith('containerd://')) return 'containerd';
+  if (version.startsWith('cri-o://')) return 'crio';
+  return undefined;
+}
+
+export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], waveOf: ReadonlyMap<string, number>, state: StepState): NodeState[] {
+  const spec = migration.spec.nodes;
+  return nodes.map((node) => {
+    const wave = waveOf.get(node.name)!;
+    const switched = wave <= state.switchedWaves;
+    const convergences: NodeConvergence[] = [];
+    if (state.calicoInstalled) {
+      // The switch Job of the node's wave stays in every later step, unchanged: a Job that is
+      // never pruned is never re-created, so no revert can run its drain again.
+      convergences.push({
+        role: 'wave',
+        desired: switched ? 'calico-first' : 'weave-first',
+        calicoConfName: COEXISTENCE_CONF_NAME,
+        drain: switched && spec.drain ? { timeoutSeconds: spec.drainTimeoutSeconds, restartDaemonSetPods: spec.restartDaemonSetPods } : undefined,
+        // An unknown runtime is refused by the restart-unknown-runtime finding before synth.
+        restartRuntime: switched && spec.restartKubelet ? runtimeOf(node.containerRuntime) : undefined,
+      });
+    }
+    if (state.calicoFinalName) {
+      // Calico now writes 10-calico.conflist. Until finalized the copy mirrors it (so a revert to
+      // the 20-calico.conflist name keeps the node on Calico); at finalized the copy goes.
+      convergences.push({ role: 'final', desired: state.calicoNative ? 'calico-native' : 'calico-first', calicoConfName: FINAL_CONF_NAME });
+    }
+    const firstConflist = state.calicoNative ? FINAL_CONF_NAME : switched ? PRIORITY_CONF_NAME : WEAVE_CONF_NAME;
+    return {
+      name: node.name,
+      wave,
+      controlPlane: isControlPlane(node),
+      switched,
+      network: switched ? 'calico' : 'weave',
+      firstConflist,
+      drainedOnSwitch: switched && spec.drain,
+      weaveLeftoversRemoved: !state.weavePresent,
+      convergences,
+    };
+  });
+}

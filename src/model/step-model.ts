@@ -1,0 +1,95 @@
+/**
+ * The step model: everything a step means, as plain data, computed once from migration.yaml and
+ * cluster/. It is the one source of truth: the constructs render it into Kubernetes objects, and
+ * PLAN.md, step.json, `status`, the gates and `guard` read it, never a construct. No cdk8s here.
+ */
+import type { Migration } from '../config/types';
+import type { ClusterSnapshot, KubeObject } from '../kube/objects';
+import type { NetworkPlan } from '../network/network-plan';
+import type { ClusterCidrPhase, Step, StepState } from '../steps/steps';
+import { isControlPlane } from '../steps/waves';
+import { ownedWeaveObjects, rewriteIpBlocks } from './adopted-objects';
+import { coexistenceFor, type CalicoCoexistence } from './calico-settings';
+import { clusterCidrTargets, type ClusterCidrTargets } from './cluster-cidr-targets';
+import { COEXISTENCE_CONF_NAME, FINAL_CONF_NAME } from './conflist-names';
+import { gateChecksFor, type GateChecks } from './gate-checks';
+import { nodeStates, type NodeState } from './node-states';
+import { probeNetworks, type ProbeNetwork } from './probe-targets';
+
+/** What the model is computed from (a MigrationPlan is one). */
+export interface StepModelInputs {
+  readonly migration: Migration;
+  readonly snapshot: ClusterSnapshot;
+  readonly waves: readonly (readonly string[])[];
+  readonly waveOf: ReadonlyMap<string, number>;
+  readonly step: Step;
+  readonly state: StepState;
+  readonly network: NetworkPlan;
+}
+
+export interface StepModel {
+  readonly step: Step;
+  readonly state: StepState;
+  /** Every inventory node, in inventory order. */
+  readonly nodes: readonly NodeState[];
+  readonly calico: {
+    readonly installed: boolean;
+    /** The name install-cni gives Calico's conflist at this step. */
+    readonly confName: string;
+    readonly coexistence: CalicoCoexistence;
+  };
+  readonly clusterCidr: {
+    readonly phase: ClusterCidrPhase;
+    /** The value kube-proxy and kube-controller-manager use; undefined: as captured. */
+    readonly value?: string;
+    /** What each object holds at each phase; undefined before Calico is installed (no Jobs yet). */
+    readonly targets?: ClusterCidrTargets;
+  };
+  readonly policies: {
+    readonly present: boolean;
+    /** The NetworkPolicies as applied at this step (rewritten when restored); empty when suspended. */
+    readonly objects: readonly KubeObject[];
+  };
+  readonly weave: {
+    readonly present: boolean;
+    /** Weave's objects GitOps owns at this step; empty once removed. */
+    readonly objects: readonly KubeObject[];
+    /** Every Weave object GitOps may own (what `adopt` takes over and a revert brings back). */
+    readonly owned: readonly KubeObject[];
+  };
+  /** The gate of the step; undefined when it has none. */
+  readonly gate?: GateChecks;
+  /** The networks the connectivity probe checks; empty when it is off or Calico is not there. */
+  readonly probe: readonly ProbeNetwork[];
+}
+
+export function buildStepModel(inputs: StepModelInputs): StepModel {
+  const { migration, snapshot, waves, waveOf, step, state, network: net } = inputs;
+  const spec = migration.spec;
+  const phaseValue = state.clusterCidr === 'original' ? undefined : state.clusterCidr === 'supernet' ? net.supernet.toString() : net.finalClusterCidr.toString();
+  const rewrites = state.policiesRestored && spec.policies.rewriteIPBlocks ? spec.policies.rewrite : {};
+  const policies = !state.policiesPresent ? [] : Object.keys(rewrites).length > 0 ? snapshot.networkPolicies.map((p) => rewriteIpBlocks(p, rewrites)) : snapshot.networkPolicies;
+  const owned = ownedWeaveObjects(snapshot.weaveObjects);
+  const controlPlane = new Set(snapshot.nodes.filter(isControlPlane).map((n) => n.name));
+  return {
+    step,
+    state,
+    nodes: nodeStates(migration, snapshot.nodes, waveOf, state),
+    calico: {
+      installed: state.calicoInstalled,
+      confName: state.calicoFinalName ? FINAL_CONF_NAME : COEXISTENCE_CONF_NAME,
+      coexistence: coexistenceFor(migration, snapshot, net.calico.toString(), state.calicoFinalName),
+    },
+    clusterCidr: {
+      phase: state.clusterCidr,
+      value: phaseValue,
+      targets: state.calicoInstalled ? clusterCidrTargets(snapshot, net, spec.controlPlane.mode) : undefined,
+    },
+    policies: { present: state.policiesPresent, objects: policies },
+    weave: { present: state.weavePresent, objects: state.weavePresent ? owned : [], owned },
+    gate: gateChecksFor(step.kind, net.weave.toString()),
+    probe: spec.probe.enabled && state.calicoInstalled
+      ? probeNetworks(waves, controlPlane, state.switchedWaves, state.weavePresent, { weave: net.weave.toString(), calico: net.calico.toString() })
+      : [],
+  };
+}
