@@ -11,6 +11,7 @@ import { loadPlan } from './plan/migration-plan';
 import { stepReport } from './plan/step-report';
 import { guard } from './steps/guard';
 import { commitMessage, neighbourStep, rewriteStep, writeFileAtomically, type Direction } from './steps/transitions';
+import { DEFAULT_COMMENT_MAX_CHARS, GITHUB_COMMENT_MAX_CHARS, prCommentBody } from './synth/pr-comment';
 import { PlanRefusedError, synthToDisk } from './synth/synth';
 
 interface GlobalOpts {
@@ -180,6 +181,28 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
         for (const f of plan.findings) io.out(`${f.severity.toUpperCase()} ${f.code}: ${f.message}. Fix: ${f.fix}.`);
       }
       code = hasErrors(plan.findings) ? 1 : 0;
+    });
+
+  program
+    .command('comment')
+    .description('print PLAN.md as a pull-request comment body that GitHub accepts (cut at a section, the rest linked, when it is too long)')
+    .option('--plan <file>', 'the PLAN.md to post (default: dist/PLAN.md beside migration.yaml)')
+    .option('--max-chars <n>', 'the most characters the body may have', String(DEFAULT_COMMENT_MAX_CHARS))
+    .option('--link <url>', 'where the whole PLAN.md can be read (for the note at the end of a cut body)')
+    .action((o: { plan?: string; maxChars: string; link?: string }) => {
+      const file = o.plan ? path.resolve(o.plan) : path.join(path.dirname(inputs().configFile), 'dist', 'PLAN.md');
+      const shown = path.relative(process.cwd(), file) || file;
+      const max = Number(o.maxChars);
+      if (!/^\d+$/.test(o.maxChars) || max < 1000 || max > GITHUB_COMMENT_MAX_CHARS) {
+        throw new InputError('--max-chars', '(option)', `got ${JSON.stringify(o.maxChars)}`, `a whole number from 1000 to ${GITHUB_COMMENT_MAX_CHARS}`);
+      }
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        throw new InputError(shown, '(file)', 'file not found', 'the PLAN.md written by `cni-migrate synth`');
+      }
+      io.out(prCommentBody(text, max, o.link));
     });
 
   try {

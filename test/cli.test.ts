@@ -8,7 +8,7 @@ import * as path from 'path';
 import { cli, demoWorkspace, editConfig, REPO_ROOT } from './support/workspace';
 
 describe('cni-migrate', () => {
-  it.each(['synth', 'steps', 'advance', 'retreat', 'guard', 'plan', 'snapshot', 'status'])('%s --help exits 0 and describes it', async (cmd) => {
+  it.each(['synth', 'steps', 'advance', 'retreat', 'guard', 'plan', 'snapshot', 'status', 'comment'])('%s --help exits 0 and describes it', async (cmd) => {
     const ws = demoWorkspace();
     const r = await cli(ws, cmd, '--help');
     expect(r.code).toBe(0);

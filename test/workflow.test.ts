@@ -21,10 +21,13 @@ describe('the user CI workflow', () => {
   it('installs, synthesizes, fails on a stale dist/, runs the guard against the base, posts PLAN.md', () => {
     const wf = YAML.parse(fs.readFileSync(FILE, 'utf8'));
     const steps = wf.jobs.check.steps.map((s: any) => s.run ?? s.uses);
+    // Both present (indexOf of a missing step is -1, which is "less" than anything), in order.
+    expect(steps).toContain('npm ci');
+    expect(steps).toContain('npm run synth');
     expect(steps.indexOf('npm ci')).toBeLessThan(steps.indexOf('npm run synth'));
     expect(steps.some((r: string) => r.startsWith('git diff --exit-code -- dist gitops'))).toBe(true);
     expect(steps.some((r: string) => r.includes('guard --from "origin/${BASE_REF}"'))).toBe(true);
-    expect(steps.some((r: string) => r.includes('gh pr comment "$PR" --body-file dist/PLAN.md'))).toBe(true);
+    expect(steps.some((r: string) => r.includes('bin/cni-migrate.js comment') && r.includes('gh pr comment "$PR" --body-file "$body"'))).toBe(true);
     expect(wf.permissions).toEqual({ contents: 'read', 'pull-requests': 'write' });
     expect(JSON.stringify(wf)).not.toMatch(/KUBECONFIG|kubeconfig|secrets\./);
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));

@@ -8,6 +8,9 @@ import type { Step } from '../steps/steps';
 import { commitMessage } from '../steps/transitions';
 import type { MigrationPlan } from './migration-plan';
 
+/** Up to this many nodes, a wave is named node by node wherever the report mentions it. */
+export const NAMED_WAVE_MAX_NODES = 10;
+
 export interface StepReport {
   readonly step: string;
   readonly index: number;
@@ -51,7 +54,9 @@ export function stepReport(plan: MigrationPlan): StepReport {
   const policies = snapshot.networkPolicies.length;
   const weaveObjs = model.weave.owned.length;
   const nodes = snapshot.nodes.length;
-  const wave = (w: number) => plan.waves[w - 1].join(', ');
+  // A wave's nodes by name while the list is short; past that, PLAN.md lists the wave being
+  // switched once, in full, in its own section (and dist/waves.md lists every wave).
+  const wave = (w: number, where = '') => (plan.waves[w - 1].length <= NAMED_WAVE_MAX_NODES ? plan.waves[w - 1].join(', ') : `the ${plan.waves[w - 1].length} nodes of wave ${w}${where}`);
   const changes: string[] = [];
   const before: string[] = [];
   const after: string[] = [];
@@ -88,7 +93,7 @@ export function stepReport(plan: MigrationPlan): StepReport {
       break;
     case 'nodes': {
       const n = plan.migration.spec.nodes;
-      changes.push(`wave ${step.wave} (${wave(step.wave!)}) switches to Calico: on each node, once calico-node is Ready there, a copy of Calico's conflist, 05-calico.conflist, is renamed into place and sorts first, so new pods there get Calico IPs from ${net.calico}`);
+      changes.push(`wave ${step.wave} (${wave(step.wave!, `, listed in full under "Wave ${step.wave}" below`)}) switches to Calico: on each node, once calico-node is Ready there, a copy of Calico's conflist, 05-calico.conflist, is renamed into place and sorts first, so new pods there get Calico IPs from ${net.calico}`);
       if (n.drain) changes.push(`each node of the wave is cordoned and drained through the Eviction API before its switch (PodDisruptionBudgets are honoured; the Job fails after ${n.drainTimeoutSeconds} s and leaves the node cordoned), so no pod keeps a Weave IP there, then it is uncordoned; evicted pods are rescheduled, with Calico IPs on switched nodes and Weave IPs on the others until their wave`);
       else changes.push('pods already running on the wave keep their Weave IPs until they are restarted (spec.nodes.drain is off)');
       if (n.restartDaemonSetPods) changes.push('after the switch, the DaemonSet pods of each node that are not on the host network are deleted, so they come back on Calico');

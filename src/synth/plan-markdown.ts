@@ -1,9 +1,31 @@
 /**
- * dist/PLAN.md: the page a reviewer reads on the pull request.
+ * dist/PLAN.md: the page a reviewer reads on the pull request. What a reviewer must read first
+ * (what the step changes, its checks, the next commit, how to roll back, the findings) comes
+ * first and stays small at any cluster size: the wave being switched is listed in full, other
+ * waves are summarized (dist/waves.md lists them all), long step lists are windowed around the
+ * current step, and findings that repeat per node or per policy are grouped. A small cluster's
+ * PLAN.md keeps its full tables.
  */
 import { LAYERS, type LayerId } from '../gitops/layers';
+import type { Finding } from '../plan/findings';
 import type { MigrationPlan } from '../plan/migration-plan';
-import type { StepReport } from '../plan/step-report';
+import { NAMED_WAVE_MAX_NODES, type StepReport } from '../plan/step-report';
+import { WAVES_FILE } from './waves-markdown';
+
+/** Above this, the waves table is summarized (a 6-node demo's is about 300 characters). */
+const FULL_WAVES_TABLE_MAX_CHARS = 8000;
+/** Above this many steps, the steps table shows the ends and a window around the current step. */
+const FULL_STEPS_TABLE_MAX_STEPS = 40;
+/** Steps shown on each side of the current one in a windowed steps table or waves summary. */
+const WINDOW = 2;
+/** A finding code that occurs more often than this is shown once, with a count and examples. */
+const FINDING_EXAMPLES = 3;
+/**
+ * What PLAN.md aims to stay under, so that it fits a pull-request comment (65,536 characters)
+ * whole. The wave being switched is named node by node in what the other sections leave of it;
+ * past that (an explicit wave of thousands of nodes) the rest is named in dist/waves.md.
+ */
+export const PLAN_TARGET_CHARS = 60000;
 
 export function renderPlanMarkdown(plan: MigrationPlan, report: StepReport, layerFiles: ReadonlyMap<LayerId, readonly string[]>): string {
   const net = plan.network;
@@ -23,21 +45,117 @@ export function renderPlanMarkdown(plan: MigrationPlan, report: StepReport, laye
     L.push('None: this is the last step.', '');
   }
   L.push('## Roll back', '', '```sh', report.rollback.command, '```', '', 'dist/ is committed, so the revert brings back the previous step\'s manifests as they were reviewed.', '', ...list(report.rollback.effect), '');
-  L.push('## Steps', '', '| # | step | |', '| --- | --- | --- |');
-  plan.steps.forEach((s) => L.push(`| ${s.index + 1} | \`${s.name}\` | ${s.index < plan.step.index ? 'done' : s.index === plan.step.index ? '**current**' : ''} |`));
-  L.push('');
+  L.push('## Findings', '', ...findingLines(plan.findings), '');
+  const waveAt = L.length;
+  L.push(...stepsSection(plan));
   L.push('## Network', '', '| | CIDR |', '| --- | --- |');
   L.push(`| Weave | ${net.weave} |`, `| Calico | ${net.calico} |`, `| services | ${net.service} |`, `| supernet (cluster CIDR while both run) | ${net.supernet} |`);
   L.push(`| cluster CIDR at this step | ${report.clusterCIDR} |`, `| final cluster CIDR | ${net.finalClusterCidr} |`, '');
-  L.push('## Waves', '', '| wave | nodes | |', '| --- | --- | --- |');
-  plan.waves.forEach((w, i) => L.push(`| ${i + 1} | ${w.join(', ')} | ${i + 1 <= plan.state.switchedWaves ? 'Calico first' : 'Weave first'} |`));
-  L.push('');
-  L.push('## Findings', '');
-  if (plan.findings.length === 0) L.push('None.');
-  for (const f of plan.findings) L.push(`- **${f.severity}** \`${f.code}\`: ${f.message}. Fix: ${f.fix}.`);
-  L.push('');
+  L.push(...wavesSection(plan));
   L.push('## Layers', '', '| layer | purpose | objects |', '| --- | --- | --- |');
   for (const l of LAYERS) L.push(`| \`${l.id}\` | ${l.purpose} | ${layerFiles.get(l.id as LayerId)!.length} |`);
   L.push('');
+  const rest = L.reduce((a, line) => a + line.length + 1, 0);
+  L.splice(waveAt, 0, ...currentWaveSection(plan, PLAN_TARGET_CHARS - rest));
   return L.join('\n');
+}
+
+/** Findings, with each code that repeats (per node, per policy) shown once with a count. */
+function findingLines(findings: readonly Finding[]): string[] {
+  if (findings.length === 0) return ['None.'];
+  const groups = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const k = `${f.severity}\u0000${f.code}`;
+    groups.set(k, [...(groups.get(k) ?? []), f]);
+  }
+  const out: string[] = [];
+  for (const g of groups.values()) {
+    if (g.length <= FINDING_EXAMPLES) {
+      for (const f of g) out.push(`- **${f.severity}** \`${f.code}\`: ${f.message}. Fix: ${f.fix}.`);
+      continue;
+    }
+    const [first, ...rest] = g;
+    const more = rest.slice(0, FINDING_EXAMPLES - 1).map((f) => f.message).join('; ');
+    out.push(`- **${first.severity}** \`${first.code}\` (${g.length} times): ${first.message}. Fix: ${first.fix}. Also: ${more}; and ${g.length - FINDING_EXAMPLES} more (all of them: \`cni-migrate plan\`, or \`findings\` in step.json).`);
+  }
+  return out;
+}
+
+/** At a wave step whose wave is too big to name inline: every node of it, once, in `room` characters. */
+function currentWaveSection(plan: MigrationPlan, room: number): string[] {
+  const w = plan.step.wave;
+  if (!w || plan.waves[w - 1].length <= NAMED_WAVE_MAX_NODES) return [];
+  const nodes = plan.waves[w - 1];
+  const heading = `## Wave ${w} (${nodes.length} nodes, switched by this step)`;
+  // Room for the heading, blank lines and the "and N more" tail.
+  const budget = room - heading.length - 120;
+  const shown: string[] = [];
+  let chars = 0;
+  for (const n of nodes) {
+    if (chars + n.length + 2 > budget) break;
+    shown.push(n);
+    chars += n.length + 2;
+  }
+  const rest = nodes.length - shown.length;
+  return [
+    heading,
+    '',
+    `${shown.join(', ')}${rest > 0 ? `, and ${rest} more: see \`dist/${WAVES_FILE}\`` : ''}`,
+    '',
+  ];
+}
+
+function stepsSection(plan: MigrationPlan): string[] {
+  const L = ['## Steps', '', '| # | step | |', '| --- | --- | --- |'];
+  const row = (i: number) => {
+    const s = plan.steps[i];
+    return `| ${s.index + 1} | \`${s.name}\` | ${s.index < plan.step.index ? 'done' : s.index === plan.step.index ? '**current**' : ''} |`;
+  };
+  const n = plan.steps.length;
+  if (n <= FULL_STEPS_TABLE_MAX_STEPS) {
+    for (let i = 0; i < n; i++) L.push(row(i));
+  } else {
+    // The fixed steps before and after the waves, and a window around the current one.
+    const firstWave = plan.steps.findIndex((s) => s.kind === 'nodes');
+    const lastWave = firstWave + plan.waves.length - 1;
+    const show = new Set<number>();
+    for (let i = 0; i <= firstWave; i++) show.add(i);
+    for (let i = lastWave; i < n; i++) show.add(i);
+    for (let i = Math.max(0, plan.step.index - WINDOW); i <= Math.min(n - 1, plan.step.index + WINDOW); i++) show.add(i);
+    let prev = -1;
+    for (const i of [...show].sort((a, b) => a - b)) {
+      if (i > prev + 1) L.push(`| … | ${i - prev - 1} more wave steps (\`${plan.steps[prev + 1].name}\` … \`${plan.steps[i - 1].name}\`) | ${i - 1 < plan.step.index ? 'done' : ''} |`);
+      L.push(row(i));
+      prev = i;
+    }
+  }
+  return [...L, ''];
+}
+
+function wavesSection(plan: MigrationPlan): string[] {
+  const switched = plan.state.switchedWaves;
+  const state = (i: number) => (i + 1 <= switched ? 'Calico first' : 'Weave first');
+  const full = plan.waves.map((w, i) => `| ${i + 1} | ${w.join(', ')} | ${state(i)} |`);
+  const L = ['## Waves', ''];
+  if (full.reduce((a, r) => a + r.length + 1, 0) <= FULL_WAVES_TABLE_MAX_CHARS) {
+    return [...L, '| wave | nodes | |', '| --- | --- | --- |', ...full, ''];
+  }
+  const total = plan.waves.reduce((a, w) => a + w.length, 0);
+  L.push(`${plan.waves.length} waves, ${total} nodes; each wave's full node list is in \`dist/${WAVES_FILE}\`.`, '');
+  L.push('| wave | nodes | first | last | |', '| --- | --- | --- | --- | --- |');
+  const current = plan.step.wave ?? (switched > 0 ? switched : 1);
+  const lo = Math.max(1, current - WINDOW);
+  const hi = Math.min(plan.waves.length, current + WINDOW);
+  const span = (a: number, b: number) => {
+    const nodes = plan.waves.slice(a - 1, b).reduce((x, w) => x + w.length, 0);
+    const states = [...new Set(plan.waves.slice(a - 1, b).map((_, k) => state(a - 1 + k)))].join(' / ');
+    return `| ${a}–${b} | ${nodes} | \`${plan.waves[a - 1][0]}\` | \`${plan.waves[b - 1].at(-1)}\` | ${states} |`;
+  };
+  if (lo > 1) L.push(span(1, lo - 1));
+  for (let w = lo; w <= hi; w++) {
+    const nodes = plan.waves[w - 1];
+    L.push(`| ${w}${w === plan.step.wave ? ' (this step)' : ''} | ${nodes.length} | \`${nodes[0]}\` | \`${nodes.at(-1)}\` | ${state(w - 1)} |`);
+  }
+  if (hi < plan.waves.length) L.push(span(hi + 1, plan.waves.length));
+  return [...L, ''];
 }

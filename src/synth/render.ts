@@ -11,6 +11,7 @@ import { stepReport } from '../plan/step-report';
 import { buildStepApp } from '../step-app';
 import { renderPlanMarkdown } from './plan-markdown';
 import { renderStepJson } from './step-json';
+import { renderWavesMarkdown, WAVES_FILE } from './waves-markdown';
 
 export interface RenderedStep {
   /** Files of dist/, relative to it. */
@@ -62,5 +63,6 @@ export function renderStep(plan: MigrationPlan): RenderedStep {
   const report = stepReport(plan);
   dist.set('PLAN.md', renderPlanMarkdown(plan, report, layerFiles));
   dist.set('step.json', renderStepJson(plan, report, layerFiles));
+  dist.set(WAVES_FILE, renderWavesMarkdown(plan));
   return { dist, gitops };
 }
