@@ -125,6 +125,54 @@ describe('weave-cleanup.sh', () => {
       const again = ns('env', `CNI_DIR=${root}/net`, `BIN_DIR=${root}/bin`, `DATA_DIR=${root}/data`, 'NODE_NAME=n1', 'sh', scriptPath('weave-cleanup.sh'));
       expect(again.stdout).toMatch(/done: 0 item\(s\) removed/);
     });
+
+    it('removes the exact rules Weave 2.8 writes, quotes and all, and never evaluates rule text', () => {
+      const must = (...args: string[]) => expect([args.join(' '), ns(...args).status]).toEqual([args.join(' '), 0]);
+      must('ip', 'link', 'add', 'weave', 'type', 'bridge');
+      const pwned = path.join(tmp(), 'pwned');
+      const backends = ['iptables-legacy', ...(ns('iptables-nft', '-S').status === 0 ? ['iptables-nft'] : [])];
+      for (const ipt of backends) {
+        // weave-npc's chains and the FORWARD rules as weaveworks/weave net/bridge.go
+        // (configureIPTables, inserted in this order by ensureRulesAtTop) and prog/weave-npc write
+        // them, with the comment whose single quotes broke an eval'd delete.
+        for (const c of ['WEAVE-NPC', 'WEAVE-NPC-DEFAULT', 'WEAVE-NPC-INGRESS', 'WEAVE-NPC-EGRESS', 'WEAVE-NPC-EGRESS-DEFAULT', 'WEAVE-NPC-EGRESS-CUSTOM', 'WEAVE-NPC-EGRESS-ACCEPT', 'WEAVE-CANARY']) must(ipt, '-N', c);
+        must(ipt, '-A', 'WEAVE-NPC', '-m', 'state', '--state', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
+        must(ipt, '-A', 'WEAVE-NPC', '-j', 'WEAVE-NPC-DEFAULT');
+        must(ipt, '-A', 'WEAVE-NPC', '-j', 'WEAVE-NPC-INGRESS');
+        must(ipt, '-A', 'WEAVE-NPC-EGRESS', '-j', 'WEAVE-NPC-EGRESS-DEFAULT');
+        must(ipt, '-A', 'FORWARD', '-m', 'comment', '--comment', 'cali:keep me $(touch ' + pwned + '-kept)', '-j', 'ACCEPT');
+        must(ipt, '-A', 'FORWARD', '-i', 'weave', '-m', 'comment', '--comment', "NOTE: this must go before '-j KUBE-FORWARD'", '-j', 'WEAVE-NPC-EGRESS');
+        must(ipt, '-A', 'FORWARD', '-o', 'weave', '-m', 'comment', '--comment', "NOTE: this must go before '-j KUBE-FORWARD'", '-j', 'WEAVE-NPC');
+        must(ipt, '-A', 'FORWARD', '-o', 'weave', '-m', 'state', '--state', 'NEW', '-j', 'NFLOG', '--nflog-group', '86');
+        must(ipt, '-A', 'FORWARD', '-o', 'weave', '-j', 'DROP');
+        must(ipt, '-A', 'FORWARD', '-i', 'weave', '!', '-o', 'weave', '-j', 'ACCEPT');
+        must(ipt, '-A', 'FORWARD', '-o', 'weave', '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
+        must(ipt, '-A', 'FORWARD', '-i', 'weave', '-m', 'comment', '--comment', `$(touch ${pwned})`, '-j', 'ACCEPT');
+        must(ipt, '-A', 'INPUT', '-i', 'weave', '-j', 'WEAVE-NPC-EGRESS');
+        must(ipt, '-t', 'nat', '-N', 'WEAVE');
+        must(ipt, '-t', 'nat', '-N', 'WEAVE-CANARY');
+        must(ipt, '-t', 'nat', '-A', 'POSTROUTING', '-j', 'WEAVE');
+        must(ipt, '-t', 'nat', '-A', 'WEAVE', '-s', '10.32.0.0/12', '-d', '224.0.0.0/4', '-j', 'RETURN');
+        must(ipt, '-t', 'nat', '-A', 'WEAVE', '!', '-s', '10.32.0.0/12', '-d', '10.32.0.0/12', '-j', 'MASQUERADE');
+        must(ipt, '-t', 'mangle', '-N', 'WEAVE-CANARY');
+      }
+      const root = scratch();
+      const r = ns('env', `CNI_DIR=${root}/net`, `BIN_DIR=${root}/bin`, `DATA_DIR=${root}/data`, 'NODE_NAME=n1', 'sh', scriptPath('weave-cleanup.sh'));
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      for (const ipt of backends) {
+        const all = ['filter', 'nat', 'mangle'].map((t) => ns(ipt, '-t', t, '-S').stdout).join('\n');
+        expect([ipt, all.split('\n').filter((l) => /WEAVE| -[io] weave/.test(l))]).toEqual([ipt, []]);
+        expect(all).toContain('cali:keep me');
+        expect(r.stdout).toContain(`removed ${ipt} filter rule: -A FORWARD -o weave -j DROP`);
+        // iptables-legacy 1.8 prints the single quotes escaped (\\'), iptables-nft does not.
+        expect(r.stdout).toMatch(new RegExp(`removed ${ipt} filter rule: -A FORWARD -i weave -m comment --comment "NOTE: this must go before \\\\?'-j KUBE-FORWARD\\\\?'" -j WEAVE-NPC-EGRESS`));
+      }
+      // The rule text was data, never a command.
+      expect(fs.existsSync(pwned)).toBe(false);
+      expect(fs.existsSync(`${pwned}-kept`)).toBe(false);
+      const again = ns('env', `CNI_DIR=${root}/net`, `BIN_DIR=${root}/bin`, `DATA_DIR=${root}/data`, 'NODE_NAME=n1', 'sh', scriptPath('weave-cleanup.sh'));
+      expect([again.status, again.stdout.match(/done: .*/)?.[0]]).toEqual([0, 'done: 0 item(s) removed']);
+    });
   });
 });
 
