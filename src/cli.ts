@@ -11,6 +11,7 @@ import { loadPlan } from './plan/migration-plan';
 import { stepReport } from './plan/step-report';
 import { guard } from './steps/guard';
 import { commitMessage, neighbourStep, rewriteStep, writeFileAtomically, type Direction } from './steps/transitions';
+import { assertReplaceable, repositoryRoot } from './synth/output-guard';
 import { DEFAULT_COMMENT_MAX_CHARS, GITHUB_COMMENT_MAX_CHARS, prCommentBody } from './synth/pr-comment';
 import { PlanRefusedError, synthToDisk } from './synth/synth';
 
@@ -104,11 +105,13 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
       const timeout = Number(o.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0) throw new InputError('--timeout', 'seconds', `got ${JSON.stringify(o.timeout)}`, 'a positive number of seconds');
       const out = o.out ? path.resolve(o.out) : inputs().clusterDir ?? path.join(path.dirname(inputs().configFile), 'cluster');
+      const configDir = path.dirname(inputs().configFile);
+      assertReplaceable([{ dir: out, kind: 'cluster', option: o.out ? '--out' : '--cluster' }], repositoryRoot(configDir), [inputs().configFile]);
       // Loaded on use: @kubernetes/client-node is an ES module, which the other commands never need.
       const { ApiClient } = await import('./cluster/api-client');
       const { takeSnapshot } = await import('./cluster/take-snapshot');
       const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: timeout * 1000, progress: (l) => io.err(`snapshot: ${l}`) });
-      const r = await takeSnapshot(api, out, { keep: backupsToKeep(inputs().configFile, out) });
+      const r = await takeSnapshot(api, out, { keep: backupsToKeep(inputs().configFile, out), stateDir: configDir });
       for (const w of r.warnings) io.err(`snapshot: warning: ${w}`);
       io.out(`snapshot: ${r.nodes} nodes, ${r.networkPolicies} NetworkPolicies, Weave CIDR ${r.weaveCIDR}, service CIDR ${r.serviceCIDR ?? 'unknown'}: ${r.files} files in ${path.relative(process.cwd(), out) || '.'}/`);
     });

@@ -35,6 +35,11 @@ export interface SnapshotOptions {
    * @default - none
    */
   readonly keep?: readonly string[];
+  /**
+   * Where the write lock and the switch journal live.
+   * @default the parent folder of outDir
+   */
+  readonly stateDir?: string;
 }
 
 /** Read the cluster through `api` and replace the folder `outDir` with what was read. */
@@ -106,7 +111,7 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
     serviceCIDRSource: service.source,
   });
 
-  writeTreesAtomically([{ dir: outDir, files }]);
+  writeTreesAtomically([{ dir: outDir, files }], { stateDir: opts.stateDir });
   return { files: files.size, nodes: nodes.length, networkPolicies: policies.length, weaveCIDR, serviceCIDR: service.cidr, warnings };
 }
 

@@ -1,10 +1,14 @@
 /**
- * Replace whole output folders at once: everything is written beside the target first, and the
- * targets are swapped in only when every file is written. A failure before the swap leaves the
- * old folders exactly as they were.
+ * Replace whole output folders at once, as one switch: everything is written beside the targets
+ * first; a journal naming every swap is written; the targets are swapped in; the journal is
+ * removed. A failure before the journal leaves the old folders as they were; a failure during the
+ * swaps is undone; a process killed during the swaps leaves the journal, and the next run
+ * completes the switch before anything else (so dist/ and gitops/ are never a mixed pair). A
+ * lock file keeps two runs from interleaving, and leftovers of earlier runs are removed.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { InputError } from '../config/errors';
 
 /** Relative path (with "/") → file content. */
 export type FileTree = ReadonlyMap<string, string>;
@@ -15,47 +19,173 @@ export interface TreeTarget {
   readonly files: FileTree;
 }
 
-export function writeTreesAtomically(targets: readonly TreeTarget[]): void {
-  const staged: { dir: string; tmp: string; old: string }[] = [];
-  try {
-    for (const t of targets) {
+export interface AtomicWriteOptions {
+  /**
+   * Where the lock and the journal live (the folder of migration.yaml).
+   * @default the parent folder of the first target
+   */
+  readonly stateDir?: string;
+}
+
+export const LOCK_FILE = '.cni-migrate.lock';
+export const JOURNAL_FILE = '.cni-migrate-switch.json';
+
+interface Swap {
+  readonly dir: string;
+  readonly tmp: string;
+  readonly old: string;
+}
+
+export function writeTreesAtomically(targets: readonly TreeTarget[], opts: AtomicWriteOptions = {}): void {
+  const stateDir = path.resolve(opts.stateDir ?? path.dirname(path.resolve(targets[0].dir)));
+  withLock(stateDir, () => {
+    completeInterruptedSwitch(stateDir);
+    for (const t of targets) removeLeftovers(path.resolve(t.dir));
+    const tag = `${process.pid}-${Date.now()}`;
+    const staged: Swap[] = targets.map((t) => {
       const abs = path.resolve(t.dir);
-      const tag = `${process.pid}-${Date.now()}`;
-      const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}-new-${tag}`);
-      const old = path.join(path.dirname(abs), `.${path.basename(abs)}-old-${tag}`);
-      staged.push({ dir: abs, tmp, old });
-      fs.mkdirSync(tmp, { recursive: true });
-      for (const [rel, content] of [...t.files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        if (rel.split('/').some((p) => p === '..' || p === '') || path.isAbsolute(rel)) {
-          throw new Error(`refusing to write outside the output folder: ${JSON.stringify(rel)}`);
-        }
-        const file = path.join(tmp, rel);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, content);
+      return { dir: abs, tmp: sibling(abs, 'new', tag), old: sibling(abs, 'old', tag) };
+    });
+    try {
+      targets.forEach((t, i) => stageTree(staged[i].tmp, t.files));
+    } catch (e) {
+      for (const s of staged) fs.rmSync(s.tmp, { recursive: true, force: true });
+      throw e;
+    }
+    const journal = path.join(stateDir, JOURNAL_FILE);
+    writeFileDurably(journal, JSON.stringify(staged));
+    // Swap: move each old folder aside, move the new one in; undo the earlier swaps if one fails.
+    const done: Swap[] = [];
+    try {
+      for (const s of staged) {
+        if (fs.existsSync(s.dir)) fs.renameSync(s.dir, s.old);
+        fs.renameSync(s.tmp, s.dir);
+        done.push(s);
       }
+    } catch (e) {
+      for (const s of [...done].reverse()) {
+        fs.rmSync(s.dir, { recursive: true, force: true });
+        if (fs.existsSync(s.old)) fs.renameSync(s.old, s.dir);
+      }
+      for (const s of staged) {
+        if (!done.includes(s) && fs.existsSync(s.old) && !fs.existsSync(s.dir)) fs.renameSync(s.old, s.dir);
+        fs.rmSync(s.tmp, { recursive: true, force: true });
+      }
+      fs.rmSync(journal, { force: true });
+      throw e;
     }
-  } catch (e) {
-    for (const s of staged) fs.rmSync(s.tmp, { recursive: true, force: true });
-    throw e;
+    fs.rmSync(journal, { force: true });
+    for (const s of staged) fs.rmSync(s.old, { recursive: true, force: true });
+  });
+}
+
+/** `.<name>-<what>-<tag>` beside `dir`: ignored by git (.gitignore) and by the engines. */
+function sibling(dir: string, what: 'new' | 'old', tag: string): string {
+  return path.join(path.dirname(dir), `.${path.basename(dir)}-${what}-${tag}`);
+}
+
+function stageTree(tmp: string, files: FileTree): void {
+  fs.mkdirSync(tmp, { recursive: true });
+  for (const [rel, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (rel.split('/').some((p) => p === '..' || p === '' || p === '.') || path.isAbsolute(rel)) {
+      throw new Error(`refusing to write outside the output folder: ${JSON.stringify(rel)}`);
+    }
+    const file = path.join(tmp, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
   }
-  // Swap: move each old folder aside, move the new one in; undo the earlier swaps if one fails.
-  const done: typeof staged = [];
+}
+
+/** A small file written whole or not at all: written aside, flushed, renamed into place. */
+function writeFileDurably(file: string, content: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
   try {
-    for (const s of staged) {
-      if (fs.existsSync(s.dir)) fs.renameSync(s.dir, s.old);
-      fs.renameSync(s.tmp, s.dir);
-      done.push(s);
-    }
-  } catch (e) {
-    for (const s of [...done].reverse()) {
-      fs.rmSync(s.dir, { recursive: true, force: true });
-      if (fs.existsSync(s.old)) fs.renameSync(s.old, s.dir);
-    }
-    for (const s of staged) {
-      if (!done.includes(s) && fs.existsSync(s.old) && !fs.existsSync(s.dir)) fs.renameSync(s.old, s.dir);
-      fs.rmSync(s.tmp, { recursive: true, force: true });
-    }
-    throw e;
+    fs.writeSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
-  for (const s of staged) fs.rmSync(s.old, { recursive: true, force: true });
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * A run killed during the swaps left the journal: finish what it started. Every new tree was
+ * complete before the journal was written, so rolling forward gives a consistent pair.
+ */
+export function completeInterruptedSwitch(stateDir: string): boolean {
+  const journal = path.join(stateDir, JOURNAL_FILE);
+  let swaps: Swap[];
+  try {
+    swaps = JSON.parse(fs.readFileSync(journal, 'utf8')) as Swap[];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    // A journal that cannot be read was never completely written: no swap had started.
+    fs.rmSync(journal, { force: true });
+    return false;
+  }
+  for (const s of swaps) {
+    if (!fs.existsSync(s.tmp)) continue; // Already swapped in.
+    if (fs.existsSync(s.dir)) fs.renameSync(s.dir, s.old);
+    fs.renameSync(s.tmp, s.dir);
+  }
+  fs.rmSync(journal, { force: true });
+  for (const s of swaps) fs.rmSync(s.old, { recursive: true, force: true });
+  return true;
+}
+
+/** Remove `.<name>-new-*` and `.<name>-old-*` beside `dir`, left by runs that died (we hold the lock). */
+function removeLeftovers(dir: string): void {
+  const parent = path.dirname(dir);
+  const prefix = `.${path.basename(dir)}-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (n.startsWith(prefix) && /^(new|old)-\d+-\d+$/.test(n.slice(prefix.length))) fs.rmSync(path.join(parent, n), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Run `fn` holding `stateDir/.cni-migrate.lock` (created exclusively, holding our pid). A lock
+ * whose process is gone is taken over; a live one is an error naming its pid.
+ */
+export function withLock<T>(stateDir: string, fn: () => T): T {
+  const lock = path.join(stateDir, LOCK_FILE);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let pid = NaN;
+      try {
+        pid = Number(fs.readFileSync(lock, 'utf8').trim());
+      } catch {
+        // Removed meanwhile: try again.
+      }
+      if (attempt > 0 || (Number.isInteger(pid) && pid > 0 && alive(pid))) {
+        throw new InputError(lock, '(lock)', `another cni-migrate${Number.isInteger(pid) ? ` (pid ${pid})` : ''} is writing beside ${stateDir}`, 'one synth or snapshot at a time: wait for it, or remove the lock file if that process is not cni-migrate');
+      }
+      // The process that held it is gone (killed): take the lock over.
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

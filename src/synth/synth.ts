@@ -5,6 +5,7 @@ import * as path from 'path';
 import { loadPlan, type MigrationPlan } from '../plan/migration-plan';
 import type { Finding } from '../plan/findings';
 import { writeTreesAtomically } from './atomic-write';
+import { assertReplaceable, repositoryRoot } from './output-guard';
 import { renderStep } from './render';
 
 export interface SynthOptions {
@@ -49,12 +50,18 @@ export function synthToDisk(opts: SynthOptions): SynthResult {
   const plan = loadPlan({ configFile: opts.configFile, clusterDir: opts.clusterDir });
   const errors = plan.findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) throw new PlanRefusedError(path.relative(process.cwd(), opts.configFile) || opts.configFile, errors);
-  const rendered = renderStep(plan);
   const outDir = opts.outDir ?? path.join(base, 'dist');
   const gitopsDir = opts.gitopsDir ?? path.join(base, 'gitops');
+  const manifest = plan.migration.spec.calico.manifest;
+  assertReplaceable(
+    [{ dir: outDir, kind: 'dist', option: '--out' }, { dir: gitopsDir, kind: 'gitops', option: '--gitops' }],
+    repositoryRoot(base),
+    [opts.configFile, opts.clusterDir ?? path.join(base, 'cluster'), ...(manifest ? [path.resolve(base, manifest)] : [])],
+  );
+  const rendered = renderStep(plan);
   writeTreesAtomically([
     { dir: outDir, files: rendered.dist },
     { dir: gitopsDir, files: rendered.gitops },
-  ]);
+  ], { stateDir: base });
   return { plan, outDir, gitopsDir, files: rendered.dist.size + rendered.gitops.size };
 }

@@ -1,0 +1,91 @@
+/**
+ * Which folders cni-migrate may replace. `synth --out/--gitops` and `snapshot --out` swap a whole
+ * folder, so a wrong value must never cost the user a folder that is not ours: the repository,
+ * an ancestor of it, a folder holding the inputs, or any folder whose content is not a previous
+ * output of the same command is refused before anything is written.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { InputError } from '../config/errors';
+import { LAYERS } from '../gitops/layers';
+
+export type OutputKind = 'dist' | 'gitops' | 'cluster';
+
+/** What each kind of output folder may hold at its top (what this tool writes there). */
+const OWN_ENTRIES: Record<OutputKind, (name: string) => boolean> = {
+  dist: (n) => LAYERS.some((l) => l.id === n) || ['PLAN.md', 'step.json', 'waves.md'].includes(n),
+  gitops: (n) => n === 'application.yaml' || n === 'gitrepository.yaml' || /^kustomization-[a-z0-9-]+\.yaml$/.test(n),
+  cluster: (n) => ['nodes.yaml', 'namespaces.yaml', 'network.yaml', 'weave', 'networkpolicies', 'control-plane'].includes(n),
+};
+
+const WHAT: Record<OutputKind, string> = {
+  dist: 'a dist/ folder written by `cni-migrate synth` (layer folders, PLAN.md, step.json, waves.md), an empty folder, or a new path',
+  gitops: 'a gitops/ folder written by `cni-migrate synth` (application.yaml, or gitrepository.yaml and kustomization-*.yaml), an empty folder, or a new path',
+  cluster: 'a cluster/ folder written by `cni-migrate snapshot`, an empty folder, or a new path',
+};
+
+/** The repository that holds `dir`: the nearest folder upwards with a .git entry, else `dir`. */
+export function repositoryRoot(dir: string): string {
+  let d = path.resolve(dir);
+  for (;;) {
+    if (fs.existsSync(path.join(d, '.git'))) return d;
+    const up = path.dirname(d);
+    if (up === d) return path.resolve(dir);
+    d = up;
+  }
+}
+
+function real(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    // Not there yet: resolve what exists of it.
+    return path.join(real(path.dirname(p)), path.basename(p));
+  }
+}
+
+const within = (child: string, parent: string) => child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : `${parent}${path.sep}`);
+
+export interface OutputTarget {
+  /** The folder to replace. */
+  readonly dir: string;
+  readonly kind: OutputKind;
+  /** The option that named it, for messages (--out, --gitops). */
+  readonly option: string;
+}
+
+/**
+ * Throws an InputError unless every target is safe to replace: not the repository or an ancestor
+ * of it, not a folder holding (or inside) one of `inputs`, not inside .git, not another target,
+ * not a symlink or a file, and either absent, empty or holding only what this tool writes there.
+ */
+export function assertReplaceable(targets: readonly OutputTarget[], repo: string, inputs: readonly string[]): void {
+  const root = real(repo);
+  const protectedPaths = inputs.map(real);
+  const seen = new Map<string, string>();
+  for (const t of targets) {
+    const dir = real(t.dir);
+    const refuse = (why: string) => {
+      throw new InputError(t.option, '(option)', `${JSON.stringify(t.dir)} ${why}`, WHAT[t.kind]);
+    };
+    if (within(root, dir)) refuse(dir === root ? 'is the repository itself' : 'holds the repository');
+    if (within(dir, path.join(root, '.git'))) refuse('is inside .git');
+    for (const input of protectedPaths) {
+      if (within(input, dir)) refuse(`holds an input of this command (${path.relative(root, input) || input})`);
+      if (within(dir, input)) refuse(`is inside an input of this command (${path.relative(root, input) || input})`);
+    }
+    const other = seen.get(dir);
+    if (other) refuse(`is also given as ${other}`);
+    seen.set(dir, t.option);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(t.dir);
+    } catch {
+      continue; // A new folder.
+    }
+    if (st.isSymbolicLink()) refuse('is a symbolic link');
+    if (!st.isDirectory()) refuse('is not a folder');
+    const foreign = fs.readdirSync(t.dir).filter((n) => !OWN_ENTRIES[t.kind](n)).sort();
+    if (foreign.length > 0) refuse(`holds ${foreign.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}, which this tool does not write: it is not a previous output`);
+  }
+}
