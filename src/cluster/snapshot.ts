@@ -17,6 +17,10 @@ import Ajv from 'ajv';
 import { InputError } from '../config/errors';
 import { formatSchemaError } from '../config/schema-errors';
 import { readObjectFile } from '../config/yaml-file';
+import { containerFlags } from '../kube/control-plane-facts';
+import { NETWORK_POLICY_SCHEMA } from '../kube/network-policy-schema';
+import { isWeaveObject, WEAVE_OBJECTS } from '../kube/weave-objects';
+import { Cidr } from '../network/cidr';
 import { cmp, type ClusterSnapshot, type KubeObject, type NetworkFacts, type NodeInfo } from '../kube/objects';
 
 const DNS_SUBDOMAIN = '^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -68,9 +72,11 @@ export const NODE_INVENTORY_SCHEMA = {
 
 const ajv = new Ajv({ allErrors: false, verbose: true, strict: true });
 const validateInventory = ajv.compile(NODE_INVENTORY_SCHEMA);
+const validatePolicy = ajv.compile(NETWORK_POLICY_SCHEMA);
 
 /** Read cluster/ from `dir`. `shownAs` is how errors name the folder. */
 export function loadClusterSnapshot(dir: string, shownAs: string = dir): ClusterSnapshot {
+  if (isSymlink(dir)) throw new InputError(shownAs, '(folder)', 'is a symbolic link; inputs are read from inside the repository only', 'the cluster/ folder written by `cni-migrate snapshot`');
   if (!isDir(dir)) {
     throw new InputError(shownAs, '(folder)', 'folder not found', 'the cluster/ folder written by `cni-migrate snapshot`');
   }
@@ -78,9 +84,13 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
   const nodes = parseNodeInventory(readObjectFile(path.join(dir, 'nodes.yaml'), nodesShown), nodesShown);
 
   const controllerManagers = new Map<string, KubeObject>();
-  for (const obj of readObjectDir(path.join(dir, 'control-plane', 'kube-controller-manager'), path.join(shownAs, 'control-plane', 'kube-controller-manager'))) {
+  for (const { obj, shown } of readObjectDir(path.join(dir, 'control-plane', 'kube-controller-manager'), path.join(shownAs, 'control-plane', 'kube-controller-manager'))) {
+    checkControllerManager(obj, shown);
     const nodeName = (obj.spec as { nodeName?: string } | undefined)?.nodeName ?? obj.metadata.name.replace(/^kube-controller-manager-/, '');
     controllerManagers.set(nodeName, obj);
+  }
+  if (isSymlink(path.join(dir, 'control-plane'))) {
+    throw new InputError(path.join(shownAs, 'control-plane'), '(folder)', 'is a symbolic link; inputs are read from inside the repository only', 'the folder `cni-migrate snapshot` writes');
   }
   const cpFile = (name: string) => {
     const f = path.join(dir, 'control-plane', name);
@@ -101,8 +111,8 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     namespaces: ns ? (ns.namespaces as string[]) : undefined,
     networkFacts: facts ?? undefined,
     nodes,
-    weaveObjects: readObjectDir(path.join(dir, 'weave'), path.join(shownAs, 'weave')),
-    networkPolicies: readObjectDir(path.join(dir, 'networkpolicies'), path.join(shownAs, 'networkpolicies'), 'NetworkPolicy'),
+    weaveObjects: readObjectDir(path.join(dir, 'weave'), path.join(shownAs, 'weave')).map(({ obj, shown }) => checkWeaveObject(obj, shown)),
+    networkPolicies: readObjectDir(path.join(dir, 'networkpolicies'), path.join(shownAs, 'networkpolicies'), 'NetworkPolicy').map(({ obj, shown, rel }) => checkPolicy(obj, shown, rel)),
     controlPlane: {
       kubeProxyConfigMap: cpFile('kube-proxy-configmap.yaml'),
       kubeProxyDaemonSet: cpFile('kube-proxy-daemonset.yaml'),
@@ -134,35 +144,77 @@ export function nodesOnlySnapshot(nodes: readonly NodeInfo[], shownAs: string): 
 }
 
 /** Every *.yaml under `dir` (recursively, sorted), each holding one object. Missing dir = none. */
-function readObjectDir(dir: string, shownAs: string, requiredKind?: string): KubeObject[] {
+function readObjectDir(dir: string, shownAs: string, requiredKind?: string): { obj: KubeObject; shown: string; rel: string }[] {
+  if (isSymlink(dir)) throw new InputError(shownAs, '(folder)', 'is a symbolic link; inputs are read from inside the repository only', 'the folder `cni-migrate snapshot` writes');
   if (!isDir(dir)) return [];
-  const out: KubeObject[] = [];
-  for (const rel of listYaml(dir)) {
+  const out: { obj: KubeObject; shown: string; rel: string }[] = [];
+  for (const rel of listYaml(dir, shownAs)) {
     const shown = path.join(shownAs, rel);
     const obj = checkObject(readObjectFile(path.join(dir, rel), shown), shown);
     if (requiredKind && obj.kind !== requiredKind) {
       throw new InputError(shown, 'kind', `got ${JSON.stringify(obj.kind)}`, requiredKind);
     }
-    out.push(obj);
+    out.push({ obj, shown, rel });
   }
   const key = (o: KubeObject) => `${o.kind}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
-  out.sort((a, b) => cmp(key(a), key(b)));
+  out.sort((a, b) => cmp(key(a.obj), key(b.obj)));
   for (let i = 1; i < out.length; i++) {
-    if (key(out[i]) === key(out[i - 1])) {
-      throw new InputError(shownAs, '(folder)', `${out[i].kind} ${out[i].metadata.namespace ?? ''}/${out[i].metadata.name} appears twice`, 'each object once');
+    if (key(out[i].obj) === key(out[i - 1].obj)) {
+      const o = out[i].obj;
+      throw new InputError(out[i].shown, 'metadata', `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} is also in ${out[i - 1].shown}`, 'each object once');
     }
   }
   return out;
 }
 
-function listYaml(dir: string, prefix = ''): string[] {
+/** Relative paths of the *.yaml files under `dir`; a symlink anywhere is refused (it could point outside). */
+function listYaml(dir: string, shownAs: string, prefix = ''): string[] {
   const out: string[] = [];
   for (const e of fs.readdirSync(path.join(dir, prefix), { withFileTypes: true }).sort((a, b) => cmp(a.name, b.name))) {
     const rel = prefix ? path.join(prefix, e.name) : e.name;
-    if (e.isDirectory()) out.push(...listYaml(dir, rel));
+    if (e.isSymbolicLink()) throw new InputError(path.join(shownAs, rel), '(file)', 'is a symbolic link; inputs are read from regular files inside the repository only', 'the files `cni-migrate snapshot` writes');
+    if (e.isDirectory()) out.push(...listYaml(dir, shownAs, rel));
     else if (/\.ya?ml$/.test(e.name)) out.push(rel);
   }
   return out;
+}
+
+/** Only the objects a snapshot captures for Weave: the rest would be applied with the engine's rights. */
+function checkWeaveObject(obj: KubeObject, shown: string): KubeObject {
+  if (!isWeaveObject(obj)) {
+    throw new InputError(shown, '(object)', `${obj.apiVersion} ${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name} is not one of Weave Net's objects`,
+      `only what \`cni-migrate snapshot\` captures: ${WEAVE_OBJECTS.map((w) => `${w.kind} ${w.namespace ? `${w.namespace}/` : ''}${w.name}`).join(', ')}`);
+  }
+  return obj;
+}
+
+/** A NetworkPolicy as the API server would accept it, in the file its namespace and name give. */
+function checkPolicy(obj: KubeObject, shown: string, rel: string): KubeObject {
+  if (!validatePolicy(obj)) throw formatSchemaError(shown, validatePolicy.errors![0], obj);
+  const want = path.join(obj.metadata.namespace!, `${obj.metadata.name}.yaml`);
+  if (rel !== want) {
+    throw new InputError(shown, 'metadata', `NetworkPolicy ${obj.metadata.namespace}/${obj.metadata.name} is in the file for ${rel.replace(/\.ya?ml$/, '')}`, `the file networkpolicies/${want}, as \`cni-migrate snapshot\` writes it`);
+  }
+  return obj;
+}
+
+/** A controller-manager mirror pod with a command, and a --cluster-cidr that is a list of CIDRs. */
+function checkControllerManager(obj: KubeObject, shown: string): void {
+  const containers = ((obj.spec as { containers?: { name?: string; command?: unknown; args?: unknown }[] } | undefined)?.containers ?? []);
+  const c = containers.find((x) => x.name === 'kube-controller-manager') ?? containers[0];
+  const words = [...(Array.isArray(c?.command) ? c.command : []), ...(Array.isArray(c?.args) ? c.args : [])];
+  if (!c || words.length === 0 || !words.every((w) => typeof w === 'string')) {
+    throw new InputError(shown, 'spec.containers[kube-controller-manager].command', 'missing or not a list of strings', 'the mirror pod of kube-controller-manager, with its command line');
+  }
+  const cidrs = containerFlags(c as { command?: string[]; args?: string[] }).get('cluster-cidr');
+  if (cidrs === undefined) return;
+  for (const v of cidrs.split(',')) {
+    try {
+      if (!v.includes(':')) Cidr.parse(v);
+    } catch (e) {
+      throw new InputError(shown, 'kube-controller-manager --cluster-cidr', `got ${JSON.stringify(cidrs)}: ${(e as Error).message}`, 'a comma-separated list of CIDRs such as 10.244.0.0/16');
+    }
+  }
 }
 
 function checkObject(x: unknown, shown: string): KubeObject {
@@ -177,6 +229,14 @@ function checkObject(x: unknown, shown: string): KubeObject {
     throw new InputError(shown, 'metadata.name', 'missing', 'the object name');
   }
   return o as KubeObject;
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function isDir(p: string): boolean {

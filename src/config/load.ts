@@ -8,6 +8,7 @@ import Ajv from 'ajv';
 import { BUILTIN_RELEASE_LINES, releaseLine } from './calico-versions';
 import { Cidr } from '../network/cidr';
 import { InputError } from './errors';
+import { isWithin, realPath, repositoryRoot } from '../util/repo-paths';
 import { MIGRATION_SCHEMA } from './schema';
 import { formatSchemaError } from './schema-errors';
 import type { Migration, MigrationSpec } from './types';
@@ -25,10 +26,24 @@ const validate = ajv.compile(MIGRATION_SCHEMA);
 export function loadMigrationFile(file: string, shownAs: string = file): Migration {
   const m = resolveMigration(readYamlFile(file, shownAs), shownAs);
   const manifest = m.spec.calico.manifest;
-  if (manifest !== undefined && !fs.existsSync(path.resolve(path.dirname(file), manifest))) {
-    throw new InputError(shownAs, 'spec.calico.manifest', `${JSON.stringify(manifest)} does not exist`, 'a path to calico.yaml, relative to migration.yaml');
+  if (manifest !== undefined) {
+    const allowed = 'a path to calico.yaml, relative to migration.yaml, inside the repository';
+    const abs = path.resolve(path.dirname(file), manifest);
+    if (path.isAbsolute(manifest)) throw new InputError(shownAs, 'spec.calico.manifest', `${JSON.stringify(manifest)} is an absolute path`, allowed);
+    if (!isWithin(realPath(abs), realPath(repositoryRoot(path.dirname(file))))) {
+      throw new InputError(shownAs, 'spec.calico.manifest', `${JSON.stringify(manifest)} is outside the repository`, allowed);
+    }
+    if (!fs.existsSync(abs) && !isSymlink(abs)) throw new InputError(shownAs, 'spec.calico.manifest', `${JSON.stringify(manifest)} does not exist`, allowed);
   }
   return m;
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** Resolve migration.yaml given as text (used by `guard`, which reads it from git). */

@@ -33,28 +33,47 @@ export function parseYamlDocument(text: string, file: string): unknown {
 const MAX_EXPANDED_VALUES = 2_000_000;
 
 /** Throws when `value`, with every alias expanded, holds more than MAX_EXPANDED_VALUES values. */
-function assertBounded(value: unknown, file: string): void {
+export function assertBounded(value: unknown, file: string, allowed = 'one Kubernetes object as the snapshot writes it'): void {
   let budget = MAX_EXPANDED_VALUES;
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const v = stack.pop();
     if (--budget < 0) {
-      throw new InputError(file, '(document)', `expands to more than ${MAX_EXPANDED_VALUES} values (aliases used as a resource-exhaustion attack?)`, 'one Kubernetes object as the snapshot writes it');
+      throw new InputError(file, '(document)', `expands to more than ${MAX_EXPANDED_VALUES} values (aliases used as a resource-exhaustion attack?)`, allowed);
     }
     if (Array.isArray(v)) stack.push(...v);
     else if (v && typeof v === 'object') stack.push(...Object.values(v));
   }
 }
 
-/** The text of `file`; a missing or unreadable file is an InputError naming it. */
-function readText(file: string, shownAs: string): string {
+/** The largest input file read (a 5,000-node calico.yaml or nodes.yaml is a few MiB). */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The text of an input file. Only a regular file is read: a symlink could bring in a file from
+ * outside the repository (its content would reach dist/, which is committed and applied), and a
+ * device or FIFO (/dev/zero) would be read until memory runs out. Errors name the file, never its
+ * content.
+ */
+export function readInputText(file: string, shownAs: string, field = '(file)', allowed = 'a readable YAML file'): string {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(shownAs, field, code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(e)}`, allowed);
+  }
+  if (st.isSymbolicLink()) throw new InputError(shownAs, field, 'is a symbolic link; inputs are read from regular files inside the repository only', allowed);
+  if (!st.isFile()) throw new InputError(shownAs, field, 'is not a regular file', allowed);
+  if (st.size > MAX_INPUT_BYTES) throw new InputError(shownAs, field, `is ${st.size} bytes, more than the ${MAX_INPUT_BYTES} an input may have`, allowed);
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(shownAs, '(file)', code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(e)}`, 'a readable YAML file');
+    throw new InputError(shownAs, field, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, allowed);
   }
 }
+
+const readText = (file: string, shownAs: string) => readInputText(file, shownAs);
 
 /** Read and parse `file` (migration.yaml): strict, with line numbers in errors. */
 export function readYamlFile(file: string, shownAs: string = file): unknown {

@@ -8,6 +8,7 @@ import type { ClusterSnapshot } from '../kube/objects';
 import { InputError } from '../config/errors';
 import type { NetworkSpec } from '../config/types';
 import type { Finding } from '../plan/findings';
+import * as ipaddr from 'ipaddr.js';
 import { Cidr, minimalSupernet } from './cidr';
 
 export interface NetworkPlan {
@@ -71,10 +72,9 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   const inSupernet: string[] = [];
   snapshot.nodes.forEach((node) => {
     const ipField = `nodes[name=${node.name}].internalIP`;
-    try {
-      Cidr.parse(`${node.internalIP}/32`);
-    } catch (e) {
-      throw new InputError(`${snapshot.dir}/nodes.yaml`, ipField, `got ${JSON.stringify(node.internalIP)}: ${(e as Error).message.replace('CIDR', 'address')}`, 'an IPv4 address');
+    if (!ipaddr.IPv4.isValidFourPartDecimal(node.internalIP)) {
+      const v6 = ipaddr.IPv6.isValid(node.internalIP) ? ': IPv6 is not supported yet' : '';
+      throw new InputError(`${snapshot.dir}/nodes.yaml`, ipField, `got ${JSON.stringify(node.internalIP)}${v6}`, 'an IPv4 address such as 10.0.0.5 (four decimal octets)');
     }
     if (calico.containsAddress(node.internalIP)) inCalico.push(`${node.name} ${node.internalIP}`);
     else if (supernet.containsAddress(node.internalIP)) inSupernet.push(`${node.name} ${node.internalIP}`);

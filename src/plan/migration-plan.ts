@@ -5,6 +5,7 @@
  */
 import * as path from 'path';
 import { loadClusterSnapshot } from '../cluster/snapshot';
+import { isWithin, realPath, repositoryRoot } from '../util/repo-paths';
 import type { ClusterSnapshot } from '../kube/objects';
 import { buildStepModel, type StepModel } from '../model/step-model';
 import { InputError } from '../config/errors';
@@ -49,6 +50,10 @@ export interface PlanInputs {
 export function loadPlan(inputs: PlanInputs): MigrationPlan {
   const migration = loadMigrationFile(inputs.configFile, path.relative(process.cwd(), inputs.configFile) || inputs.configFile);
   const clusterDir = inputs.clusterDir ?? path.join(path.dirname(inputs.configFile), 'cluster');
+  const repo = realPath(repositoryRoot(path.dirname(path.resolve(inputs.configFile))));
+  if (!isWithin(realPath(path.resolve(clusterDir)), repo)) {
+    throw new InputError('--cluster', '(option)', `${JSON.stringify(clusterDir)} is outside the repository (${repo})`, 'the cluster/ folder of this repository: inputs are read from inside it only');
+  }
   // Named relative to migration.yaml, not to the current folder: the name reaches dist/ (step.json),
   // which must not depend on where synth was started.
   const snapshot = loadClusterSnapshot(clusterDir, path.relative(path.dirname(path.resolve(inputs.configFile)), clusterDir) || '.');

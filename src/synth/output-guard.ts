@@ -8,6 +8,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { InputError } from '../config/errors';
 import { LAYERS } from '../gitops/layers';
+import { isWithin as within, realPath as real } from '../util/repo-paths';
+
+export { repositoryRoot } from '../util/repo-paths';
 
 export type OutputKind = 'dist' | 'gitops' | 'cluster';
 
@@ -23,28 +26,6 @@ const WHAT: Record<OutputKind, string> = {
   gitops: 'a gitops/ folder written by `cni-migrate synth` (application.yaml, or gitrepository.yaml and kustomization-*.yaml), an empty folder, or a new path',
   cluster: 'a cluster/ folder written by `cni-migrate snapshot`, an empty folder, or a new path',
 };
-
-/** The repository that holds `dir`: the nearest folder upwards with a .git entry, else `dir`. */
-export function repositoryRoot(dir: string): string {
-  let d = path.resolve(dir);
-  for (;;) {
-    if (fs.existsSync(path.join(d, '.git'))) return d;
-    const up = path.dirname(d);
-    if (up === d) return path.resolve(dir);
-    d = up;
-  }
-}
-
-function real(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    // Not there yet: resolve what exists of it.
-    return path.join(real(path.dirname(p)), path.basename(p));
-  }
-}
-
-const within = (child: string, parent: string) => child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : `${parent}${path.sep}`);
 
 export interface OutputTarget {
   /** The folder to replace. */

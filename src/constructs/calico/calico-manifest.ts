@@ -1,21 +1,25 @@
 /**
  * Reading a vendored upstream calico.yaml (spec.calico.manifest) at synth time.
  */
-import * as fs from 'fs';
+import * as path from 'path';
 import * as jsYaml from 'js-yaml';
 import type { KubeObject } from '../../kube/objects';
 import { InputError } from '../../config/errors';
+import { assertBounded, readInputText } from '../../config/yaml-file';
 
 const FIELD = 'spec.calico.manifest';
 
+/**
+ * What a Calico manifest install (calico.yaml, with or without Typha) holds, from upstream's
+ * manifests/calico.yaml and calico-typha.yaml of 3.28 to 3.32. Anything else (a Secret, a
+ * Namespace, a webhook) is not Calico's and would be applied with the engine's rights.
+ */
+const CALICO_MANIFEST_KINDS = new Set(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'DaemonSet', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
+
 /** Every object of the manifest, in file order (`kind: List` items expanded, empty documents skipped). */
 export function readCalicoManifest(file: string, shownAs: string): KubeObject[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(shownAs, FIELD, `cannot read ${JSON.stringify(file)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'a readable calico.yaml');
-  }
+  const text = readInputText(file, shownAs, FIELD, 'a readable calico.yaml, a regular file inside the repository');
   let docs: unknown[];
   try {
     docs = jsYaml.loadAll(text, undefined, { filename: file, schema: jsYaml.CORE_SCHEMA });
@@ -23,6 +27,8 @@ export function readCalicoManifest(file: string, shownAs: string): KubeObject[] 
     const err = e as jsYaml.YAMLException;
     throw new InputError(shownAs, FIELD, `${file} is not valid YAML${err.mark ? ` (line ${err.mark.line + 1})` : ''}: ${err.reason ?? err.message}`, 'an upstream calico.yaml');
   }
+  // The same alias-expansion budget as every other input (js-yaml shares aliases; later copies do not).
+  docs.forEach((d) => assertBounded(d, path.relative(process.cwd(), file) || file, 'an upstream calico.yaml'));
   const out: KubeObject[] = [];
   const add = (d: unknown, where: string) => {
     const o = d as Partial<KubeObject> | null;
@@ -38,5 +44,20 @@ export function readCalicoManifest(file: string, shownAs: string): KubeObject[] 
     else add(d, `document ${i + 1}`);
   });
   if (out.length === 0) throw new InputError(shownAs, FIELD, `${file} holds no objects`, 'an upstream calico.yaml');
+  const roles = new Set(out.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').map((o) => `${o.kind}/${o.metadata.name}`));
+  for (const o of out) {
+    const name = `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+    if (!CALICO_MANIFEST_KINDS.has(o.kind)) {
+      throw new InputError(shownAs, FIELD, `${file} holds ${name}, which is not part of a Calico manifest install`, `only ${[...CALICO_MANIFEST_KINDS].join(', ')}`);
+    }
+    if (!CLUSTER_SCOPED.has(o.kind) && (o.metadata.namespace ?? 'kube-system') !== 'kube-system') {
+      throw new InputError(shownAs, FIELD, `${file} holds ${name} outside kube-system`, 'the objects of a Calico manifest install, all in kube-system');
+    }
+    // A binding may grant only the roles the manifest itself defines (never cluster-admin).
+    const ref = (o as { roleRef?: { kind?: string; name?: string } }).roleRef;
+    if ((o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && !roles.has(`${ref?.kind}/${ref?.name}`)) {
+      throw new InputError(shownAs, FIELD, `${file}: ${name} grants ${ref?.kind ?? '?'} ${ref?.name ?? '?'}, which the manifest does not define`, 'bindings to the roles the Calico manifest defines');
+    }
+  }
   return out;
 }
