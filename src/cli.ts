@@ -100,17 +100,18 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
     .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--context <name>', 'kubeconfig context (default: the current one)')
     .option('--out <dir>', 'folder to replace (default: cluster/ beside migration.yaml)')
-    .option('--timeout <seconds>', 'per-request timeout', '30')
-    .action(async (o: { kubeconfig?: string; context?: string; out?: string; timeout: string }) => {
-      const timeout = Number(o.timeout);
-      if (!Number.isFinite(timeout) || timeout <= 0) throw new InputError('--timeout', 'seconds', `got ${JSON.stringify(o.timeout)}`, 'a positive number of seconds');
+    .option('--timeout <seconds>', 'per-request timeout (the whole answer, however slowly it comes)', '30')
+    .option('--deadline <seconds>', 'give up on the whole snapshot after this long', '600')
+    .action(async (o: { kubeconfig?: string; context?: string; out?: string; timeout: string; deadline: string }) => {
+      const timeout = seconds('--timeout', o.timeout);
+      const deadline = seconds('--deadline', o.deadline);
       const out = o.out ? path.resolve(o.out) : inputs().clusterDir ?? path.join(path.dirname(inputs().configFile), 'cluster');
       const configDir = path.dirname(inputs().configFile);
       assertReplaceable([{ dir: out, kind: 'cluster', option: o.out ? '--out' : '--cluster' }], repositoryRoot(configDir), [inputs().configFile]);
       // Loaded on use: @kubernetes/client-node is an ES module, which the other commands never need.
       const { ApiClient } = await import('./cluster/api-client');
       const { takeSnapshot } = await import('./cluster/take-snapshot');
-      const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: timeout * 1000, progress: (l) => io.err(`snapshot: ${l}`) });
+      const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: timeout * 1000, deadlineMs: deadline * 1000, progress: (l) => io.err(`snapshot: ${l}`) });
       const r = await takeSnapshot(api, out, { keep: backupsToKeep(inputs().configFile, out), stateDir: configDir });
       for (const w of r.warnings) io.err(`snapshot: warning: ${w}`);
       io.out(`snapshot: ${r.nodes} nodes, ${r.networkPolicies} NetworkPolicies, Weave CIDR ${r.weaveCIDR}, service CIDR ${r.serviceCIDR ?? 'unknown'}: ${r.files} files in ${path.relative(process.cwd(), out) || '.'}/`);
@@ -124,21 +125,19 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
     .option('--json', 'machine-readable output')
     .option('--watch', 'redraw until the cluster converges or --timeout passes')
     .option('--interval <seconds>', 'seconds between redraws with --watch', '10')
-    .option('--timeout <seconds>', 'with --watch: give up after this long', '1800')
-    .action(async (o: { kubeconfig?: string; context?: string; json?: boolean; watch?: boolean; interval: string; timeout: string }) => {
-      const num = (flag: string, v: string) => {
-        const n = Number(v);
-        if (!Number.isFinite(n) || n <= 0) throw new InputError(flag, 'seconds', `got ${JSON.stringify(v)}`, 'a positive number of seconds');
-        return n;
-      };
-      const interval = num('--interval', o.interval);
-      const timeout = num('--timeout', o.timeout);
+    .option('--timeout <seconds>', 'give up after this long (default: 120, or 1800 with --watch)')
+    .option('--request-timeout <seconds>', 'per-request timeout (the whole answer, however slowly it comes)', '30')
+    .action(async (o: { kubeconfig?: string; context?: string; json?: boolean; watch?: boolean; interval: string; timeout?: string; requestTimeout: string }) => {
+      const interval = seconds('--interval', o.interval);
+      const timeout = seconds('--timeout', o.timeout ?? (o.watch ? '1800' : '120'));
+      const requestTimeout = seconds('--request-timeout', o.requestTimeout);
       const plan = loadPlan(inputs());
       const { expectedJobs } = await import('./step-app');
       const jobs = expectedJobs(plan);
       const { ApiClient } = await import('./cluster/api-client');
       const { collectStatus, renderStatus } = await import('./cluster/status');
-      const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: 30000 });
+      // The overall deadline outlasts the watch by one request, so a watch ends by its own rule.
+      const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: requestTimeout * 1000, deadlineMs: (timeout + (o.watch ? requestTimeout : 0)) * 1000, progress: (l) => io.err(`status: ${l}`) });
       const until = Date.now() + timeout * 1000;
       for (;;) {
         const r = await collectStatus(api, plan, jobs);
@@ -223,6 +222,13 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
     io.err(`cni-migrate: internal error: ${(e as Error).stack ?? String(e)}`);
     return 3;
   }
+}
+
+/** A positive number of seconds from an option, or one InputError naming the option. */
+function seconds(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(n) || n <= 0) throw new InputError(flag, 'seconds', `got ${JSON.stringify(v)}`, 'a positive number of seconds');
+  return n;
 }
 
 /**

@@ -186,3 +186,26 @@ describe('resource limits hold for every file read', () => {
     await refused(ws, /kube-proxy-configmap\.yaml: \(file\): is not a regular file/);
   });
 });
+
+describe('captured control-plane YAML that does not parse', () => {
+  it.each([
+    ['kube-proxy-configmap.yaml', 'config.conf', /kube-proxy-configmap\.yaml: data\["config\.conf"\]: cannot be read: /],
+    ['kubeadm-config.yaml', 'ClusterConfiguration', /kubeadm-config\.yaml: data\.ClusterConfiguration: cannot be read: /],
+  ])('%s: synth and plan say which file and field, in one line', async (file, key, why) => {
+    const ws = await synthed('calico');
+    const f = path.join(ws.cluster, 'control-plane', file);
+    const cm = YAML.parse(fs.readFileSync(f, 'utf8'));
+    cm.data[key] = 'mode: [unclosed\n  clusterCIDR: {';
+    fs.writeFileSync(f, YAML.stringify(cm));
+    await refused(ws, why);
+    await refused(ws, why, 'plan');
+  });
+});
+
+describe('a device as migration.yaml', () => {
+  it('is refused without reading it', async () => {
+    const ws = await synthed();
+    const r = await cli({ ...ws, config: '/dev/zero' }, 'plan');
+    expect([r.code, r.stderr.trim()]).toEqual([2, expect.stringMatching(/^[./]*dev\/zero: \(file\): is not a regular file; allowed: a readable YAML file$/)]);
+  });
+});

@@ -107,7 +107,7 @@ function withoutWave(o: any): any {
 /** The policies backed up in the demo's cluster/networkpolicies. */
 function readBackup(): any[] {
   const root = path.join(__dirname, '..', 'cluster', 'networkpolicies');
-  return fs.readdirSync(root).flatMap((ns) => fs.readdirSync(path.join(root, ns)).map((f) => YAML.parse(fs.readFileSync(path.join(root, ns, f), 'utf8')))).sort(byName);
+  return fs.readdirSync(root).filter((ns) => !ns.startsWith('.')).flatMap((ns) => fs.readdirSync(path.join(root, ns)).map((f) => YAML.parse(fs.readFileSync(path.join(root, ns, f), 'utf8')))).sort(byName);
 }
 
 function walk(sim: GitOpsSimulator, order: string[], restart: boolean): string[] {

@@ -101,7 +101,8 @@ describe('cni-migrate snapshot', () => {
     const r = await snapshot();
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/continue token expired; listing again from the start/);
-    expect(fs.readdirSync(path.join(ws.dir, 'snap', 'networkpolicies')).length).toBe(10);
+    expect(fs.readdirSync(path.join(ws.dir, 'snap', 'networkpolicies')).filter((n) => !n.startsWith('.')).length).toBe(10);
+    expect(fs.readFileSync(path.join(ws.dir, 'snap', 'networkpolicies', '.captured'), 'utf8')).toBe('NetworkPolicies captured by cni-migrate snapshot: 44\n');
     expect(r.stdout).toMatch(/44 NetworkPolicies/);
   });
 
@@ -114,7 +115,7 @@ describe('cni-migrate snapshot', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/GET \/api\/v1\/nodes\?limit=500: HTTP 429: too many requests.*retrying in 1000 ms/);
     expect(r.stderr).toMatch(/HTTP 500: etcdserver: request timed out; retrying/);
-    expect(r.stderr).toMatch(/kubeadm-config: no answer within 1000 ms; retrying/);
+    expect(r.stderr).toMatch(/kubeadm-config: no complete answer within 1000 ms; retrying/);
     expect(Date.now() - t0).toBeGreaterThan(2000);
     expect(fs.existsSync(path.join(ws.dir, 'snap', 'control-plane', 'kubeadm-config.yaml'))).toBe(true);
   });
@@ -193,11 +194,146 @@ describe('snapshot during the migration', () => {
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/kept the 12 backed-up NetworkPolicies/);
       expect(r.stderr).toMatch(/kept the 7 adopted Weave objects/);
-      expect(treeDigest(path.join(ws.cluster, 'networkpolicies'))).toEqual(before.policies);
+      const kept = treeDigest(path.join(ws.cluster, 'networkpolicies'));
+      expect(kept.has('.captured')).toBe(true);
+      kept.delete('.captured');
+      before.policies.delete('.captured');
+      expect(kept).toEqual(before.policies);
       expect(treeDigest(path.join(ws.cluster, 'weave'))).toEqual(before.weave);
       expect(api.requests.some((q) => q.includes('/networkpolicies'))).toBe(false);
     } finally {
       await api.stop();
     }
+  });
+});
+
+describe('a snapshot never writes what would make synth prune (issue 19, data loss)', () => {
+  const attempt = async (breakIt: (api: FakeApiServer) => void, why: RegExp) => {
+    const api = demoServer();
+    breakIt(api);
+    const url = await api.start();
+    try {
+      const ws = demoWorkspace();
+      const before = treeDigest(ws.cluster);
+      const r = await run(['--config', ws.config, 'snapshot', '--kubeconfig', api.writeKubeconfig(ws.dir, url)], ws.dir);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(why);
+      expect(treeDigest(ws.cluster)).toEqual(before);
+      expect(fs.readdirSync(ws.dir).filter((n) => n.startsWith('.'))).toEqual([]);
+    } finally {
+      await api.stop();
+    }
+  };
+
+  it('one 404 for Weave\'s DaemonSet keeps the previous cluster/', () =>
+    attempt((api) => api.setObject('/apis/apps/v1/namespaces/kube-system/daemonsets/weave-net', undefined), /^snapshot: DaemonSet kube-system\/weave-net: not found; cluster\/ was left as it was/m));
+
+  it('an empty node list keeps the previous cluster/', () =>
+    attempt((api) => api.setList('/api/v1/nodes', []), /^snapshot: nodes: the API server listed no nodes; nothing was written/m));
+
+  it('what synth would refuse is refused before the swap (synth\'s own reader)', () =>
+    attempt((api) => api.setList('/apis/networking.k8s.io/v1/networkpolicies', [withServerFields({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'x', namespace: 'shop' }, spec: { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '999.1.2.3/77' } }] }] } })]),
+      /^cluster\/networkpolicies\/shop\/x\.yaml: spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr: got "999\.1\.2\.3\/77"/m));
+});
+
+describe('a missing backup mid-migration is an error in synth, plan and guard', () => {
+  it.each(['weave', 'networkpolicies'])('cluster/%s deleted at nodes-1', async (folder) => {
+    const ws = demoWorkspace();
+    setStep(ws, 'nodes-1');
+    expect((await cli(ws, 'synth')).code).toBe(0);
+    const { execFileSync } = require('child_process');
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: ws.dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'base');
+    const dist = treeDigest(ws.dist);
+    fs.rmSync(path.join(ws.cluster, folder), { recursive: true });
+    const code = folder === 'weave' ? 'weave-backup-missing' : 'policy-backup-missing';
+    const s = await cli(ws, 'synth');
+    expect([s.code, s.stderr]).toEqual([2, expect.stringMatching(new RegExp(`\\[${code}\\]`))]);
+    expect(treeDigest(ws.dist)).toEqual(dist);
+    const p = await cli(ws, 'plan');
+    expect(p.code).toBe(1);
+    expect(p.stdout).toMatch(new RegExp(`^ERROR ${code}: `, 'm'));
+    const g = await cli(ws, 'guard', '--from', 'HEAD');
+    expect(g.code).toBe(1);
+    expect(g.stdout + g.stderr).toMatch(new RegExp(`cluster/${folder}.* is missing at the working tree, but step nodes-1 (applies it|keeps it as the only backup)`));
+    // At weave-removed, a missing Weave backup only warns (the step does not apply Weave).
+    if (folder === 'weave') {
+      setStep(ws, 'weave-removed');
+      const later = await cli(ws, 'plan');
+      expect(later.stdout).toMatch(/^WARNING weave-backup-missing: .*reverting to a step with Weave would have nothing to bring back/m);
+    }
+  });
+});
+
+describe('every API command ends (issue 19, hangs and resources)', () => {
+  let api: FakeApiServer;
+  let ws: Workspace;
+  let kubeconfig: string;
+  beforeEach(async () => {
+    api = demoServer();
+    ws = demoWorkspace();
+    kubeconfig = api.writeKubeconfig(ws.dir, await api.start());
+  });
+  afterEach(async () => {
+    api.faults = {};
+    await api.stop();
+  });
+  const snapshot = (...extra: string[]) => run(['--config', ws.config, 'snapshot', '--kubeconfig', kubeconfig, ...extra], ws.dir);
+  const unchanged = (before: Map<string, string>) => expect(treeDigest(ws.cluster)).toEqual(before);
+  const lastLine = (s: string) => s.trim().split('\n').at(-1)!;
+
+  it('an answer that trickles a byte at a time is cut at the request timeout, and the deadline ends the command', async () => {
+    api.faults.trickle = ['/api/v1/nodes'];
+    const before = treeDigest(ws.cluster);
+    const t0 = Date.now();
+    const r = await snapshot('--timeout', '2', '--deadline', '7');
+    const took = Date.now() - t0;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no complete answer within 2000 ms; retrying/);
+    expect(lastLine(r.stderr)).toMatch(/^cni-migrate: GET \/api\/v1\/nodes\?limit=500: the deadline of 7 s passed/);
+    expect(took).toBeLessThan(12000);
+    unchanged(before);
+  });
+
+  it('a silent server: progress while waiting, then the deadline (status too, with --request-timeout)', async () => {
+    api.faults.silent = ['/api/v1/nodes'];
+    const r = await snapshot('--timeout', '30', '--deadline', '7');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^snapshot: GET \/api\/v1\/nodes\?limit=500: still waiting for the answer \(5 s\)$/m);
+    expect(lastLine(r.stderr)).toMatch(/the deadline of 7 s passed/);
+    const t0 = Date.now();
+    const s = await run(['--config', ws.config, 'status', '--kubeconfig', kubeconfig, '--request-timeout', '2', '--timeout', '5'], ws.dir);
+    expect(s.code).toBe(2);
+    expect(Date.now() - t0).toBeLessThan(10000);
+    expect(lastLine(s.stderr)).toMatch(/^cni-migrate: GET \/api\/v1\/nodes\?limit=500: the deadline of 5 s passed/);
+  });
+
+  it('a continue token handed out twice stops the list instead of paging forever', async () => {
+    api.faults.repeatContinue = ['/apis/networking.k8s.io/v1/networkpolicies'];
+    const before = treeDigest(ws.cluster);
+    const r = await snapshot();
+    expect(r.code).toBe(2);
+    expect(lastLine(r.stderr)).toBe('cni-migrate: listing networkpolicies: the API server returned a continue token it had returned before, after 7 items; it would page forever');
+    unchanged(before);
+  });
+
+  it('an HTML page, a body over the size cap, and names that would leave cluster/: one line, exit 2, nothing written', async () => {
+    const before = treeDigest(ws.cluster);
+    api.faults.html = ['/api/v1/nodes'];
+    let r = await snapshot();
+    expect([r.code, lastLine(r.stderr)]).toEqual([2, 'cni-migrate: GET /api/v1/nodes: the answer is not JSON (HTTP 200, text/html, 40 bytes): is the kubeconfig pointing at an API server, or at a proxy or login page?']);
+    api.faults = { huge: { '/api/v1/nodes': 80 * 1024 * 1024 } };
+    r = await snapshot();
+    expect([r.code, lastLine(r.stderr)]).toEqual([2, `cni-migrate: GET /api/v1/nodes?limit=500: the answer is larger than ${64 * 1024 * 1024} bytes; refusing to hold it in memory`]);
+    api.faults = {};
+    for (const [name, shown] of [['../../../evil', '"../../../evil"'], ['x'.repeat(10000), `"${'x'.repeat(60)}"… \\(10000 characters\\)`]]) {
+      api.setList('/apis/networking.k8s.io/v1/networkpolicies', [withServerFields({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'shop' }, spec: { podSelector: {} } })]);
+      r = await snapshot();
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('cni-migrate:'))).toEqual([expect.stringMatching(new RegExp(`^cni-migrate: the API server returned a NetworkPolicy named ${shown.replace(/\./g, '\\.')}, which is not a valid Kubernetes name; nothing was written$`))]);
+    }
+    unchanged(before);
   });
 });

@@ -31,9 +31,28 @@ export interface ApiClientOptions {
    * @default 500
    */
   readonly pageSize?: number;
+  /**
+   * Overall deadline in milliseconds for everything this client does, retries and backoff
+   * included; past it every call fails with an ApiError that says so.
+   * @default - none (each request still has its own timeout)
+   */
+  readonly deadlineMs?: number;
+  /**
+   * The largest response body accepted, in bytes; a larger one is cut off and fails the request
+   * (a page of 500 pods is a few MiB).
+   * @default 64 MiB
+   */
+  readonly maxResponseBytes?: number;
+  /**
+   * How often to say, while waiting for an answer, that we still wait.
+   * @default 5000
+   */
+  readonly heartbeatMs?: number;
   /** Progress lines (to stderr in the CLI). */
   readonly progress?: (line: string) => void;
 }
+
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** The API refused, or kept failing; `status` is the HTTP status (0: no response). */
 export class ApiError extends Error {
@@ -70,13 +89,18 @@ export class ApiClient {
     return new ApiClient(kc, cluster.server.replace(/\/+$/, ''), opts);
   }
 
-  private constructor(private readonly kc: KubeConfig, private readonly server: string, private readonly opts: ApiClientOptions) {}
+  /** When the overall deadline passes (ms since the epoch); Infinity without one. */
+  private readonly deadline: number;
+
+  private constructor(private readonly kc: KubeConfig, private readonly server: string, private readonly opts: ApiClientOptions) {
+    this.deadline = opts.deadlineMs ? Date.now() + opts.deadlineMs : Infinity;
+  }
 
   /** GET a single object; undefined on 404. */
   public async get<T = any>(path: string): Promise<T | undefined> {
     const r = await this.request('GET', path);
     if (r.status === 404) return undefined;
-    return JSON.parse(r.body) as T;
+    return parseBody(r, 'GET', path) as T;
   }
 
   /** Every item of a list, across pages. `what` names it in progress lines. */
@@ -95,6 +119,8 @@ export class ApiClient {
       let count = 0;
       let token: string | undefined;
       let expired = false;
+      // A server that hands out a continue token it gave before would page forever.
+      const seen = new Set<string>();
       do {
         const sep = path.includes('?') ? '&' : '?';
         const r = await this.request('GET', `${path}${sep}limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}`, undefined, token ? [410] : []);
@@ -103,10 +129,17 @@ export class ApiClient {
           expired = true;
           break;
         }
-        const page = JSON.parse(r.body) as { items?: T[]; metadata?: { continue?: string } };
+        const page = parseBody(r, 'GET', path) as { items?: T[]; metadata?: { continue?: string } };
+        if (!page || typeof page !== 'object' || (page.items !== undefined && !Array.isArray(page.items))) {
+          throw new ApiError(`GET ${path}: the answer is not a list (no items array)`, r.status, path);
+        }
         onPage(page.items ?? []);
         count += page.items?.length ?? 0;
         token = page.metadata?.continue || undefined;
+        if (token) {
+          if (seen.has(token)) throw new ApiError(`listing ${what}: the API server returned a continue token it had returned before, after ${count} items; it would page forever`, r.status, path);
+          seen.add(token);
+        }
         if (token) this.opts.progress?.(`${what}: ${count} so far`);
       } while (token);
       if (!expired) {
@@ -130,10 +163,12 @@ export class ApiClient {
     let delay = this.opts.backoffMs ?? 250;
     let last = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {
+      this.checkDeadline(method, path, last);
       let r: Response | undefined;
       try {
         r = await this.once(method, path, body);
       } catch (e) {
+        if (e instanceof ApiError) throw e;
         last = (e as Error).message;
       }
       if (r) {
@@ -147,6 +182,8 @@ export class ApiClient {
         if (r.status === 429 && Number.isFinite(retryAfter) && retryAfter > 0) delay = Math.max(delay, Math.min(retryAfter * 1000, 30000));
       }
       if (attempt < attempts) {
+        this.checkDeadline(method, path, last);
+        delay = Math.max(0, Math.min(delay, this.deadline - Date.now()));
         this.opts.progress?.(`${method} ${path}: ${last}; retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
         await new Promise((res) => setTimeout(res, delay));
         delay = Math.min(delay * 2, 10000);
@@ -155,22 +192,58 @@ export class ApiClient {
     throw new ApiError(`${method} ${path}: gave up after ${attempts} attempts: ${last}`, 0, path);
   }
 
+  private checkDeadline(method: string, path: string, last: string): void {
+    if (Date.now() >= this.deadline) {
+      throw new ApiError(`${method} ${path}: the deadline of ${Math.round(this.opts.deadlineMs! / 1000)} s passed${last ? ` (last: ${last})` : ''}`, 0, path);
+    }
+  }
+
+  /**
+   * One request, cut off at the request timeout or the overall deadline, whichever is first, however
+   * slowly the answer trickles in (a socket timeout alone only measures idleness).
+   */
   private async once(method: string, path: string, body?: string): Promise<Response> {
     const options: https.RequestOptions = { method, headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) } };
     await this.kc.applyToHTTPSOptions(options);
     const url = new URL(this.server + path);
-    const timeout = this.opts.timeoutMs ?? 30000;
+    const timeout = Math.max(1, Math.min(this.opts.timeoutMs ?? 30000, this.deadline - Date.now()));
+    const max = this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     const lib = url.protocol === 'http:' ? http : https;
     if (url.protocol === 'http:') delete options.agent;
+    const started = Date.now();
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let beat: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        clearInterval(beat);
+      };
+      const fail = (e: Error) => {
+        done();
+        reject(e);
+      };
       const req = lib.request(url, options, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > max) {
+            req.destroy();
+            fail(new ApiError(`${method} ${path}: the answer is larger than ${max} bytes; refusing to hold it in memory`, res.statusCode ?? 0, path));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => {
+          done();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', fail);
       });
-      req.setTimeout(timeout, () => req.destroy(new Error(`no answer within ${timeout} ms`)));
-      req.on('error', reject);
+      timer = setTimeout(() => req.destroy(new Error(`no complete answer within ${timeout} ms`)), timeout);
+      const every = this.opts.heartbeatMs ?? 5000;
+      beat = setInterval(() => this.opts.progress?.(`${method} ${path}: still waiting for the answer (${Math.round((Date.now() - started) / 1000)} s)`), every);
+      req.on('error', fail);
       if (body) req.write(body);
       req.end();
     });
@@ -190,6 +263,16 @@ function forbidden(method: string, path: string, r: Response): ApiError {
 function statusMessage(body: string): string {
   const j = safeJson(body) as { message?: string } | undefined;
   return (j?.message ?? body).slice(0, 300);
+}
+
+/** The JSON of a 2xx answer; anything else (an HTML error page from a proxy) is one ApiError. */
+function parseBody(r: Response, method: string, path: string): unknown {
+  try {
+    return JSON.parse(r.body);
+  } catch {
+    const type = String(r.headers['content-type'] ?? 'no content type');
+    throw new ApiError(`${method} ${path}: the answer is not JSON (HTTP ${r.status}, ${type}, ${r.body.length} bytes): is the kubeconfig pointing at an API server, or at a proxy or login page?`, r.status, path);
+  }
 }
 
 function safeJson(body: string): unknown {

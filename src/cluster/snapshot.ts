@@ -23,6 +23,9 @@ import { isWeaveObject, WEAVE_OBJECTS } from '../kube/weave-objects';
 import { Cidr } from '../network/cidr';
 import { cmp, type ClusterSnapshot, type KubeObject, type NetworkFacts, type NodeInfo } from '../kube/objects';
 
+/** Written into networkpolicies/ by every snapshot, so the folder exists in git with no policies too. */
+export const CAPTURED_MARKER = '.captured';
+
 const DNS_SUBDOMAIN = '^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
 export const NODE_INVENTORY_SCHEMA = {
@@ -106,12 +109,14 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     throw new InputError(path.join(shownAs, 'namespaces.yaml'), 'namespaces', 'not a list of names', 'the NamespaceList written by `cni-migrate snapshot`');
   }
   const facts = optional('network.yaml') as NetworkFacts | undefined | null;
+  const weaveObjects = readObjectDir(path.join(dir, 'weave'), path.join(shownAs, 'weave')).map(({ obj, shown }) => checkWeaveObject(obj, shown));
   return {
     dir: shownAs,
+    captured: { networkPolicies: isDir(path.join(dir, 'networkpolicies')), weave: weaveObjects.some((o) => o.kind === 'DaemonSet') },
     namespaces: ns ? (ns.namespaces as string[]) : undefined,
     networkFacts: facts ?? undefined,
     nodes,
-    weaveObjects: readObjectDir(path.join(dir, 'weave'), path.join(shownAs, 'weave')).map(({ obj, shown }) => checkWeaveObject(obj, shown)),
+    weaveObjects,
     networkPolicies: readObjectDir(path.join(dir, 'networkpolicies'), path.join(shownAs, 'networkpolicies'), 'NetworkPolicy').map(({ obj, shown, rel }) => checkPolicy(obj, shown, rel)),
     controlPlane: {
       kubeProxyConfigMap: cpFile('kube-proxy-configmap.yaml'),

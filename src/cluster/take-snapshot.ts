@@ -7,7 +7,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { writeTreesAtomically } from '../synth/atomic-write';
-import type { ApiClient } from './api-client';
+import { InputError } from '../config/errors';
+import { CAPTURED_MARKER, loadClusterSnapshot } from './snapshot';
+import { ApiError, type ApiClient } from './api-client';
 import { containerFlags } from '../kube/control-plane-facts';
 import { cmp, type KubeObject, type NodeInfo } from '../kube/objects';
 
@@ -50,6 +52,9 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
   const put = (rel: string, obj: unknown) => files.set(rel, toYaml(obj));
 
   const nodes = (await api.list<any>('/api/v1/nodes', 'nodes')).map(nodeInfo).sort((a, b) => cmp(a.name, b.name));
+  if (nodes.length === 0) {
+    throw new InputError('snapshot', 'nodes', 'the API server listed no nodes; nothing was written', 'a cluster with nodes (is the kubeconfig pointing at the right cluster?)');
+  }
   put('nodes.yaml', { apiVersion: 'cni-migrate.io/v1alpha1', kind: 'NodeInventory', nodes });
 
   const namespaces = (await api.list<any>('/api/v1/namespaces', 'namespaces')).map((n) => n.metadata.name as string).sort(cmp);
@@ -61,9 +66,11 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
     warnings.push(`kept the ${policies.length} backed-up NetworkPolicies in networkpolicies/: the current step has them suspended, so the cluster no longer holds them`);
   } else {
     const live = await api.list<any>('/apis/networking.k8s.io/v1/networkpolicies', 'networkpolicies');
-    for (const p of live) put(`networkpolicies/${p.metadata.namespace}/${p.metadata.name}.yaml`, strip({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...p }));
+    for (const p of live) put(`networkpolicies/${apiName('NetworkPolicy namespace', p.metadata?.namespace, DNS_LABEL)}/${apiName('NetworkPolicy', p.metadata?.name, DNS_SUBDOMAIN)}.yaml`, strip({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...p }));
     policies = live;
   }
+  // The folder exists even without policies, so that a missing folder means a lost backup.
+  files.set(`networkpolicies/${CAPTURED_MARKER}`, `NetworkPolicies captured by cni-migrate snapshot: ${policies.length}\n`);
 
   const weaveDs = await api.get<any>(`/apis/apps/v1/namespaces/${NS}/daemonsets/weave-net`);
   const weaveRefs: [string, string, string][] = [
@@ -79,8 +86,10 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
     const kept = carryOver(outDir, 'weave', files);
     warnings.push(`kept the ${kept.length} adopted Weave objects in weave/: the current step has removed Weave, and a revert needs them`);
   } else {
-    if (weaveDs) weave.push(strip({ apiVersion: 'apps/v1', kind: 'DaemonSet', ...weaveDs }));
-    else warnings.push(`no DaemonSet ${NS}/weave-net: is Weave Net installed under another name?`);
+    if (!weaveDs) {
+      throw new InputError('snapshot', `DaemonSet ${NS}/weave-net`, `not found; ${path.basename(outDir)}/ was left as it was, since a snapshot without Weave would make synth prune Weave`, 'a cluster running Weave Net as DaemonSet kube-system/weave-net');
+    }
+    weave.push(strip({ apiVersion: 'apps/v1', kind: 'DaemonSet', ...weaveDs }));
     for (const [kind, apiVersion, path] of weaveRefs) {
       const o = await api.get<any>(path);
       if (o) weave.push(strip({ apiVersion, kind, ...o }));
@@ -95,7 +104,7 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
   const kubeadm = await api.get<any>(`/api/v1/namespaces/${NS}/configmaps/kubeadm-config`);
   if (kubeadm) put('control-plane/kubeadm-config.yaml', strip({ apiVersion: 'v1', kind: 'ConfigMap', ...kubeadm }));
   for (const pod of await api.list<any>(`/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent('component=kube-controller-manager')}`, 'kube-controller-manager pods')) {
-    const node = pod.spec?.nodeName ?? pod.metadata.name;
+    const node = apiName('kube-controller-manager node', pod.spec?.nodeName ?? pod.metadata?.name, DNS_SUBDOMAIN);
     put(`control-plane/kube-controller-manager/${node}.yaml`, strip({ apiVersion: 'v1', kind: 'Pod', ...pod }));
   }
 
@@ -111,7 +120,8 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
     serviceCIDRSource: service.source,
   });
 
-  writeTreesAtomically([{ dir: outDir, files }], { stateDir: opts.stateDir });
+  // What synth will read, checked with synth's own reader before it replaces anything.
+  writeTreesAtomically([{ dir: outDir, files }], { stateDir: opts.stateDir, validate: ([staged]) => loadClusterSnapshot(staged, path.basename(outDir)) });
   return { files: files.size, nodes: nodes.length, networkPolicies: policies.length, weaveCIDR, serviceCIDR: service.cidr, warnings };
 }
 
@@ -141,7 +151,7 @@ function carryOver(outDir: string, sub: string, files: Map<string, string>): str
     for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true }).sort((a, b) => cmp(a.name, b.name))) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(r);
-      else {
+      else if (e.name !== CAPTURED_MARKER) {
         files.set(`${sub}/${r}`, fs.readFileSync(path.join(root, r), 'utf8'));
         copied.push(r);
       }
@@ -149,6 +159,19 @@ function carryOver(outDir: string, sub: string, files: Map<string, string>): str
   };
   walk('');
   return copied;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * A name from the API that becomes part of a file path: it must be what Kubernetes allows, so
+ * that it can never climb out of cluster/ (the API server enforces this; a proxy or a fake may not).
+ */
+function apiName(what: string, name: unknown, pattern: RegExp): string {
+  if (typeof name === 'string' && pattern.test(name)) return name;
+  const shown = typeof name === 'string' ? `${JSON.stringify(name.slice(0, 60))}${name.length > 60 ? `… (${name.length} characters)` : ''}` : String(name);
+  throw new ApiError(`the API server returned a ${what} named ${shown}, which is not a valid Kubernetes name; nothing was written`, 0, '');
 }
 
 function hasIpalloc(ds: any): boolean {

@@ -62,6 +62,12 @@ export interface ClusterSnapshot {
   readonly weaveObjects: readonly KubeObject[];
   readonly networkPolicies: readonly KubeObject[];
   readonly controlPlane: ControlPlaneFacts;
+  /**
+   * Which backups the folder holds: networkpolicies/ exists (a snapshot writes it even for a
+   * cluster without policies), weave/ holds Weave's DaemonSet. Undefined for a snapshot that
+   * knows only the nodes (`guard`, which checks the folders in git itself).
+   */
+  readonly captured?: { readonly networkPolicies: boolean; readonly weave: boolean };
 }
 
 /** Byte-wise string order, the same on every machine and locale. */

@@ -6,6 +6,7 @@
 import { createHash } from 'crypto';
 import * as jsYaml from 'js-yaml';
 import { containerFlags, controllerManagerFacts } from '../kube/control-plane-facts';
+import { InputError } from '../config/errors';
 import type { ClusterSnapshot } from '../kube/objects';
 import type { NetworkPlan } from '../network/network-plan';
 import type { ClusterCidrPhase } from '../steps/steps';
@@ -41,16 +42,26 @@ function phaseCidr(phase: ClusterCidrPhase, net: NetworkPlan): string | undefine
   return phase === 'original' ? undefined : phase === 'supernet' ? net.supernet.toString() : net.finalClusterCidr.toString();
 }
 
+/** `f()`, with a parse failure of captured YAML turned into an InputError naming the file and field. */
+function parsing<T>(file: string, field: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(file, field, `cannot be read: ${(e as Error).message.split('\n')[0]}`, 'the YAML the API server holds there (snapshot again)');
+  }
+}
+
 export function clusterCidrTargets(snapshot: ClusterSnapshot, net: NetworkPlan, mode: 'kubeadm' | 'managed'): ClusterCidrTargets {
   const per = <T>(f: (p: ClusterCidrPhase) => T) => Object.fromEntries(PHASES.map((p) => [p, f(p)])) as Record<ClusterCidrPhase, T>;
-  const kubeProxy = kubeProxyTargets(snapshot, net, per);
+  const kubeProxy = parsing(`${snapshot.dir}/control-plane/kube-proxy-configmap.yaml`, 'data["config.conf"]', () => kubeProxyTargets(snapshot, net, per));
   if (mode === 'managed') {
     return { kubeProxy, controllerManagers: [], controllerManagerSkipped: 'the control plane is managed by the provider' };
   }
   const kubeadmText = (snapshot.controlPlane.kubeadmConfig as { data?: Record<string, string> } | undefined)?.data?.ClusterConfiguration;
   let kubeadmConfig: Record<ClusterCidrPhase, string> | undefined;
   if (kubeadmText) {
-    const texts = per((p) => kubeadmClusterConfiguration(kubeadmText, phaseCidr(p, net), p === 'final' && net.disableAllocationAtFinal));
+    const texts = parsing(`${snapshot.dir}/control-plane/kubeadm-config.yaml`, 'data.ClusterConfiguration', () => per((p) => kubeadmClusterConfiguration(kubeadmText, phaseCidr(p, net), p === 'final' && net.disableAllocationAtFinal)));
     kubeadmConfig = PHASES.some((p) => texts[p] !== kubeadmText) ? texts : undefined;
   }
   const kcm = controllerManagerFacts(snapshot);

@@ -87,8 +87,38 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
     state,
     network,
     model,
-    findings: sortFindings([...network.findings, ...calicoFindings(migration, snapshot, model), ...policyFindings(snapshot, network, state), ...waveFindings(migration, snapshot, waves)]),
+    findings: sortFindings([...backupFindings(snapshot, state, steps[steps.length - 1].index === step.index), ...network.findings, ...calicoFindings(migration, snapshot, model), ...policyFindings(snapshot, network, state), ...waveFindings(migration, snapshot, waves)]),
   };
+}
+
+/**
+ * The backups a step needs: while Weave's objects or the NetworkPolicies are part of the desired
+ * state, a cluster/ without them would make the engine prune them from the live cluster (Weave
+ * under the pods that use it). A missing folder is an error, not "nothing to apply".
+ */
+function backupFindings(snapshot: ClusterSnapshot, state: StepState, last: boolean): Finding[] {
+  if (!snapshot.captured) return [];
+  const out: Finding[] = [];
+  if (!snapshot.captured.weave) {
+    out.push({
+      severity: state.weavePresent ? 'error' : last ? 'info' : 'warning', code: 'weave-backup-missing', file: `${snapshot.dir}/weave`,
+      message: state.weavePresent
+        ? `${snapshot.dir}/weave holds no DaemonSet kube-system/weave-net, yet Weave is part of this step: applying it would prune Weave from the cluster while pods use it`
+        : `${snapshot.dir}/weave holds no DaemonSet kube-system/weave-net: reverting to a step with Weave would have nothing to bring back`,
+      fix: `restore ${snapshot.dir}/weave from git history (git checkout <commit> -- ${snapshot.dir}/weave), or snapshot again while Weave runs`,
+    });
+  }
+  if (!snapshot.captured.networkPolicies) {
+    // Applied at this step, or the only copy of what a later step restores: an error either way.
+    out.push({
+      severity: 'error', code: 'policy-backup-missing', file: `${snapshot.dir}/networkpolicies`,
+      message: state.policiesPresent
+        ? `${snapshot.dir}/networkpolicies is missing, yet the NetworkPolicies are part of this step: applying it would delete every policy in the cluster`
+        : `${snapshot.dir}/networkpolicies is missing: the backup of the suspended NetworkPolicies is gone, and restoring them would restore none`,
+      fix: `restore ${snapshot.dir}/networkpolicies from git history; a cluster without policies still has the folder (\`cni-migrate snapshot\` writes it)`,
+    });
+  }
+  return out;
 }
 
 function waveFindings(migration: Migration, snapshot: ClusterSnapshot, waves: readonly (readonly string[])[]): Finding[] {

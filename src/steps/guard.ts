@@ -3,7 +3,7 @@
  * the plan under steps already applied. Reads migration.yaml and cluster/nodes.yaml at two git
  * revisions; never touches the working tree.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { nodesOnlySnapshot, parseNodeInventory } from '../cluster/snapshot';
@@ -51,7 +51,34 @@ export function guard(opts: GuardOptions): GuardResult {
       ? { ok: true, reason: `migration starts at ${to.step.name}` }
       : { ok: false, reason: `${base} is new at ${label(opts.to)} but starts at step ${to.step.name}; a migration must start at ${to.steps[0].name}` };
   }
+  const missing = missingBackup(dir, to, opts.to);
+  if (missing) return { ok: false, reason: missing };
   return compare(from, to, opts.allowWeaveRevert ?? false);
+}
+
+/**
+ * The backups the target step applies must be in the commit: a commit that deletes cluster/weave
+ * or cluster/networkpolicies while they are part of the desired state would make the engine prune
+ * Weave or every policy from the live cluster.
+ */
+function missingBackup(dir: string, to: MigrationPlan, rev: string | undefined): string | undefined {
+  const need: [string, boolean][] = [
+    ['cluster/weave/daemonset-kube-system-weave-net.yaml', to.state.weavePresent],
+    // Applied, or (while suspended) the only copy a later step restores.
+    ['cluster/networkpolicies', true],
+  ];
+  for (const [rel, needed] of need) {
+    if (needed && !existsAt(dir, rel, rev)) {
+      const what = rel.includes('weave') ? `step ${to.step.name} applies it: the engine would prune Weave Net from the cluster while pods use it` : `step ${to.step.name} ${to.state.policiesPresent ? 'applies it: the engine would delete every NetworkPolicy in the cluster' : 'keeps it as the only backup of the suspended NetworkPolicies'}`;
+      return `${rel} is missing at ${rev ?? 'the working tree'}, but ${what}; restore it from git history`;
+    }
+  }
+  return undefined;
+}
+
+function existsAt(dir: string, rel: string, rev: string | undefined): boolean {
+  if (rev === undefined) return fs.existsSync(path.join(dir, rel));
+  return spawnSync('git', ['cat-file', '-e', `${rev}:./${rel}`], { cwd: dir, stdio: 'ignore' }).status === 0;
 }
 
 /** The guard's rules, on two already-built plans. */

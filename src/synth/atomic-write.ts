@@ -25,6 +25,12 @@ export interface AtomicWriteOptions {
    * @default the parent folder of the first target
    */
   readonly stateDir?: string;
+  /**
+   * Checks the staged trees (their folders, in target order) before anything is swapped; a throw
+   * leaves every target as it was.
+   * @default - no check
+   */
+  readonly validate?: (staged: readonly string[]) => void;
 }
 
 export const LOCK_FILE = '.cni-migrate.lock';
@@ -48,6 +54,7 @@ export function writeTreesAtomically(targets: readonly TreeTarget[], opts: Atomi
     });
     try {
       targets.forEach((t, i) => stageTree(staged[i].tmp, t.files));
+      opts.validate?.(staged.map((s) => s.tmp));
     } catch (e) {
       for (const s of staged) fs.rmSync(s.tmp, { recursive: true, force: true });
       throw e;

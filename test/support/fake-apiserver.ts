@@ -22,6 +22,16 @@ export interface Faults {
   expireContinueOnce?: string[];
   /** Path → delay in ms of the first answer. */
   slowOnce?: Record<string, number>;
+  /** Paths answered 200 with headers, then one byte a second, never finishing (for up to 60 s). */
+  trickle?: string[];
+  /** Paths that never answer at all (for up to 60 s). */
+  silent?: string[];
+  /** Paths whose every page carries the same continue token. */
+  repeatContinue?: string[];
+  /** Paths answered 200 with an HTML page, as a login proxy would. */
+  html?: string[];
+  /** Path → size in bytes of a 200 answer made of spaces and one JSON object at its end. */
+  huge?: Record<string, number>;
 }
 
 export class FakeApiServer {
@@ -103,6 +113,38 @@ current-context: fake
     const f = this.faults;
     const n = this.count(p);
     if (f.slowOnce?.[p] && n === 1) await new Promise((r) => setTimeout(r, f.slowOnce![p]));
+    if (f.silent?.includes(p)) {
+      const t = setTimeout(() => res.destroy(), 60000);
+      res.on('close', () => clearTimeout(t));
+      return;
+    }
+    if (f.trickle?.includes(p)) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      let sent = 0;
+      const t = setInterval(() => (++sent > 60 ? (clearInterval(t), res.destroy()) : res.write(' ')), 1000);
+      res.on('close', () => clearInterval(t));
+      return;
+    }
+    if (f.html?.includes(p)) {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<html><body>Please sign in</body></html>');
+      return;
+    }
+    if (f.huge?.[p]) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = Buffer.alloc(1 << 20, ' ');
+      let left = f.huge[p];
+      const pump = () => {
+        while (left > 0) {
+          left -= chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end('{}');
+      };
+      res.on('error', () => undefined);
+      pump();
+      return;
+    }
     if (f.forbidden?.includes(p)) return status(403, 'Forbidden', `${p} is forbidden: User "tester" cannot do that`);
     if ((f.tooManyRequests?.[p] ?? 0) >= n) return send(429, { kind: 'Status', reason: 'TooManyRequests', message: 'too many requests, please try again later', code: 429 }, { 'Retry-After': '1' });
     if ((f.serverErrors?.[p] ?? 0) >= n) return status(500, 'InternalError', 'etcdserver: request timed out');
@@ -121,7 +163,7 @@ current-context: fake
       }
       const start = token ? Number(Buffer.from(token, 'base64').toString()) : 0;
       const page = items.slice(start, start + limit);
-      const next = start + limit < items.length ? Buffer.from(String(start + limit)).toString('base64') : undefined;
+      const next = f.repeatContinue?.includes(p) ? 'c2FtZQ==' : start + limit < items.length ? Buffer.from(String(start + limit)).toString('base64') : undefined;
       return send(200, { apiVersion: page[0]?.apiVersion ?? 'v1', kind: page[0]?.kind ? `${page[0].kind}List` : 'List', metadata: { resourceVersion: '1000', ...(next ? { continue: next } : {}) }, items: page });
     }
     const obj = this.objects.get(p);
