@@ -59,7 +59,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   }
 
   const nodes = charts.get('40-nodes')!;
-  const common = { image: spec.images.shell, kubectlImage: spec.images.kubectl, calicoNodeSelector };
+  const common = { image: spec.images.shell, kubectlImage: spec.images.kubectl, calicoNodeSelector, netToolsImage: spec.images.netTools ?? calicoNodeImage };
   let usesApi = false;
   for (const node of model.nodes) {
     for (const c of node.convergences) {

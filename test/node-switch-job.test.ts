@@ -74,7 +74,13 @@ describe('node switch Jobs', () => {
     editConfig(ws, (d) => Object.assign(d.spec.nodes, { restartKubelet: true, restartDaemonSetPods: true }));
     const objs = await nodesLayer(ws, 'nodes-1');
     const j = job(objs, 'worker-1', 'calico-first');
-    expect(steps(j)).toEqual(['wait-for-calico-node', 'drain', 'switch', 'restart-runtime', 'restart-daemonset-pods', 'uncordon']);
+    expect(steps(j)).toEqual(['wait-for-calico-node', 'drain', 'switch', 'restart-runtime', 'restart-daemonset-pods', 'live-pod-ips', 'hostport-cleanup', 'uncordon']);
+    // The restarted pods were torn down under Calico's network name: their hostPort entries go,
+    // by a container with NET_ADMIN and NET_RAW only, in calico/node (iptables), once they are gone.
+    expect(containers(j).find((c: any) => c.name === 'restart-daemonset-pods').command).toContain('--wait=true');
+    const hp = containers(j).find((c: any) => c.name === 'hostport-cleanup');
+    expect([hp.image, hp.securityContext.capabilities, hp.securityContext.privileged]).toEqual(['docker.io/calico/node:v3.28.5', { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] }, false]);
+    expect(j.spec.template.spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual(['/etc/cni/net.d', '/run/xtables.lock']);
     expect(j.spec.template.spec.hostPID).toBe(true);
     expect(containers(j).filter((c: any) => c.securityContext.privileged).map((c: any) => c.name)).toEqual(['restart-runtime']);
     expect(containers(j).find((c: any) => c.name === 'restart-runtime').env).toContainEqual({ name: 'RUNTIME', value: 'containerd' });

@@ -202,7 +202,8 @@ describe('synth at weave-removed', () => {
     expect(jobs).toHaveLength(6);
     for (const j of jobs) {
       const pod = j.spec.template.spec;
-      expect(pod.initContainers.map((c: any) => c.name)).toEqual(['wait-for-weave-pod-gone']);
+      expect(pod.initContainers.map((c: any) => c.name)).toEqual(['wait-for-weave-pod-gone', 'hostport-cleanup']);
+      expect(pod.initContainers[1].securityContext).toMatchObject({ privileged: false, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } });
       const c = pod.containers[0];
       expect(c.securityContext).toMatchObject({ privileged: false, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } });
       expect(c.image).toBe('docker.io/calico/node:v3.28.5');

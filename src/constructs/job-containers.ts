@@ -17,3 +17,13 @@ export const ROOT_NO_CAPABILITIES: SecurityContext = { runAsUser: 0, runAsNonRoo
 export function scriptResources(memoryLimit: '64Mi' | '128Mi'): ResourceRequirements {
   return { requests: { cpu: Quantity.fromString('10m'), memory: Quantity.fromString(memoryLimit === '64Mi' ? '16Mi' : '32Mi') }, limits: { memory: Quantity.fromString(memoryLimit) } };
 }
+
+/**
+ * Root with NET_ADMIN and NET_RAW only: what changing the host's iptables rules takes (with host
+ * network), not privileged.
+ */
+export const ROOT_NET_ADMIN: SecurityContext = { runAsUser: 0, runAsNonRoot: false, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } };
+
+/** The host's xtables lock, shared with kube-proxy and Felix so iptables writes do not race. */
+export const XTABLES_LOCK_VOLUME = { name: 'xtables-lock', hostPath: { path: '/run/xtables.lock', type: 'FileOrCreate' } };
+export const XTABLES_LOCK_MOUNT = { name: 'xtables-lock', mountPath: '/run/xtables.lock' };

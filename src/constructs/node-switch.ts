@@ -12,7 +12,7 @@ import { KubeJob, Quantity, type Container, type EnvVar, type JobSpec, type Volu
 import type { NodeCniState } from '../model/node-states';
 import { readScript } from '../scripts/read-script';
 import { contentName } from './content-name';
-import { NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources } from './job-containers';
+import { NON_ROOT, ROOT_NET_ADMIN, ROOT_NO_CAPABILITIES, scriptResources, XTABLES_LOCK_MOUNT, XTABLES_LOCK_VOLUME } from './job-containers';
 import { jobContent } from './job-content';
 
 /** Which network new pods on the node get (the model's NodeCniState). */
@@ -55,6 +55,12 @@ export interface NodeSwitchProps {
    * @default - no drain
    */
   readonly drain?: NodeSwitchDrain;
+  /**
+   * Image with bash, grep, sed and iptables (calico/node), for removing the hostPort entries the
+   * restarted DaemonSet pods left behind.
+   * @default - required when drain.restartDaemonSetPods is on
+   */
+  readonly netToolsImage?: string;
   /**
    * Restart the runtime (containerd or crio) and the kubelet after the switch (calico-first only).
    * @default - no restart
@@ -157,12 +163,28 @@ export class NodeSwitch extends Construct {
       });
     }
     if (props.drain?.restartDaemonSetPods) {
+      if (!props.netToolsImage) throw new Error(`restartDaemonSetPods needs netToolsImage (node ${props.nodeName})`);
       // After the drain only DaemonSet and static pods are left; host-network ones need no restart.
-      steps.push(kubectl('restart-daemonset-pods', ['delete', 'pods', '--all-namespaces', '--field-selector=spec.nodeName=$(NODE_NAME),spec.hostNetwork=false', '--wait=false']));
+      // Waiting until they are gone means their teardown (under Calico's network name) is over.
+      steps.push(kubectl('restart-daemonset-pods', ['delete', 'pods', '--all-namespaces', '--field-selector=spec.nodeName=$(NODE_NAME),spec.hostNetwork=false', '--wait=true', '--timeout=300s']));
+      // The pods still on the node: their hostPort entries are live and must stay.
+      steps.push({ ...kubectl('live-pod-ips', []), command: ['/bin/sh', '-c', 'kubectl get pods --all-namespaces --field-selector="spec.nodeName=$NODE_NAME" -o jsonpath=\'{range .items[*]}{.status.podIP}{"\\n"}{end}\' > /tmp/live-ips'] });
+      steps.push({
+        name: 'hostport-cleanup',
+        image: props.netToolsImage,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['/bin/sh', '-c', readScript('hostport-cleanup.sh')],
+        env: [{ name: 'LIVE_IPS_FILE', value: '/tmp/live-ips' }, nodeEnv],
+        // The stale entries are in the host's nat table (host network); NET_ADMIN edits it.
+        securityContext: ROOT_NET_ADMIN,
+        resources: scriptResources('64Mi'),
+        volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, XTABLES_LOCK_MOUNT],
+      });
     }
     if (props.drain) steps.push(kubectl('uncordon', ['uncordon', '$(NODE_NAME)']));
 
     const volumes: Volume[] = [{ name: 'cni-net-d', hostPath: { path: '/etc/cni/net.d', type: 'Directory' } }];
+    if (props.drain?.restartDaemonSetPods) volumes.push(XTABLES_LOCK_VOLUME);
     if (this.usesApi) volumes.push({ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } });
     const deadline = 300 + (calicoFirst ? CALICO_READY_TIMEOUT_SECONDS : 0) + (props.drain?.timeoutSeconds ?? 0);
 
@@ -191,7 +213,7 @@ export class NodeSwitch extends Construct {
       },
     };
     // The name hashes the whole spec, so any change to it (even one made in this file) is a new Job.
-    this.jobName = contentName(props.desired, props.nodeName, { spec: jobContent(spec, ['node-switch.sh', 'restart-runtime.sh']), namespace });
+    this.jobName = contentName(props.desired, props.nodeName, { spec: jobContent(spec, ['node-switch.sh', 'restart-runtime.sh', 'hostport-cleanup.sh']), namespace });
     new KubeJob(this, 'Resource', {
       metadata: { name: this.jobName, namespace, labels: { ...NODE_SWITCH_LABELS, 'cni-migrate.io/desired': props.desired } },
       spec,

@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
 import { readScript } from '../../scripts/read-script';
 import { contentName } from '../content-name';
-import { NON_ROOT, scriptResources } from '../job-containers';
+import { NON_ROOT, ROOT_NET_ADMIN, scriptResources, XTABLES_LOCK_MOUNT, XTABLES_LOCK_VOLUME } from '../job-containers';
 import { roleBoundAccount } from '../job-account';
 import { jobContent } from '../job-content';
 
@@ -68,7 +68,20 @@ export class WeaveCleanup extends Construct {
         tolerations: [{ operator: 'Exists' }],
         serviceAccountName: CLEANUP_ACCOUNT,
         automountServiceAccountToken: true,
-        initContainers: [{ ...kubectlContainer('wait-for-weave-pod-gone', props.kubectlImage), command: ['/bin/sh', '-c', waitScript], env: [{ name: 'NODE_NAME', value: node }, { name: 'HOME', value: '/tmp' }] }],
+        initContainers: [
+          { ...kubectlContainer('wait-for-weave-pod-gone', props.kubectlImage), command: ['/bin/sh', '-c', waitScript], env: [{ name: 'NODE_NAME', value: node }, { name: 'HOME', value: '/tmp' }] },
+          {
+            // No pod has a Weave IP any more (the gate): every hostPort entry named after Weave is stale.
+            name: 'hostport-cleanup',
+            image: props.netToolsImage,
+            imagePullPolicy: 'IfNotPresent',
+            command: ['/bin/sh', '-c', readScript('hostport-cleanup.sh')],
+            env: [{ name: 'NODE_NAME', value: node }],
+            securityContext: ROOT_NET_ADMIN,
+            resources: scriptResources('64Mi'),
+            volumeMounts: [XTABLES_LOCK_MOUNT],
+          },
+        ],
         containers: [{
           name: 'cleanup',
           image: props.netToolsImage,
@@ -77,25 +90,24 @@ export class WeaveCleanup extends Construct {
           env: [{ name: 'NODE_NAME', value: node }],
           // Root owns the files; NET_ADMIN and NET_RAW are what deleting links and iptables
           // rules take: no other capability, not privileged.
-          securityContext: { runAsUser: 0, runAsNonRoot: false, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } },
+          securityContext: ROOT_NET_ADMIN,
           resources: scriptResources('128Mi'),
           volumeMounts: [
             { name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' },
             { name: 'cni-bin', mountPath: '/host/opt/cni/bin' },
             { name: 'weave-data', mountPath: '/host/var/lib/weave' },
-            { name: 'xtables-lock', mountPath: '/run/xtables.lock' },
+            XTABLES_LOCK_MOUNT,
           ],
         }],
         volumes: [
           hostPath('cni-net-d', '/etc/cni/net.d', 'Directory'),
           hostPath('cni-bin', '/opt/cni/bin', 'Directory'),
           hostPath('weave-data', '/var/lib/weave', 'DirectoryOrCreate'),
-          // Shared with kube-proxy and Felix, so iptables writes do not race.
-          hostPath('xtables-lock', '/run/xtables.lock', 'FileOrCreate'),
+          XTABLES_LOCK_VOLUME,
           tmpVolume(),
         ],
       }, 900);
-      this.addJob(node, contentName('weave-cleanup', node, jobContent(spec, ['weave-cleanup.sh'])), spec);
+      this.addJob(node, contentName('weave-cleanup', node, jobContent(spec, ['weave-cleanup.sh', 'hostport-cleanup.sh'])), spec);
     }
   }
 
