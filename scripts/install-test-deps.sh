@@ -2,7 +2,7 @@
 # The real peers the tests run against, from Debian's packages: busybox (the shell of the node
 # Jobs' image), containerd and the CNI plugins (the runtime whose CNI choice the switch changes),
 # jq (the API-side scripts), ip and iptables (the Weave cleanup, in a network namespace) and
-# kubectl (kustomize). Installs what is missing when it can (root with apt-get); otherwise says
+# kubectl (kustomize), gawk and ipset (the kubectl and calico/node images' tools). Installs what is missing when it can (root with apt-get); otherwise says
 # what is missing, and the tests that need it say so loudly when they skip.
 set -euo pipefail
 
@@ -15,6 +15,10 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v iptables-legacy >/dev/null 2>&1 || need+=(iptables)
 command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 command -v git >/dev/null 2>&1 || need+=(git)
+# The tools of the images the Jobs run in (test/support/image-tools.ts): gawk is the kubectl
+# image's awk; ipset is in calico/node.
+command -v gawk >/dev/null 2>&1 || need+=(gawk)
+command -v ipset >/dev/null 2>&1 || need+=(ipset)
 
 [ "${#need[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

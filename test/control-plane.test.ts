@@ -14,7 +14,6 @@ import { runScript, withCrashPoints } from './support/gitops-simulator';
 import { cli, demoWorkspace, editConfig, readManifests, REPO_ROOT, setStep } from './support/workspace';
 
 const MANIFEST = fs.readFileSync(path.join(REPO_ROOT, 'cluster', 'control-plane', 'kube-controller-manager', 'cp-1.yaml'), 'utf8');
-const FAKE_KUBECTL = path.join(__dirname, 'support', 'fake-kubectl');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cp-test-'));
 
 describe('kcm-cluster-cidr.sh on a real manifest folder', () => {
@@ -26,7 +25,7 @@ describe('kcm-cluster-cidr.sh on a real manifest folder', () => {
     return { root, dir, file: path.join(dir, 'kube-controller-manager.yaml') };
   };
   const run = (dir: string, root: string, env: Record<string, string>, script = readScript('kcm-cluster-cidr.sh'), crashAt?: number) =>
-    runScript(script, { MANIFEST_DIR: dir, WORK_DIR: path.join(root, 'work'), NODE_NAME: 'cp-1', WAIT_SECONDS: '0', ...env }, crashAt);
+    runScript(script, { MANIFEST_DIR: dir, WORK_DIR: path.join(root, 'work'), NODE_NAME: 'cp-1', WAIT_SECONDS: '0', ...env }, crashAt, 'kubectl');
 
   it('changes the flag and nothing else, keeps the mode, and reverts to the same bytes', () => {
     const { root, dir, file } = setup();
@@ -86,7 +85,7 @@ describe('kcm-cluster-cidr.sh on a real manifest folder', () => {
     fs.writeFileSync(path.join(kubelet, 'cp-1', 'kube-controller-manager.yaml'), MANIFEST);
     const store = path.join(root, 'store');
     fs.mkdirSync(store);
-    const env = { CLUSTER_CIDR: '10.32.0.0/11', WAIT_SECONDS: '1', PATH: `${FAKE_KUBECTL}:${process.env.PATH}`, FAKE_KUBE_STORE: store, FAKE_KUBELET_ROOT: kubelet };
+    const env = { CLUSTER_CIDR: '10.32.0.0/11', WAIT_SECONDS: '1', FAKE_KUBE_STORE: store, FAKE_KUBELET_ROOT: kubelet };
     const r = run(dir, root, env);
     expect(r.code).not.toBe(0);
     expect(r.log).toMatch(/did not come up Ready with --cluster-cidr=10.32.0.0\/11/);
@@ -110,7 +109,7 @@ describe('cluster-cidr-api.sh against a stand-in kubectl', () => {
     const files: Record<string, string> = { 'kube-proxy.mode': 'configmap', 'kube-proxy.target': WIDE, 'kube-proxy.accept.0': CONF, 'kube-proxy.accept.1': WIDE, 'kube-proxy.hash': 'h-wide', 'kube-proxy.original-hash': 'h-orig' };
     for (const [k, v] of Object.entries(files)) fs.writeFileSync(path.join(targets, k), v);
     const run = (script = readScript('cluster-cidr-api.sh'), crashAt?: number) =>
-      runScript(script, { TARGETS: targets, WORK_DIR: root, PATH: `${FAKE_KUBECTL}:${process.env.PATH}`, FAKE_KUBE_STORE: store, ROLLOUT_SECONDS: '5' }, crashAt);
+      runScript(script, { TARGETS: targets, WORK_DIR: root, FAKE_KUBE_STORE: store, ROLLOUT_SECONDS: '5' }, crashAt, 'kubectl');
     const cm = () => JSON.parse(fs.readFileSync(path.join(store, 'ConfigMap.kube-system.kube-proxy.json'), 'utf8'));
     const ds = () => JSON.parse(fs.readFileSync(path.join(store, 'DaemonSet.kube-system.kube-proxy.json'), 'utf8'));
     const calls = () => fs.readFileSync(path.join(store, 'calls.log'), 'utf8').trim().split('\n').filter(Boolean);

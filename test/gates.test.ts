@@ -10,14 +10,13 @@ import { stepList } from '../src/steps/steps';
 import { runScript } from './support/gitops-simulator';
 import { cli, demoWorkspace, editConfig, readManifests, setStep } from './support/workspace';
 
-const FAKE_KUBECTL = path.join(__dirname, 'support', 'fake-kubectl');
 
 function calicoGate(nodes: string[], pods: unknown[], env: Record<string, string> = {}) {
   const store = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-'));
   fs.writeFileSync(path.join(store, 'calls.log'), '');
   fs.writeFileSync(path.join(store, 'NodeList.json'), JSON.stringify({ items: nodes.map((n) => ({ metadata: { name: n } })) }));
   fs.writeFileSync(path.join(store, 'PodList.k8s-app=calico-node.json'), JSON.stringify({ items: pods }));
-  return runScript(readScript('gate-calico-ready.sh'), { WORK_DIR: store, PATH: `${FAKE_KUBECTL}:${process.env.PATH}`, FAKE_KUBE_STORE: store, ...env });
+  return runScript(readScript('gate-calico-ready.sh'), { WORK_DIR: store, FAKE_KUBE_STORE: store, ...env }, undefined, 'kubectl');
 }
 const pod = (node: string, ready: boolean) => ({ spec: { nodeName: node }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } });
 

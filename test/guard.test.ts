@@ -109,3 +109,23 @@ describe('guard', () => {
     expect(inj.code).toBe(2);
   });
 });
+
+describe('guard and the copy of Calico\'s conflist', () => {
+  it.each([
+    ['policies-suspended', false],
+    ['nodes-1', true],
+    ['nodes-3', true],
+    ['weave-removed', true],
+    ['policies-restored', true],
+    ['finalized', false],
+  ])('refuses a spec.calico change at %s: %s', async (step, refused) => {
+    const ws = demoWorkspace();
+    git(ws, 'init', '-q', '-b', 'main');
+    setStep(ws, step);
+    commit(ws, step);
+    fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('    ipipMode: Always', '    ipipMode: Always\n    mtu: 1400'));
+    const r = await cli(ws, 'guard', '--from', 'HEAD');
+    expect(r.code).toBe(refused ? 1 : 0);
+    if (refused) expect(r.stderr).toMatch(/spec\.calico changed while switched nodes run on a copy of Calico's conflist/);
+  });
+});

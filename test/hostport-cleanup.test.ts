@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { scriptPath } from '../src/scripts/read-script';
+import { toolRoot } from './support/image-tools';
 
 const PORTMAP = '/usr/lib/cni/portmap';
 const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
@@ -64,7 +65,9 @@ function portmap(cmd: 'ADD' | 'DEL', network: string, id: string, ip: string, ho
   const cleanup = (live: string[]) => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'live-')), 'ips');
     fs.writeFileSync(file, live.map((ip) => `${ip}\n`).join(''));
-    return inNode('env', `LIVE_IPS_FILE=${file}`, 'NODE_NAME=n1', 'sh', scriptPath('hostport-cleanup.sh'));
+    // calico/node's tools alone on PATH, as in the image the Jobs run it in.
+    const tools = toolRoot('calico-node');
+    return inNode('env', '-i', `PATH=${tools}/bin`, `LIVE_IPS_FILE=${file}`, 'NODE_NAME=n1', `${tools}/bin/sh`, scriptPath('hostport-cleanup.sh'));
   };
 
   beforeAll(() => {

@@ -2,14 +2,12 @@
  * src/scripts/node-switch.sh run for real (busybox sh, as in the Job's image) against temporary
  * CNI config folders. The simulator and containerd tests build on this in later work.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { scriptPath } from '../src/scripts/read-script';
+import { readScript } from '../src/scripts/read-script';
+import { runInImage } from './support/image-tools';
 
-const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
-const SHELL = BUSYBOX ? [BUSYBOX, 'sh'] : ['sh'];
 
 const WEAVE = '{"cniVersion":"0.3.0","name":"weave","plugins":[{"name":"weave","type":"weave-net","hairpinMode":true},{"type":"portmap","capabilities":{"portMappings":true},"snat":true}]}\n';
 const CALICO = `{
@@ -30,11 +28,8 @@ function folder(files: Record<string, string>): string {
   return dir;
 }
 function run(dir: string, desired: string) {
-  const r = spawnSync(SHELL[0], [...SHELL.slice(1), scriptPath('node-switch.sh')], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, CNI_DIR: dir, DESIRED: desired, NODE_NAME: 'n1' },
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+  const r = runInImage('busybox', readScript('node-switch.sh'), { CNI_DIR: dir, DESIRED: desired, NODE_NAME: 'n1' });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 const listing = (dir: string) => Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
 /** What containerd would load: the first .conf/.conflist/.json in byte order. */
@@ -121,7 +116,8 @@ describe('node-switch.sh', () => {
 
   it('calico-native drops the copy once Calico\'s own file under its final name is valid and first', () => {
     const dir = folder({ '05-calico.conflist': CALICO, '10-calico.conflist': CALICO, '10-weave.conflist': WEAVE });
-    const r = spawnSync(SHELL[0], [...SHELL.slice(1), scriptPath('node-switch.sh')], { encoding: 'utf8', env: { PATH: process.env.PATH, CNI_DIR: dir, DESIRED: 'calico-native', CALICO_CONF: '10-calico.conflist', NODE_NAME: 'n1' } });
+    const r = { ...runInImage('busybox', readScript('node-switch.sh'), { CNI_DIR: dir, DESIRED: 'calico-native', CALICO_CONF: '10-calico.conflist', NODE_NAME: 'n1' }), status: 0 };
+    r.status = r.code;
     expect(r.status).toBe(0);
     expect(first(dir)).toBe('10-calico.conflist');
   });
@@ -132,7 +128,8 @@ describe('node-switch.sh', () => {
     ['not first', { '05-calico.conflist': CALICO, '07-other.conflist': WEAVE, '10-calico.conflist': CALICO }, /would make 07-other.conflist first, not Calico's own/],
   ])('calico-native keeps the copy when Calico\'s own file is %s', (_n, files, msg) => {
     const dir = folder(files);
-    const r = spawnSync(SHELL[0], [...SHELL.slice(1), scriptPath('node-switch.sh')], { encoding: 'utf8', env: { PATH: process.env.PATH, CNI_DIR: dir, DESIRED: 'calico-native', CALICO_CONF: '10-calico.conflist', NODE_NAME: 'n1' } });
+    const r = { ...runInImage('busybox', readScript('node-switch.sh'), { CNI_DIR: dir, DESIRED: 'calico-native', CALICO_CONF: '10-calico.conflist', NODE_NAME: 'n1' }), status: 0 };
+    r.status = r.code;
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(msg);
     expect(first(dir)).toBe('05-calico.conflist');

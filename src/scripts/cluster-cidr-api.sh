@@ -23,6 +23,11 @@ RESTART_ANNOTATION=cni-migrate.io/kube-proxy-config
 
 log() { echo "cluster-cidr: $*"; }
 die() { echo "cluster-cidr: ERROR: $*" >&2; exit 1; }
+
+# Every command this script runs, checked before it changes anything: the image may lack one.
+for tool in kubectl jq cat; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "cluster-cidr: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
+done
 same() { jq -n -e --rawfile a "$1" --rawfile b "$2" '$a == $b' > /dev/null; }
 
 # known NAME LIVE: succeeds when LIVE equals one of NAME's accepted values.

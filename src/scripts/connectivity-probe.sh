@@ -16,6 +16,11 @@ PORT="${PORT:-8080}"
 log() { echo "probe[$FROM]: $*"; }
 fail() { echo "probe[$FROM]: FAILED: $*" >&2; exit 1; }
 
+# Every command this script runs, checked before it changes anything: the image may lack one.
+for tool in nslookup awk wget timeout sleep seq head; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "probe[$FROM]: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
+done
+
 # retry CMD...: run until it succeeds, ATTEMPTS times.
 retry() {
   i=0

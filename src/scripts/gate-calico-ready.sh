@@ -4,6 +4,10 @@
 #   NODES      '*' or node names separated by spaces
 #   SELECTOR   label selector of the calico-node pods (kube-system)
 set -eu
+# Every command this script runs, checked before it changes anything: the image may lack one.
+for tool in kubectl jq wc tr cat; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "gate: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
+done
 NODES="${NODES:-*}"
 SELECTOR="${SELECTOR:-k8s-app=calico-node}"
 WORK="${WORK_DIR:-/tmp}"

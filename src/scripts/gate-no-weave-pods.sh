@@ -4,6 +4,10 @@
 # Runs in the kubectl image (kubectl, jq). Read-only.
 #   WEAVE_CIDR   e.g. 10.32.0.0/12
 set -eu
+# Every command this script runs, checked before it changes anything: the image may lack one.
+for tool in kubectl jq sort wc tr cat; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "gate: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
+done
 WEAVE_CIDR="${WEAVE_CIDR:?WEAVE_CIDR is required}"
 WORK="${WORK_DIR:-/tmp}"
 

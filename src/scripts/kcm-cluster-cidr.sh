@@ -24,6 +24,11 @@ STAGED="$MANIFEST_DIR/.kube-controller-manager.yaml.cni-migrate"
 log() { echo "kcm-cluster-cidr[$NODE_NAME]: $*"; }
 die() { echo "kcm-cluster-cidr[$NODE_NAME]: ERROR: $*" >&2; exit 1; }
 
+# Every command this script runs, checked before it changes anything: the image may lack one.
+for tool in awk grep cksum cp cat mv rm mkdir sync sleep kubectl jq; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "kcm-cluster-cidr[$NODE_NAME]: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
+done
+
 case "$ALLOCATE" in true | false | keep) ;; *) die "ALLOCATE=$ALLOCATE; expected true, false or keep" ;; esac
 case "$CLUSTER_CIDR" in '' | *[!0-9./]*) [ -z "$CLUSTER_CIDR" ] || die "CLUSTER_CIDR=$CLUSTER_CIDR is not an IPv4 CIDR" ;; esac
 [ -f "$FILE" ] || die "$FILE not found: is this a kubeadm control-plane node?"
@@ -71,7 +76,10 @@ else
   # Same owner and mode as the manifest (often 0600: it names key files).
   cp -p "$FILE" "$STAGED"
   cat "$EDITED" > "$STAGED"
+  # On disk before the rename, and the folder after: a power cut leaves the old manifest or the new.
+  sync "$STAGED"
   mv -f "$STAGED" "$FILE"
+  sync "$MANIFEST_DIR"
   log "manifest updated: --cluster-cidr=${CLUSTER_CIDR:-<removed>} (allocate-node-cidrs: $ALLOCATE)"
 fi
 rm -f "$EDITED"

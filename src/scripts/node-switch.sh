@@ -24,6 +24,11 @@ DESIRED="${DESIRED:-}"
 log() { echo "node-switch[$NODE_NAME]: $*"; }
 die() { echo "node-switch[$NODE_NAME]: ERROR: $*" >&2; exit 1; }
 
+# Every command this script runs, checked before it changes anything: the image may lack one.
+for tool in awk cmp cp mv rm ls sync; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "node-switch[$NODE_NAME]: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
+done
+
 # Succeeds when $1 is a JSON object with a string "name" and a non-empty "plugins" array: what
 # libcni requires of a .conflist before it will load it.
 valid_conflist() {
@@ -138,8 +143,12 @@ case "$DESIRED" in
     else
       cp "$SRC" "$TMP"
       valid_conflist "$TMP" || { rm -f "$TMP"; die "the copy of $SRC at $TMP is not valid (disk full?). Nothing changed."; }
+      # On disk before it is renamed into place, and the folder after: a power cut leaves the old
+      # file or the new one, whole (an empty first conflist fails the node's whole CNI load).
+      sync "$TMP"
       # Same-folder rename: atomic, and containerd reloads on it.
       mv -f "$TMP" "$DST"
+      sync "$CNI_DIR"
       log "calico-first: wrote $PRIORITY_NAME from $CALICO_CONF"
     fi
     ;;
@@ -162,6 +171,7 @@ case "$DESIRED" in
         *.conflist) valid_conflist "$CNI_DIR/$NEXT" || die "removing $PRIORITY_NAME would make the broken $NEXT first. Refusing." ;;
       esac
       rm -f "$DST"
+      sync "$CNI_DIR"
       log "$DESIRED: removed $PRIORITY_NAME; $NEXT is first"
     else
       log "already $DESIRED: no $PRIORITY_NAME"

@@ -10,6 +10,9 @@ HOST="${HOST_NSENTER:-nsenter -t 1 -m -u -i -n -p --}"
 # systemd's own test for "booted with systemd" (sd_booted), as seen from the host.
 SYSTEMD_MARKER="${SYSTEMD_MARKER:-/run/systemd/system}"
 
+# nsenter (from the image) is what reaches the host's systemd; checked before anything is done.
+command -v "${HOST%% *}" >/dev/null 2>&1 || { echo "restart-runtime[$NODE_NAME]: ERROR: ${HOST%% *} not found in the image; nothing was changed" >&2; exit 1; }
+
 case "$RUNTIME" in
   containerd | crio) ;;
   *) echo "restart-runtime[$NODE_NAME]: ERROR: RUNTIME=$RUNTIME; expected containerd or crio" >&2; exit 1 ;;

@@ -110,6 +110,14 @@ export function compare(from: MigrationPlan, to: MigrationPlan, allowWeaveRevert
   if (from.state.calicoInstalled && stableJson(fromSpec.network) !== stableJson(toSpec.network)) {
     return { ok: false, reason: `spec.network changed after step calico applied; Calico creates its IP pool once and ignores later changes, and the cluster CIDR depends on it` };
   }
+  // From the first wave until finalized, switched nodes run on 05-calico.conflist, a copy of
+  // Calico's conflist made once by their switch Job; install-cni would rewrite Calico's own file
+  // with new settings (MTU, IPAM, version) but the copy, which is what the runtime loads, would
+  // keep the old ones.
+  const onCopy = (p: MigrationPlan) => p.state.switchedWaves > 0 && !p.state.calicoNative;
+  if ((onCopy(from) || onCopy(to)) && stableJson(fromSpec.calico) !== stableJson(toSpec.calico)) {
+    return { ok: false, reason: `spec.calico changed while switched nodes run on a copy of Calico's conflist (05-calico.conflist, from nodes-1 until finalized): Calico would rewrite its own file, but the copy the runtime loads would keep the old settings; change spec.calico before the first wave, or once the migration is finalized` };
+  }
   if (a.index > 0 && fromSpec.gitops.engine !== toSpec.gitops.engine) {
     return { ok: false, reason: `spec.gitops.engine changed (${fromSpec.gitops.engine} → ${toSpec.gitops.engine}) mid-migration; the new engine would not own what the old one applied` };
   }

@@ -13,8 +13,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { runInImage, type ImageName } from './image-tools';
 
-const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
 
 export const WEAVE_CONFLIST = '{"cniVersion":"0.3.0","name":"weave","plugins":[{"name":"weave","type":"weave-net","hairpinMode":true},{"type":"portmap","capabilities":{"portMappings":true},"snat":true}]}\n';
 
@@ -142,7 +142,7 @@ export class GitOpsSimulator {
     for (const c of job.spec.template.spec.containers as any[]) {
       const env: Record<string, string> = Object.fromEntries((c.env as any[]).map((e) => [e.name, e.value]));
       const work = fs.mkdtempSync(path.join(this.root, '.work-'));
-      const r = runScript(c.command[2], { ...env, PATH: `${path.join(__dirname, 'fake-kubectl')}:${process.env.PATH}`, FAKE_KUBE_STORE: this.store, WORK_DIR: work });
+      const r = runScript(c.command[2], { ...env, FAKE_KUBE_STORE: this.store, WORK_DIR: work }, undefined, 'kubectl');
       log += r.log;
       if (r.code !== 0) return this.record(job, '(gate)', r.code, log);
     }
@@ -158,7 +158,7 @@ export class GitOpsSimulator {
     fs.mkdirSync(path.join(scratch, 'bin'), { recursive: true });
     fs.mkdirSync(path.join(scratch, 'weave'), { recursive: true });
     // Only the file part: devices and iptables are covered against a real network namespace elsewhere.
-    const r = runScript(c.command[2], { NODE_NAME: node, CNI_DIR: this.nodeDirs.get(node)!, BIN_DIR: path.join(scratch, 'bin'), DATA_DIR: path.join(scratch, 'weave'), NETWORK: '0' });
+    const r = runScript(c.command[2], { NODE_NAME: node, CNI_DIR: this.nodeDirs.get(node)!, BIN_DIR: path.join(scratch, 'bin'), DATA_DIR: path.join(scratch, 'weave'), NETWORK: '0' }, undefined, 'calico-node');
     return this.record(job, node, r.code, r.log);
   }
 
@@ -244,7 +244,7 @@ export class GitOpsSimulator {
     } else {
       extra = { MANIFEST_DIR: path.join(this.kubelet, job.spec.template.spec.nodeName), WAIT_SECONDS: '5' };
     }
-    const r = runScript(c.command[2], { ...env, ...fake, ...extra });
+    const r = runScript(c.command[2], { ...env, ...fake, ...extra }, undefined, 'kubectl');
     return this.record(job, job.spec.template.spec.nodeName ?? '(api)', r.code, r.log);
   }
 
@@ -280,13 +280,14 @@ export class GitOpsSimulator {
 }
 
 /** Run a switch script with busybox sh (the Job's shell), or sh where busybox is missing. */
-export function runScript(script: string, env: Record<string, string>, crashAt?: number): { code: number; log: string } {
-  const shell = BUSYBOX ? [BUSYBOX, 'sh'] : ['sh'];
-  const r = spawnSync(shell[0], [...shell.slice(1), '-c', script], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, ...env, ...(crashAt !== undefined ? { CRASH_AT: String(crashAt) } : {}) },
-  });
-  return { code: r.status ?? (r.signal ? 128 : 1), log: `${r.stdout}${r.stderr}` };
+/**
+ * Run a Job script's text as its image would: that image's shell, and on PATH only the commands
+ * that image has (test/support/image-tools.ts). A PATH in `env` is ignored.
+ */
+export function runScript(script: string, env: Record<string, string>, crashAt?: number, image: ImageName = 'busybox'): { code: number; log: string } {
+  const { PATH: _ignored, ...rest } = env;
+  const r = runInImage(image, script, rest, { crashAt });
+  return { code: r.code, log: r.log };
 }
 
 /**
