@@ -60,6 +60,8 @@ export function generateCluster(dir: string, nodeCount: number, policyCount: num
       network: { weaveCIDR: '10.32.0.0/12', serviceCIDR: '10.96.0.0/12' },
       controlPlane: { mode: 'kubeadm' },
       nodes: { waves },
+      // A third of the generated policies name Weave's range: move them to Calico's on restore.
+      policies: { rewriteIPBlocks: true },
     },
   }));
   return { dir, config, waves };

@@ -8,6 +8,7 @@ import { Calico } from './constructs/calico/calico';
 import { ClusterCidr } from './constructs/control-plane/cluster-cidr';
 import { ConnectivityProbe } from './constructs/connectivity-probe';
 import { NetworkPolicies } from './constructs/network-policies';
+import { PolicyFreeze } from './constructs/policy-freeze';
 import { NodeSwitch } from './constructs/node-switch';
 import { NodeSwitchRbac } from './constructs/node-switch-rbac';
 import { StepGate } from './constructs/step-gate';
@@ -56,6 +57,9 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
 
   if (model.policies.present) {
     new NetworkPolicies(charts.get('30-policies')!, 'NetworkPolicies', { policies: model.policies.objects });
+  }
+  if (model.policies.freeze) {
+    new PolicyFreeze(charts.get('30-policies')!, 'Freeze', { freeze: model.policies.freeze });
   }
 
   const nodes = charts.get('40-nodes')!;

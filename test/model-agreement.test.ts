@@ -55,7 +55,8 @@ describe.each(['argocd', 'flux'])('the model and what is rendered from it (%s)',
 
     // Policies and Weave's objects: exactly the model's.
     const key = (o: any) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-    expect(objs.filter((o) => o.file.startsWith('30-policies/')).map((o) => key(o.obj)).sort()).toEqual(model.policies.objects.map(key).sort());
+    expect(objs.filter((o) => o.file.startsWith('30-policies/') && o.obj.kind === 'NetworkPolicy').map((o) => key(o.obj)).sort()).toEqual(model.policies.objects.map(key).sort());
+    expect(objs.some((o) => o.obj.kind === 'ValidatingAdmissionPolicy')).toBe(!!model.policies.freeze);
     expect(objs.filter((o) => o.file.startsWith('50-weave/') && o.obj.metadata.labels?.['app.kubernetes.io/name'] !== 'cni-migrate').map((o) => key(o.obj)).sort()).toEqual(model.weave.objects.map(key).sort());
     expect(objs.some((o) => o.obj.kind === 'DaemonSet' && o.obj.metadata.name === 'calico-node')).toBe(model.calico.installed);
     const ds = objs.find((o) => o.obj.kind === 'DaemonSet' && o.obj.metadata.name === 'calico-node')?.obj;

@@ -88,7 +88,10 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
   });
 
   it('policies leave at policies-suspended and stay out until policies-restored', () => {
-    const count = Object.fromEntries(outputs.map((o) => [o.step, o.layer('30-policies').length]));
+    const count = Object.fromEntries(outputs.map((o) => [o.step, o.layer('30-policies').filter((x: any) => x.kind === 'NetworkPolicy').length]));
+    // While they are out, the freeze on creating them is in (and only then).
+    const frozen = Object.fromEntries(outputs.map((o) => [o.step, o.layer('30-policies').filter((x: any) => x.kind === 'ValidatingAdmissionPolicy').length]));
+    expect(Object.entries(frozen).filter(([, n]) => n === 1).map(([s]) => s)).toEqual(Object.entries(count).filter(([, n]) => n === 0).map(([s]) => s));
     expect(count).toEqual({ adopt: 12, calico: 12, 'cluster-cidr': 12, 'policies-suspended': 0, 'nodes-1': 0, 'nodes-2': 0, 'nodes-3': 0, 'nodes-4': 0, 'nodes-5': 0, 'weave-removed': 0, 'policies-restored': 12, finalized: 12 });
   });
 

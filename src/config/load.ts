@@ -150,6 +150,7 @@ export function resolveMigration(raw: unknown, file: string): Migration {
     policies: {
       rewriteIPBlocks: s.policies?.rewriteIPBlocks ?? false,
       rewrite: Object.fromEntries(Object.entries(rewrite).map(([k, v]) => [Cidr.parse(k).toString(), Cidr.parse(v).toString()])),
+      acknowledge: [...(s.policies?.acknowledge ?? [])].sort(),
     },
     images: {
       shell: s.images?.shell ?? DEFAULT_SHELL_IMAGE,
@@ -225,7 +226,7 @@ interface RawSpec {
     iptablesBackend?: 'Legacy' | 'NFT';
     nodeMTU?: number;
   };
-  policies?: { rewriteIPBlocks?: boolean; rewrite?: Record<string, string> };
+  policies?: { rewriteIPBlocks?: boolean; rewrite?: Record<string, string>; acknowledge?: string[] };
   images?: { shell?: string; kubectl?: string; netTools?: string };
   probe?: { enabled?: boolean };
 }

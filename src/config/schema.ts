@@ -179,6 +179,12 @@ export const MIGRATION_SCHEMA = {
               description: 'a mapping of IPv4 CIDR to IPv4 CIDR',
               additionalProperties: { type: 'string', description: 'an IPv4 CIDR' },
             },
+            acknowledge: {
+              type: 'array',
+              uniqueItems: true,
+              description: 'a list of NetworkPolicies as namespace/name',
+              items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', description: 'a NetworkPolicy as namespace/name' },
+            },
           },
         },
         probe: {

@@ -186,6 +186,12 @@ export interface PoliciesSpec {
    * @default { <weaveCIDR>: <calicoCIDR> }
    */
   readonly rewrite: Readonly<Record<string, string>>;
+  /**
+   * Policies (namespace/name) whose ipBlocks name Weave's pod range and are restored as they are,
+   * on purpose: the operator has checked that losing what they allowed is intended.
+   * @default []
+   */
+  readonly acknowledge: readonly string[];
 }
 
 export interface ImagesSpec {

@@ -16,7 +16,7 @@ export const LAYERS: readonly Layer[] = [
   { id: '00-gate', order: 0, purpose: 'checks that must pass before the rest of the step applies' },
   { id: '10-calico', order: 10, purpose: 'Calico beside Weave' },
   { id: '20-control-plane', order: 20, purpose: 'cluster CIDR of kube-controller-manager and kube-proxy' },
-  { id: '30-policies', order: 30, purpose: 'the NetworkPolicies this migration owns' },
+  { id: '30-policies', order: 30, purpose: 'the NetworkPolicies this migration owns, or the freeze on them while suspended' },
   { id: '40-nodes', order: 40, purpose: 'per-node Jobs that converge each node\'s CNI config' },
   { id: '50-weave', order: 50, purpose: 'Weave Net\'s objects, owned until removal' },
   { id: '60-probe', order: 60, purpose: 'the optional connectivity probe, after everything else of the step' },

@@ -6,6 +6,7 @@ import type { ClusterSnapshot, KubeObject } from './objects';
 
 interface Container {
   name?: string;
+  image?: string;
   command?: string[];
   args?: string[];
   env?: { name: string; value?: string }[];
@@ -89,6 +90,23 @@ export function kubeProxyMode(snapshot: ClusterSnapshot): string | undefined {
   for (const c of containers(snapshot.controlPlane.kubeProxyDaemonSet)) {
     const mode = containerFlags(c).get('proxy-mode');
     if (mode) return mode;
+  }
+  return undefined;
+}
+
+/**
+ * The control plane's Kubernetes version, from the image tag of kube-controller-manager's mirror
+ * pod (kubeadm tags it with the release, registry.k8s.io/kube-controller-manager:v1.30.6), else of
+ * kube-proxy's DaemonSet; undefined when neither says.
+ */
+export function kubernetesVersion(snapshot: ClusterSnapshot): { major: number; minor: number } | undefined {
+  const images = [
+    ...[...snapshot.controlPlane.controllerManagers.values()].flatMap((p) => containers(p).map((c) => (c as { image?: string }).image)),
+    ...containers(snapshot.controlPlane.kubeProxyDaemonSet).map((c) => (c as { image?: string }).image),
+  ];
+  for (const image of images) {
+    const m = /:v(\d+)\.(\d+)\.\d+/.exec(image ?? '');
+    if (m) return { major: Number(m[1]), minor: Number(m[2]) };
   }
   return undefined;
 }

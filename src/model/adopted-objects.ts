@@ -1,6 +1,6 @@
 /**
- * Which captured objects a step's desired state holds, as they must be applied: Weave's objects
- * that GitOps may own, and the NetworkPolicies (with ipBlock rewrites once restored).
+ * Which of Weave's captured objects GitOps owns (the NetworkPolicies as restored are in
+ * policy-restore.ts).
  */
 import type { KubeObject } from '../kube/objects';
 
@@ -10,26 +10,4 @@ import type { KubeObject } from '../kube/objects';
  */
 export function ownedWeaveObjects(objects: readonly KubeObject[]): KubeObject[] {
   return objects.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === 'weave-net'));
-}
-
-interface IpBlock {
-  cidr?: string;
-  except?: string[];
-}
-interface Peer {
-  ipBlock?: IpBlock;
-}
-
-/** A copy of `policy` with every ipBlock CIDR found in `rewrites` replaced (exact match). */
-export function rewriteIpBlocks(policy: KubeObject, rewrites: Readonly<Record<string, string>>): KubeObject {
-  const copy = structuredClone(policy) as KubeObject & { spec?: { ingress?: { from?: Peer[] }[]; egress?: { to?: Peer[] }[] } };
-  const fix = (peers: Peer[] | undefined) =>
-    peers?.forEach((p) => {
-      if (!p.ipBlock) return;
-      if (p.ipBlock.cidr && rewrites[p.ipBlock.cidr]) p.ipBlock.cidr = rewrites[p.ipBlock.cidr];
-      if (p.ipBlock.except) p.ipBlock.except = p.ipBlock.except.map((c) => rewrites[c] ?? c);
-    });
-  copy.spec?.ingress?.forEach((r) => fix(r.from));
-  copy.spec?.egress?.forEach((r) => fix(r.to));
-  return copy;
 }

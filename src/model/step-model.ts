@@ -8,7 +8,8 @@ import type { ClusterSnapshot, KubeObject } from '../kube/objects';
 import type { NetworkPlan } from '../network/network-plan';
 import type { ClusterCidrPhase, Step, StepState } from '../steps/steps';
 import { isControlPlane } from '../steps/waves';
-import { ownedWeaveObjects, rewriteIpBlocks } from './adopted-objects';
+import { ownedWeaveObjects } from './adopted-objects';
+import { freezeSupported, restoredPolicies, type PolicyFreeze, type RestoredPolicies } from './policy-restore';
 import { coexistenceFor, type CalicoCoexistence } from './calico-settings';
 import { clusterCidrTargets, type ClusterCidrTargets } from './cluster-cidr-targets';
 import { COEXISTENCE_CONF_NAME, FINAL_CONF_NAME } from './conflist-names';
@@ -49,6 +50,10 @@ export interface StepModel {
     readonly present: boolean;
     /** The NetworkPolicies as applied at this step (rewritten when restored); empty when suspended. */
     readonly objects: readonly KubeObject[];
+    /** The policies as `policies-restored` applies them, whatever the step: what the checks read. */
+    readonly asRestored: RestoredPolicies;
+    /** While the policies are suspended, the freeze on creating or changing NetworkPolicies. */
+    readonly freeze?: PolicyFreeze;
   };
   readonly weave: {
     readonly present: boolean;
@@ -67,8 +72,8 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
   const { migration, snapshot, waves, waveOf, step, state, network: net } = inputs;
   const spec = migration.spec;
   const phaseValue = state.clusterCidr === 'original' ? undefined : state.clusterCidr === 'supernet' ? net.supernet.toString() : net.finalClusterCidr.toString();
-  const rewrites = state.policiesRestored && spec.policies.rewriteIPBlocks ? spec.policies.rewrite : {};
-  const policies = !state.policiesPresent ? [] : Object.keys(rewrites).length > 0 ? snapshot.networkPolicies.map((p) => rewriteIpBlocks(p, rewrites)) : snapshot.networkPolicies;
+  const asRestored = restoredPolicies(snapshot.networkPolicies, spec.policies);
+  const policies = !state.policiesPresent ? [] : state.policiesRestored ? asRestored.objects : snapshot.networkPolicies;
   const owned = ownedWeaveObjects(snapshot.weaveObjects);
   const controlPlane = new Set(snapshot.nodes.filter(isControlPlane).map((n) => n.name));
   return {
@@ -85,7 +90,12 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
       value: phaseValue,
       targets: state.calicoInstalled ? clusterCidrTargets(snapshot, net, spec.controlPlane.mode) : undefined,
     },
-    policies: { present: state.policiesPresent, objects: policies },
+    policies: {
+      present: state.policiesPresent,
+      objects: policies,
+      asRestored,
+      freeze: !state.policiesPresent && freezeSupported(snapshot) ? { migration: migration.metadata.name } : undefined,
+    },
     weave: { present: state.weavePresent, objects: state.weavePresent ? owned : [], owned },
     gate: gateChecksFor(step.kind, net.weave.toString()),
     probe: spec.probe.enabled && state.calicoInstalled

@@ -87,7 +87,7 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
     state,
     network,
     model,
-    findings: sortFindings([...backupFindings(snapshot, state, steps[steps.length - 1].index === step.index), ...network.findings, ...calicoFindings(migration, snapshot, model), ...policyFindings(snapshot, network, state), ...waveFindings(migration, snapshot, waves)]),
+    findings: sortFindings([...backupFindings(snapshot, state, steps[steps.length - 1].index === step.index), ...network.findings, ...calicoFindings(migration, snapshot, model), ...policyFindings(snapshot, network, state, model, migration.spec.policies), ...waveFindings(migration, snapshot, waves)]),
   };
 }
 

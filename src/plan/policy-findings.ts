@@ -4,6 +4,10 @@
 import type { ClusterSnapshot, KubeObject } from '../kube/objects';
 import { Cidr } from '../network/cidr';
 import type { NetworkPlan } from '../network/network-plan';
+import type { PoliciesSpec } from '../config/types';
+import { FREEZE_EXCEPTION_LABEL } from '../model/policy-restore';
+import { weaveOnlyRules } from '../model/policy-rewrite';
+import type { StepModel } from '../model/step-model';
 import type { StepState } from '../steps/steps';
 import type { Finding } from './findings';
 
@@ -29,9 +33,11 @@ const OWNERS: { tool: string; test: (o: KubeObject) => boolean }[] = [
   { tool: 'Argo CD', test: (o) => !!annotations(o)['argocd.argoproj.io/tracking-id'] || !!labels(o)['argocd.argoproj.io/instance'] },
   { tool: 'Flux', test: (o) => !!labels(o)['kustomize.toolkit.fluxcd.io/name'] || !!labels(o)['helm.toolkit.fluxcd.io/name'] },
   { tool: 'Helm', test: (o) => labels(o)['app.kubernetes.io/managed-by'] === 'Helm' || !!annotations(o)['meta.helm.sh/release-name'] },
+  // An operator that creates policies for its custom resources re-creates them when they go.
+  { tool: 'their owner (ownerReferences: an operator or controller)', test: (o) => Array.isArray((o.metadata as { ownerReferences?: unknown[] }).ownerReferences) && ((o.metadata as { ownerReferences?: unknown[] }).ownerReferences ?? []).length > 0 },
 ];
 
-export function policyFindings(snapshot: ClusterSnapshot, net: NetworkPlan, state: StepState): Finding[] {
+export function policyFindings(snapshot: ClusterSnapshot, net: NetworkPlan, state: StepState, model: StepModel, spec: PoliciesSpec): Finding[] {
   const out: Finding[] = [];
   const name = (p: KubeObject) => `${p.metadata.namespace}/${p.metadata.name}`;
   const some = (items: string[]) => (items.length <= 4 ? items.join(', ') : `${items.slice(0, 4).join(', ')} and ${items.length - 4} more`);
@@ -45,14 +51,35 @@ export function policyFindings(snapshot: ClusterSnapshot, net: NetworkPlan, stat
       `suspend them at their source in ${tool} (remove them there, or pause that app) before policies-suspended; restore them there after policies-restored`);
   }
 
+  // Checked at every step, on the policies as policies-restored will apply them: better to decide
+  // before the migration starts than to find out when they come back.
+  const acknowledged = new Set(spec.acknowledge);
+  const known = new Set(policies.map(name));
+  for (const a of spec.acknowledge.filter((x) => !known.has(x))) {
+    out.push({ severity: 'error', code: 'policy-acknowledge-unknown', field: 'spec.policies.acknowledge', message: `${a} is acknowledged, but no such NetworkPolicy is in ${snapshot.dir}/networkpolicies`, fix: 'remove it from spec.policies.acknowledge, or fix its namespace/name' });
+  }
+  for (const e of model.policies.asRestored.errors) {
+    out.push({ severity: 'error', code: 'policy-rewrite-impossible', field: 'spec.policies.rewrite', message: e, fix: 'edit that policy (its file under cluster/networkpolicies/) so the block fits the Calico range, or acknowledge it in spec.policies.acknowledge' });
+  }
+  const weaveOnly = model.policies.asRestored.objects.map((p, i) => ({ p, rules: weaveOnlyRules(policies[i], p, net.weave, net.calico) })).filter((x) => x.rules.length > 0);
+  add('error', 'policy-ipblock-weave', weaveOnly.filter((x) => !acknowledged.has(name(x.p))).map((x) => `${name(x.p)} (${x.rules.join(', ')})`),
+    (s) => `${s}: an ipBlock lets pods in or out by their Weave addresses (${net.weave}) only; once every pod is on Calico (${net.calico}) this policy cuts that traffic when restored`,
+    `either set spec.policies.rewriteIPBlocks: true (blocks inside ${net.weave} move into ${net.calico}, blocks holding it also hold ${net.calico}), or list the policy in spec.policies.acknowledge if cutting that traffic is intended`);
+  add('info', 'policy-ipblock-weave-acknowledged', weaveOnly.filter((x) => acknowledged.has(name(x.p))).map((x) => name(x.p)),
+    (s) => `${s}: restored as backed up although an ipBlock names Weave addresses only (spec.policies.acknowledge)`, 'nothing to do');
+  add('info', 'policy-ipblock-rewritten', [...new Set(model.policies.asRestored.rewrites.map((r) => r.policy))],
+    (s) => `${s}: ipBlocks rewritten for the Calico range on restore (PLAN.md of policies-restored lists each change)`, 'review the rewrites');
+  if (!model.policies.freeze && !state.policiesPresent) {
+    out.push({ severity: 'warning', code: 'policy-freeze-unsupported', message: 'the control plane is older than Kubernetes 1.30 (or its version is not in the snapshot), so NetworkPolicies are not frozen while suspended: one created now is enforced across the NAT and drops traffic', fix: `tell the teams not to create NetworkPolicies until policies-restored (or label them ${FREEZE_EXCEPTION_LABEL}=true once the cluster runs 1.30)` });
+  }
+
   const blocks = [
-    { what: 'the Weave CIDR', cidr: net.weave, fix: 'the pods behind it move to the Calico CIDR: set spec.policies.rewriteIPBlocks: true (default rewrite: Weave CIDR → Calico CIDR) or edit these policies' },
     { what: 'the Calico CIDR', cidr: net.calico, fix: 'check that the rule means Calico pods' },
     { what: 'the service CIDR', cidr: net.service, fix: 'ipBlocks do not match Service IPs after kube-proxy DNAT; select the backing pods instead' },
   ];
   for (const b of blocks) {
     const hits = policies.filter((p) => cidrsOf(p).some((c) => c.overlaps(b.cidr))).map(name);
-    add(b.what === 'the Weave CIDR' ? 'warning' : 'info', `policy-ipblock-${b.what === 'the Weave CIDR' ? 'weave' : b.what === 'the Calico CIDR' ? 'calico' : 'service'}`, hits, (s) => `${s}: an ipBlock overlaps ${b.what} ${b.cidr}`, b.fix);
+    add('info', `policy-ipblock-${b.what === 'the Calico CIDR' ? 'calico' : 'service'}`, hits, (s) => `${s}: an ipBlock overlaps ${b.what} ${b.cidr}`, b.fix);
   }
 
   add('warning', 'policy-named-port', policies.filter((p) => ports(p).some((x) => typeof x.port === 'string')).map(name),

@@ -8,6 +8,9 @@ import type { Step } from '../steps/steps';
 import { commitMessage } from '../steps/transitions';
 import type { MigrationPlan } from './migration-plan';
 
+/** ipBlock rewrites listed one by one in PLAN.md; the rest are counted (step.json has them all). */
+const MAX_REWRITES_LISTED = 40;
+
 /** Up to this many nodes, a wave is named node by node wherever the report mentions it. */
 export const NAMED_WAVE_MAX_NODES = 10;
 
@@ -87,6 +90,9 @@ export function stepReport(plan: MigrationPlan): StepReport {
       break;
     case 'policies-suspended':
       changes.push(`the ${policies} NetworkPolicies are pruned (traffic between Weave and Calico is NATed, so neither can enforce them); their backup is ${snapshot.dir}/networkpolicies/ in git`);
+      changes.push(model.policies.freeze
+        ? 'a ValidatingAdmissionPolicy freezes NetworkPolicies until policies-restored: creating or changing one is denied with a message that says why (this tool\'s service accounts, and a policy labelled cni-migrate.io/allow-during-migration=true, pass); the revert removes it'
+        : 'NetworkPolicies are not frozen (the control plane is older than Kubernetes 1.30, or its version is unknown): ask teams not to create any until policies-restored');
       before.push('every NetworkPolicy is owned by this migration alone (none is also applied by another Argo CD app, Flux or Helm, which would bring it back)');
       after.push('no NetworkPolicy is left in the cluster');
       rollback.push('the policies come back unchanged; Weave enforces them again');
@@ -115,7 +121,11 @@ export function stepReport(plan: MigrationPlan): StepReport {
       rollback.push('not restored once the cleanup ran: Weave\'s IPAM data in /var/lib/weave (Weave starts with a fresh allocation; no pod uses it any more) and its peer list in the weave-net ConfigMap; `cni-migrate guard` refuses this revert unless run with --allow-weave-revert');
       break;
     case 'policies-restored':
-      changes.push(`the ${policies} NetworkPolicies come back${plan.migration.spec.policies.rewriteIPBlocks ? `, with ipBlock CIDRs rewritten (${Object.entries(plan.migration.spec.policies.rewrite).map(([a, b]) => `${a} → ${b}`).join(', ')})` : ' exactly as backed up'}; Calico enforces them`);
+      changes.push(`the ${policies} NetworkPolicies come back${plan.migration.spec.policies.rewriteIPBlocks ? `, with ipBlock CIDRs rewritten (${Object.entries(plan.migration.spec.policies.rewrite).map(([a, b]) => `${a} → ${b}`).join(', ')})` : ' exactly as backed up'}; Calico enforces them; the freeze on NetworkPolicies is lifted`);
+      const rw = model.policies.asRestored.rewrites;
+      for (const r of rw.slice(0, MAX_REWRITES_LISTED)) changes.push(`ipBlock rewrite in ${r.policy}, ${r.field}: \`${r.before}\` → \`${r.after}\``);
+      if (rw.length > MAX_REWRITES_LISTED) changes.push(`and ${rw.length - MAX_REWRITES_LISTED} more ipBlock rewrites (every one is in step.json, ipBlockRewrites)`);
+      if (plan.migration.spec.policies.acknowledge.length) changes.push(`restored as backed up on purpose (spec.policies.acknowledge): ${plan.migration.spec.policies.acknowledge.join(', ')}`);
       before.push('every pod is on Calico');
       after.push('every backed-up NetworkPolicy is present and unchanged (apart from configured rewrites)');
       rollback.push('the policies are pruned again');

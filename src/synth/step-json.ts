@@ -34,6 +34,7 @@ export function renderStepJson(plan: MigrationPlan, report: StepReport, layerFil
     nextCommit: report.nextCommit ?? null,
     rollback: report.rollback,
     findings: plan.findings,
+    ipBlockRewrites: plan.model.policies.asRestored.rewrites,
     layers: Object.fromEntries([...layerFiles].map(([id, files]) => [id, files])),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;

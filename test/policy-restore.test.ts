@@ -1,0 +1,184 @@
+/**
+ * NetworkPolicies across the move (issue 16): a restore that would cut traffic is refused at plan
+ * time unless rewritten or acknowledged; rewrites handle blocks inside, equal to and holding the
+ * Weave range in `cidr` and `except`; and while suspended, a ValidatingAdmissionPolicy freezes
+ * NetworkPolicies, its CEL checked with a CEL evaluator (@bufbuild/cel) on admission requests.
+ */
+import { run } from '@bufbuild/cel';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { FREEZE_EXPRESSION } from '../src/constructs/policy-freeze';
+import type { KubeObject } from '../src/kube/objects';
+import { rewritePolicy, weaveOnlyRules } from '../src/model/policy-rewrite';
+import { Cidr } from '../src/network/cidr';
+import { stepList } from '../src/steps/steps';
+import { checkSchemas } from './support/schemas';
+import { cli, demoWorkspace, editConfig, readManifests, setStep, type Workspace } from './support/workspace';
+
+const WEAVE = Cidr.parse('10.32.0.0/12');
+const CALICO = Cidr.parse('10.48.0.0/12');
+const RULES = [{ from: WEAVE, to: CALICO }];
+
+const policy = (from: object[]): KubeObject => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'p', namespace: 'ns' }, spec: { podSelector: {}, ingress: [{ from }] } });
+const peers = (p: KubeObject) => (p.spec as any).ingress[0].from;
+
+describe('ipBlock rewrites', () => {
+  it.each([
+    ['equal to the Weave range', [{ ipBlock: { cidr: '10.32.0.0/12' } }], [{ ipBlock: { cidr: '10.48.0.0/12' } }]],
+    ['inside it: same offset', [{ ipBlock: { cidr: '10.32.4.0/24' } }], [{ ipBlock: { cidr: '10.48.4.0/24' } }]],
+    ['inside it, with an except inside: both move', [{ ipBlock: { cidr: '10.33.0.0/16', except: ['10.33.1.0/24'] } }], [{ ipBlock: { cidr: '10.49.0.0/16', except: ['10.49.1.0/24'] } }]],
+    ['holding Weave and Calico: an except inside Weave moves', [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.32.0.0/12', '10.96.0.0/12'] } }], [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.48.0.0/12', '10.96.0.0/12'] } }]],
+    ['holding Weave but not Calico: a block for Calico is added, with Weave\'s excepts moved', [{ ipBlock: { cidr: '10.32.0.0/11', except: ['10.32.9.0/24'] } }].map((p) => ({ ...p, ipBlock: { ...p.ipBlock, cidr: '10.32.0.0/12' } })).slice(0, 0).concat([{ ipBlock: { cidr: '10.32.0.0/12', except: ['10.32.9.0/24'] } }]), [{ ipBlock: { cidr: '10.48.0.0/12', except: ['10.48.9.0/24'] } }]],
+    ['an except holding the Weave range also excepts Calico\'s', [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.32.0.0/11'] } }], [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.32.0.0/11'] } }]],
+    ['outside it: untouched', [{ ipBlock: { cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] } }, { podSelector: {} }], [{ ipBlock: { cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] } }, { podSelector: {} }]],
+  ])('%s', (_what, before, after) => {
+    const r = rewritePolicy(policy(before), RULES);
+    expect(peers(r.policy)).toEqual(after);
+    expect(r.changes.length > 0).toBe(JSON.stringify(before) !== JSON.stringify(after));
+    expect(weaveOnlyRules(policy(before), r.policy, WEAVE, CALICO)).toEqual([]);
+  });
+
+  it('a block that holds the Weave range but not Calico\'s gets a Calico block beside it', () => {
+    const r = rewritePolicy(policy([{ ipBlock: { cidr: '10.32.0.0/11' } }]), [{ from: WEAVE, to: Cidr.parse('10.64.0.0/12') }]);
+    expect(peers(r.policy)).toEqual([{ ipBlock: { cidr: '10.32.0.0/11' } }, { ipBlock: { cidr: '10.64.0.0/12' } }]);
+    expect(r.changes).toEqual([{ policy: 'ns/p', field: 'spec.ingress[0].from[1]', before: '(added)', after: 'ipBlock 10.64.0.0/12' }]);
+  });
+
+  it('an except that holds the Weave range excepts the Calico range too, where the cidr holds it', () => {
+    const r = rewritePolicy(policy([{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.32.0.0/12'] } }]), RULES);
+    expect(peers(r.policy)).toEqual([{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.48.0.0/12'] } }]);
+    const holding = rewritePolicy(policy([{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.32.0.0/11'] } }]), [{ from: WEAVE, to: Cidr.parse('10.64.0.0/12') }]);
+    expect(peers(holding.policy)).toEqual([{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.32.0.0/11', '10.64.0.0/12'] } }]);
+  });
+
+  it('refuses a block that does not fit at its offset in a smaller Calico range, naming it', () => {
+    expect(() => rewritePolicy(policy([{ ipBlock: { cidr: '10.40.0.0/16' } }]), [{ from: WEAVE, to: Cidr.parse('10.48.0.0/16') }]))
+      .toThrow('ns/p spec.ingress[0].from[0].ipBlock.cidr: 10.40.0.0/16 lies inside 10.32.0.0/12 at an offset that 10.48.0.0/16 (smaller) does not have');
+    expect(() => rewritePolicy(policy([{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.47.0.0/16'] } }]), [{ from: WEAVE, to: Cidr.parse('10.48.0.0/16') }])).toThrow(/except\[0\]: 10\.47\.0\.0\/16 lies inside/);
+  });
+
+  it('finds the rules that let pods in by Weave addresses before and by no Calico address after', () => {
+    const same = (p: KubeObject) => weaveOnlyRules(p, p, WEAVE, CALICO);
+    expect(same(policy([{ ipBlock: { cidr: '10.32.4.0/24' } }]))).toEqual(['spec.ingress[0].from']);
+    expect(same(policy([{ ipBlock: { cidr: '10.32.0.0/12' } }, { ipBlock: { cidr: '10.48.0.0/12' } }]))).toEqual([]);
+    // Excepting the pods (before and after) is not cutting them.
+    expect(same(policy([{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.32.0.0/12'] } }]))).toEqual([]);
+    expect(same(policy([{ ipBlock: { cidr: '10.0.0.0/8' } }]))).toEqual([]);
+  });
+});
+
+describe('the demo\'s allow-from-pod-network', () => {
+  const restored = async (ws: Workspace) => {
+    setStep(ws, 'policies-restored');
+    expect((await cli(ws, 'synth')).code).toBe(0);
+    return readManifests(ws.dist).find((m) => m.obj.kind === 'NetworkPolicy' && m.obj.metadata.name === 'allow-from-pod-network')!.obj;
+  };
+
+  it('makes plan exit 1 at the default settings, naming it and the two ways out', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => delete d.spec.policies);
+    const r = await cli(ws, 'plan');
+    expect(r.code).toBe(1);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('ERROR policy-ipblock-weave'))!;
+    expect(line).toContain('payments/allow-from-pod-network (spec.ingress[0].from)');
+    expect(line).toMatch(/spec\.policies\.rewriteIPBlocks: true.*or list the policy in spec\.policies\.acknowledge/);
+    expect((await cli(ws, 'synth')).code).toBe(2);
+  });
+
+  it('passes with a rewrite, and the restored object shows it', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => (d.spec.policies = { rewriteIPBlocks: true }));
+    expect((await cli(ws, 'plan')).code).toBe(0);
+    expect((await restored(ws)).spec.ingress[0].from).toEqual([{ ipBlock: { cidr: '10.48.0.0/12' } }]);
+    expect(fs.readFileSync(path.join(ws.dist, 'PLAN.md'), 'utf8')).toContain('ipBlock rewrite in payments/allow-from-pod-network, spec.ingress[0].from[0].ipBlock.cidr: `10.32.0.0/12` → `10.48.0.0/12`');
+  });
+
+  it('passes with an acknowledgement, restored as backed up; an unknown name is an error', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => (d.spec.policies = { acknowledge: ['payments/allow-from-pod-network'] }));
+    expect((await cli(ws, 'plan')).code).toBe(0);
+    expect((await restored(ws)).spec.ingress[0].from).toEqual([{ ipBlock: { cidr: '10.32.0.0/12' } }]);
+    editConfig(ws, (d) => (d.spec.policies = { acknowledge: ['payments/allow-from-pod-network', 'payments/typo'] }));
+    const r = await cli(ws, 'plan');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ERROR policy-acknowledge-unknown: payments\/typo is acknowledged, but no such NetworkPolicy/m);
+  });
+});
+
+describe('the freeze while NetworkPolicies are suspended', () => {
+  it('exists exactly at the steps without policies, validates against the schemas, and the revert removes it', async () => {
+    const ws = demoWorkspace();
+    for (const s of stepList(5)) {
+      setStep(ws, s.name);
+      expect((await cli(ws, 'synth')).code).toBe(0);
+      const objs = readManifests(ws.dist);
+      const freeze = objs.filter((m) => m.obj.kind.startsWith('ValidatingAdmissionPolicy'));
+      const policies = objs.filter((m) => m.obj.kind === 'NetworkPolicy');
+      expect([s.name, freeze.length]).toEqual([s.name, policies.length === 0 ? 2 : 0]);
+      expect(checkSchemas(freeze)).toEqual([]);
+    }
+  });
+
+  it('is left out, with a warning, on a control plane older than 1.30', async () => {
+    const ws = demoWorkspace();
+    for (const n of ['cp-1', 'cp-2']) {
+      const f = path.join(ws.cluster, 'control-plane', 'kube-controller-manager', `${n}.yaml`);
+      fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace(/kube-controller-manager:v1\.30\.\d+/, 'kube-controller-manager:v1.29.9'));
+    }
+    const ds = path.join(ws.cluster, 'control-plane', 'kube-proxy-daemonset.yaml');
+    fs.writeFileSync(ds, fs.readFileSync(ds, 'utf8').replace(/kube-proxy:v1\.30\.\d+/, 'kube-proxy:v1.29.9'));
+    setStep(ws, 'nodes-1');
+    const r = await cli(ws, 'plan');
+    expect(r.stdout).toMatch(/^WARNING policy-freeze-unsupported: the control plane is older than Kubernetes 1\.30/m);
+    expect((await cli(ws, 'synth')).code).toBe(0);
+    expect(readManifests(ws.dist).filter((m) => m.obj.kind.startsWith('ValidatingAdmissionPolicy'))).toEqual([]);
+  });
+
+  /** The admission decision for one request, as the API server evaluates the policy (CEL, then the match). */
+  const toCel = (v: unknown): unknown => (Array.isArray(v) ? v.map(toCel) : v && typeof v === 'object' ? new Map(Object.entries(v).map(([k, x]) => [k, toCel(x)])) : v);
+  function admits(operation: 'CREATE' | 'UPDATE' | 'DELETE', username: string, labels?: Record<string, string>): boolean {
+    const obj = readManifests(frozen.dist).find((m) => m.obj.kind === 'ValidatingAdmissionPolicy')!.obj;
+    if (!obj.spec.matchConstraints.resourceRules[0].operations.includes(operation)) return true;
+    const object = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'new', namespace: 'shop', ...(labels ? { labels } : {}) }, spec: { podSelector: {} } };
+    expect(obj.spec.validations[0].expression).toBe(FREEZE_EXPRESSION);
+    return run(obj.spec.validations[0].expression, { request: toCel({ operation, userInfo: { username } }), object: toCel(object) } as never) === true;
+  }
+  let frozen: Workspace;
+  beforeAll(async () => {
+    frozen = demoWorkspace();
+    setStep(frozen, 'nodes-2');
+    expect((await cli(frozen, 'synth')).code).toBe(0);
+  });
+
+  it.each([
+    ['CREATE', 'alice', undefined, false],
+    ['UPDATE', 'system:serviceaccount:argocd:argocd-application-controller', undefined, false],
+    ['CREATE', 'alice', { 'cni-migrate.io/allow-during-migration': 'true' }, true],
+    ['CREATE', 'alice', { 'cni-migrate.io/allow-during-migration': 'yes' }, false],
+    ['UPDATE', 'system:serviceaccount:kube-system:cni-migrate-gate', undefined, true],
+    ['CREATE', 'system:serviceaccount:shop:cni-migrate-impostor', undefined, false],
+    ['DELETE', 'alice', undefined, true],
+  ] as const)('%s by %s with labels %j: admitted %s', (operation, user, labels, admitted) => {
+    expect(admits(operation, user, labels as Record<string, string> | undefined)).toBe(admitted);
+  });
+
+  it('the denial names the migration, the steps, and the way to an exception', () => {
+    const obj = readManifests(frozen.dist).find((m) => m.obj.kind === 'ValidatingAdmissionPolicy')!.obj;
+    expect(obj.spec.validations[0].message).toMatch(/migration demo from step policies-suspended until step policies-restored.*label it cni-migrate\.io\/allow-during-migration=true/);
+    expect(YAML.stringify(readManifests(frozen.dist).find((m) => m.obj.kind === 'ValidatingAdmissionPolicyBinding')!.obj.spec)).toMatch(/validationActions:\n  - Deny/);
+  });
+});
+
+describe('plan reports policies owned through ownerReferences', () => {
+  it('names them', async () => {
+    const ws = demoWorkspace();
+    const dir = path.join(ws.cluster, 'networkpolicies', 'shop');
+    const f = path.join(dir, fs.readdirSync(dir).filter((x) => x.endsWith('.yaml'))[0]);
+    const p = YAML.parse(fs.readFileSync(f, 'utf8'));
+    p.metadata.ownerReferences = [{ apiVersion: 'example.com/v1', kind: 'App', name: 'shop', uid: '1', controller: true }];
+    fs.writeFileSync(f, YAML.stringify(p));
+    const r = await cli(ws, 'plan');
+    expect(r.stdout).toMatch(new RegExp(`^WARNING policy-owned-elsewhere: shop/${p.metadata.name}: applied by their owner \\(ownerReferences: an operator or controller\\)`, 'm'));
+  });
+});
