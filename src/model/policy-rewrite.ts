@@ -71,6 +71,16 @@ export function rewritePolicy(policy: KubeObject, rules: readonly RewriteRule[])
   const copy = structuredClone(policy) as KubeObject & { spec?: { ingress?: Rule[]; egress?: Rule[] } };
   const name = `${policy.metadata.namespace}/${policy.metadata.name}`;
   const changes: IpBlockRewrite[] = [];
+  // The excepts of `block` that lie inside rule.from, moved into rule.to.
+  const moveExcepts = (block: IpBlock, rule: RewriteRule, where: string) => {
+    block.except = block.except?.map((x, j) => {
+      const e = parse(x);
+      if (!e || !rule.from.contains(e)) return x;
+      const m = moved(e, rule, `${name} ${where}.except[${j}]`).toString();
+      changes.push({ policy: name, field: `${where}.except[${j}]`, before: x, after: m });
+      return m;
+    });
+  };
   const fix = (peers: Peer[] | undefined, at: string) => {
     if (!peers) return;
     for (let i = 0; i < peers.length; i++) {
@@ -84,13 +94,7 @@ export function rewritePolicy(policy: KubeObject, rules: readonly RewriteRule[])
           const after = moved(cidr, rule, `${name} ${where}.cidr`).toString();
           changes.push({ policy: name, field: `${where}.cidr`, before: block.cidr, after });
           block.cidr = after;
-          block.except = block.except?.map((x, j) => {
-            const e = parse(x);
-            if (!e || !rule.from.contains(e)) return x;
-            const m = moved(e, rule, `${name} ${where}.except[${j}]`).toString();
-            changes.push({ policy: name, field: `${where}.except[${j}]`, before: x, after: m });
-            return m;
-          });
+          moveExcepts(block, rule, where);
           break;
         }
         if (!cidr.contains(rule.from)) continue;
@@ -98,13 +102,7 @@ export function rewritePolicy(policy: KubeObject, rules: readonly RewriteRule[])
         const inside = (block.except ?? []).map(parse).filter((e): e is Cidr => !!e && rule.from.contains(e));
         const holding = (block.except ?? []).map(parse).filter((e): e is Cidr => !!e && e.contains(rule.from) && !e.contains(rule.to));
         if (cidr.contains(rule.to)) {
-          block.except = block.except?.map((x, j) => {
-            const e = parse(x);
-            if (!e || !rule.from.contains(e)) return x;
-            const m = moved(e, rule, `${name} ${where}.except[${j}]`).toString();
-            changes.push({ policy: name, field: `${where}.except[${j}]`, before: x, after: m });
-            return m;
-          });
+          moveExcepts(block, rule, where);
           if (holding.length > 0 && !(block.except ?? []).some((x) => parse(x)?.contains(rule.to))) {
             changes.push({ policy: name, field: `${where}.except`, before: '(none for the new range)', after: rule.to.toString() });
             block.except = [...(block.except ?? []), rule.to.toString()];
