@@ -68,6 +68,14 @@ const parse = (text: string): Cidr | undefined => {
 
 /** A copy of `policy` rewritten by `rules`, and the changes made. */
 export function rewritePolicy(policy: KubeObject, rules: readonly RewriteRule[]): { policy: KubeObject; changes: IpBlockRewrite[] } {
+  // Most policies have no ipBlock touching a rule: those are returned as they are, uncopied
+  // (a cluster can hold tens of thousands).
+  if (!ipBlocksOf(policy).some((b) => [b.cidr, ...(b.except ?? [])].some((c) => {
+    const x = parse(c);
+    return !!x && rules.some((r) => x.overlaps(r.from));
+  }))) {
+    return { policy, changes: [] };
+  }
   const copy = structuredClone(policy) as KubeObject & { spec?: { ingress?: Rule[]; egress?: Rule[] } };
   const name = `${policy.metadata.namespace}/${policy.metadata.name}`;
   const changes: IpBlockRewrite[] = [];
@@ -122,12 +130,18 @@ export function rewritePolicy(policy: KubeObject, rules: readonly RewriteRule[])
   return { policy: copy, changes };
 }
 
+function ipBlocksOf(policy: KubeObject): IpBlock[] {
+  const spec = (policy.spec ?? {}) as { ingress?: Rule[]; egress?: Rule[] };
+  return [...(spec.ingress ?? []).flatMap((r) => r.from ?? []), ...(spec.egress ?? []).flatMap((r) => r.to ?? [])].map((p) => p.ipBlock).filter((b): b is IpBlock => !!b);
+}
+
 /**
  * The rules that let pods in or out by their Weave addresses in `original` but by no Calico
  * address in `restored` (the same policy as it will be applied): once every pod is on Calico,
  * such a rule cuts the traffic it allowed.
  */
 export function weaveOnlyRules(original: KubeObject, restored: KubeObject, weave: Cidr, calico: Cidr): string[] {
+  if (ipBlocksOf(original).length === 0) return [];
   const rulesOf = (p: KubeObject) => {
     const spec = (p.spec ?? {}) as { ingress?: Rule[]; egress?: Rule[] };
     return [
