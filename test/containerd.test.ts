@@ -9,15 +9,13 @@ import * as YAML from 'yaml';
 import { containerdUnavailable, PrivateContainerd } from './support/cri/containerd';
 import { runScript, WEAVE_CONFLIST } from './support/gitops-simulator';
 import { switchStepOf, type SwitchStep } from './support/jobs';
+import { requirePeer } from './support/peers';
 import { cli, demoWorkspace, setStep } from './support/workspace';
 
 const why = containerdUnavailable();
-if (why) {
-  // Loud on purpose: a skipped proof must not pass unnoticed.
-  process.stderr.write(`\n*** SKIPPING the real-containerd tests: ${why} ***\n\n`);
-}
+const haveContainerd = requirePeer(!why, `a private containerd (${why ?? ''})`, 'the real-containerd tests');
 
-(why ? describe.skip : describe)('switch Job against a real containerd', () => {
+(haveContainerd ? describe : describe.skip)('switch Job against a real containerd', () => {
   let ctrd: PrivateContainerd;
   let toCalico: SwitchStep;
   let toWeave: SwitchStep;

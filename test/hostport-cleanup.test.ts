@@ -12,14 +12,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { scriptPath } from '../src/scripts/read-script';
 import { toolRoot } from './support/image-tools';
+import { requirePeer } from './support/peers';
 
 const PORTMAP = '/usr/lib/cni/portmap';
 const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
 const NODE = `cm-node-${process.pid}`;
 const canRun = process.getuid?.() === 0 && fs.existsSync(PORTMAP) && !!BUSYBOX && spawnSync('ip', ['netns', 'add', `${NODE}-probe`]).status === 0;
 if (canRun) spawnSync('ip', ['netns', 'del', `${NODE}-probe`]);
-else if (process.env.CI === 'true') throw new Error('hostport-cleanup tests need root, ip netns, busybox and /usr/lib/cni/portmap (containernetworking-plugins): install them (scripts/install-test-deps.sh)');
-else process.stderr.write('\n*** SKIPPING the hostPort cleanup tests: they need root, ip netns, busybox and the CNI portmap plugin ***\n\n');
+requirePeer(canRun, 'root, ip netns, busybox and the CNI portmap plugin (containernetworking-plugins)', 'the hostPort cleanup tests');
 
 const sh = (...args: string[]) => {
   const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8' });

@@ -2,6 +2,7 @@
  * The optional connectivity probe: what synth emits at each step, and the probe script against a
  * real busybox httpd on loopback (DNS answers stubbed: no cluster DNS runs here).
  */
+import { requirePeer } from './support/peers';
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -68,7 +69,7 @@ describe('connectivity-probe.sh', () => {
   afterAll(() => httpd?.kill());
   // dash, not busybox sh: busybox's shell would run its own nslookup applet instead of the stub.
   const run = (targets: string) => spawnSync('/bin/dash', [scriptPath('connectivity-probe.sh')], { encoding: 'utf8', env: { PATH: `${path.join(root, 'bin')}:/usr/bin:/bin`, FROM: 'weave', TARGETS: targets, PORT: String(port), ATTEMPTS: '2' } });
-  const haveBusybox = fs.existsSync('/usr/bin/busybox');
+  const haveBusybox = requirePeer(fs.existsSync('/usr/bin/busybox'), 'busybox (/usr/bin/busybox)', 'the probe script tests');
 
   (haveBusybox ? it : it.skip)('passes when DNS, the Service and a pod of the right network answer', () => {
     const r = run('calico=127.0.0.0/8');

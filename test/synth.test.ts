@@ -8,6 +8,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { stepList } from '../src/steps/steps';
 import { checkSchemas } from './support/schemas';
+import { requirePeer } from './support/peers';
 import { cli, demoWorkspace, editConfig, readManifests, REPO_ROOT, setStep, treeDigest, type Workspace } from './support/workspace';
 
 const STEPS = stepList(5).map((s) => s.name);
@@ -215,7 +216,7 @@ describe('GitOps wiring', () => {
   });
 
   const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
-  (kubectl.status === 0 ? it : it.skip)('flux: every layer builds with kustomize (kubectl kustomize) to exactly its files', async () => {
+  (requirePeer(kubectl.status === 0, 'kubectl (for kubectl kustomize)', 'the kustomize builds of the Flux layers') ? it : it.skip)('flux: every layer builds with kustomize (kubectl kustomize) to exactly its files', async () => {
     const ws = demoWorkspace();
     editConfig(ws, (d) => (d.spec.gitops.engine = 'flux'));
     setStep(ws, 'nodes-2');

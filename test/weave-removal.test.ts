@@ -12,6 +12,7 @@ import { Cidr } from '../src/network/cidr';
 import { readScript, scriptPath } from '../src/scripts/read-script';
 import { runScript } from './support/gitops-simulator';
 import { toolRoot } from './support/image-tools';
+import { requirePeer } from './support/peers';
 import { cli, demoWorkspace, editConfig, readManifests, setStep } from './support/workspace';
 
 const PODS = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'pods-weave-removal.json'), 'utf8'));
@@ -79,9 +80,9 @@ describe('weave-cleanup.sh', () => {
   });
 
   const netns = `cni-migrate-test-${process.pid}`;
-  const canNetns = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'add', netns]).status === 0;
-  if (canNetns) spawnSync('ip', ['netns', 'del', netns]);
-  else process.stderr.write('\n*** SKIPPING the network-namespace cleanup test: needs root and `ip netns` ***\n\n');
+  const netnsWorks = process.getuid?.() === 0 && spawnSync('ip', ['netns', 'add', netns]).status === 0;
+  if (netnsWorks) spawnSync('ip', ['netns', 'del', netns]);
+  const canNetns = requirePeer(netnsWorks, 'root and `ip netns`', 'the network-namespace cleanup tests');
 
   (canNetns ? describe : describe.skip)('inside a network namespace of its own', () => {
     const ns = (...args: string[]) => spawnSync('ip', ['netns', 'exec', netns, ...args], { encoding: 'utf8' });
