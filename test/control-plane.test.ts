@@ -38,6 +38,14 @@ describe('kcm-cluster-cidr.sh on a real manifest folder', () => {
     expect(fs.readdirSync(dir)).toEqual(['kube-controller-manager.yaml']);
   });
 
+  it('edits a double-quoted flag inside its quotes, keeping both quotes', () => {
+    const quoted = MANIFEST.replace('- --cluster-cidr=10.32.0.0/12', '- "--cluster-cidr=10.32.0.0/12"');
+    expect(quoted).not.toBe(MANIFEST);
+    const { root, dir, file } = setup(quoted);
+    expect(run(dir, root, { CLUSTER_CIDR: '10.32.0.0/11' }).code).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toBe(quoted.replace('"--cluster-cidr=10.32.0.0/12"', '"--cluster-cidr=10.32.0.0/11"'));
+  });
+
   it('leaves an up-to-date manifest untouched (no kubelet restart)', () => {
     const { root, dir, file } = setup();
     const inode = fs.statSync(file).ino;

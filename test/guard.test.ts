@@ -41,6 +41,15 @@ describe('guard', () => {
     expect(await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD')).toMatchObject({ code: 0, stdout: 'guard: ok: one step back: calico → adopt\n' });
   });
 
+  it('refuses a jump of two or more steps backwards, as forwards', async () => {
+    setStep(ws, 'nodes-2');
+    commit(ws, 'at nodes-2');
+    setStep(ws, 'policies-suspended');
+    commit(ws, 'jump back two');
+    const r = await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD');
+    expect([r.code, r.stderr]).toEqual([1, 'guard: refused: step moved from nodes-2 to policies-suspended, 2 positions; a commit may move it by one (cni-migrate advance / retreat)\n']);
+  });
+
   it('refuses a skip of two steps', async () => {
     commit(ws, 'adopt');
     setStep(ws, 'cluster-cidr');

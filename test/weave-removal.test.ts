@@ -45,6 +45,15 @@ describe('the weave-removed gate', () => {
     expect(r.log).toMatch(/no pod other than Weave's own has an IP in 10.32.0.0\/12/);
   });
 
+  it('ignores Failed pods as it ignores Succeeded ones (they hold no network), and status agrees', () => {
+    const failed = { metadata: { namespace: 'batch', name: 'job-crashed' }, spec: { nodeName: 'worker-1' }, status: { phase: 'Failed', podIP: '10.32.9.9' } };
+    const running = { ...failed, metadata: { namespace: 'batch', name: 'job-running' }, status: { phase: 'Running', podIP: '10.32.9.10' } };
+    const r = gate([failed, running]);
+    expect([r.code, r.log.trim().split('\n').slice(1)]).toEqual([1, ['batch/job-running node=worker-1 ip=10.32.9.10']]);
+    expect(gate([failed]).code).toBe(0);
+    expect(podsOnWeave([failed, running], Cidr.parse('10.32.0.0/12')).map((p) => p.pod)).toEqual(['batch/job-running']);
+  });
+
   it('and cni-migrate status agree on the same recorded list', () => {
     const ts = podsOnWeave(PODS.items, Cidr.parse('10.32.0.0/12')).map((p) => `${p.pod} node=${p.node} ip=${p.ip}`);
     const sh = gate(PODS.items).log.trim().split('\n').slice(1);
