@@ -139,10 +139,20 @@ describe('cni-migrate status', () => {
     const done = c.jobs;
     c.jobs = [];
     serve(api, c);
-    setTimeout(() => serve(api, { ...c, jobs: done }), 1500);
+    // Converge once the first round has read the Jobs (whenever the CLI got there), not after a
+    // fixed time that races the CLI's start-up.
+    const readJobs = () => api.requests.filter((r) => r.includes('/jobs')).length;
+    const converge = setInterval(() => {
+      if (readJobs() >= 1) {
+        clearInterval(converge);
+        serve(api, { ...c, jobs: done });
+      }
+    }, 10);
     const r = await status('--watch', '--interval', '1', '--timeout', '20');
+    clearInterval(converge);
     expect(r.code).toBe(0);
     expect(r.stdout.match(/^step calico: /gm)!.length).toBeGreaterThanOrEqual(2);
+    expect(r.stdout).toMatch(/^step calico: not converged yet/m);
     expect(r.stdout).toMatch(/step calico: converged: safe to advance/);
   });
 
