@@ -99,6 +99,12 @@ describe('kcm-cluster-cidr.sh on a real manifest folder', () => {
     expect(r.log).toMatch(/did not come up Ready with --cluster-cidr=10.32.0.0\/11/);
     fs.copyFileSync(path.join(dir, 'kube-controller-manager.yaml'), path.join(kubelet, 'cp-1', 'kube-controller-manager.yaml'));
     expect(run(dir, root, env).log).toMatch(/runs with the new flags and is Ready/);
+    // The stand-in kubelet can fail too: a controller-manager that crash-loops on the new flags
+    // is never Ready, and the Job fails.
+    fs.writeFileSync(path.join(kubelet, 'cp-1', 'crashloop'), '');
+    const crashing = run(dir, root, env);
+    expect(crashing.code).not.toBe(0);
+    expect(crashing.log).toMatch(/did not come up Ready with --cluster-cidr=10.32.0.0\/11/);
   });
 });
 
@@ -123,6 +129,14 @@ describe('cluster-cidr-api.sh against a stand-in kubectl', () => {
     const calls = () => fs.readFileSync(path.join(store, 'calls.log'), 'utf8').trim().split('\n').filter(Boolean);
     return { run, cm, ds, calls, store };
   };
+
+  it('fails when kube-proxy does not finish rolling out (the stand-in\'s rollout can fail)', () => {
+    const s = setup();
+    fs.writeFileSync(path.join(s.store, 'DaemonSet.kube-system.kube-proxy.json.stuck'), '');
+    const r = s.run();
+    expect(r.code).not.toBe(0);
+    expect(r.log).toMatch(/kube-proxy did not finish rolling out within 5s/);
+  });
 
   it('changes config.conf and nothing else, restarts kube-proxy, and does nothing on a rerun', () => {
     const s = setup();
