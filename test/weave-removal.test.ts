@@ -285,3 +285,35 @@ describe('guard and simulator around weave-removed', () => {
     }
   });
 });
+
+describe('the simulator\'s calico-node can be not Ready', () => {
+  it('then the gate stops the step naming the node, and a wave Job on it fails at its wait', async () => {
+    const { GitOpsSimulator } = await import('./support/gitops-simulator');
+    const ws = demoWorkspace();
+    const dists: Record<string, string> = {};
+    for (const step of ['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1']) {
+      setStep(ws, step);
+      const out = path.join(ws.dir, `d-${step}`);
+      expect((await cli(ws, 'synth', '--out', out)).code).toBe(0);
+      dists[step] = out;
+    }
+    const sim = new GitOpsSimulator(['cp-1', 'cp-2', 'worker-1', 'worker-2', 'worker-3', 'worker-gpu-1'], { skipControlPlaneJobs: true });
+    try {
+      expect(sim.apply(dists.calico)).toEqual([]);
+      sim.calicoNotReady.add('worker-2');
+      const blocked = sim.apply(dists['cluster-cidr']);
+      expect(blocked.map((r) => [r.node, r.code])).toEqual([['(gate)', 1]]);
+      expect(blocked[0].log).toMatch(/calico-node is not Ready on 1 node\(s\)[\s\S]*worker-2/);
+      sim.calicoNotReady.clear();
+      expect(sim.apply(dists['cluster-cidr'])).toEqual([]);
+      expect(sim.apply(dists['policies-suspended'])).toEqual([]);
+      // The gate Job of nodes-1 is the one already run (same checks, same name), so it does not run
+      // again (issue 12 is about that); worker-1's wave Job fails at its own wait instead.
+      sim.calicoNotReady.add('worker-1');
+      const failed = sim.apply(dists['nodes-1']);
+      expect(failed.map((r) => [r.node, r.log])).toEqual([['worker-1', 'calico-node is not Ready on worker-1: wait-for-calico-node times out']]);
+    } finally {
+      sim.dispose();
+    }
+  });
+});

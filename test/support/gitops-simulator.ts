@@ -55,6 +55,8 @@ export class GitOpsSimulator {
   /** Per control-plane node, its /etc/kubernetes/manifests. */
   private readonly kubelet: string;
 
+  /** Nodes whose calico-node is running but not Ready (a fault a test injects); the API shows it. */
+  public readonly calicoNotReady = new Set<string>();
   /** Networks seen right after an injected crash, which must never be NONE or BROKEN. */
   public readonly afterCrash: { job: string; node: string; network: string }[] = [];
 
@@ -136,7 +138,7 @@ export class GitOpsSimulator {
     // What the API would show: every node, and a Ready calico-node on each while Calico runs.
     const nodes = [...this.nodeDirs.keys()];
     fs.writeFileSync(path.join(this.store, 'NodeList.json'), JSON.stringify({ items: nodes.map((n) => ({ metadata: { name: n } })) }));
-    const calico = this.has('DaemonSet', 'calico-node') ? nodes.map((n) => ({ spec: { nodeName: n }, status: { conditions: [{ type: 'Ready', status: 'True' }] } })) : [];
+    const calico = this.has('DaemonSet', 'calico-node') ? nodes.map((n) => ({ spec: { nodeName: n }, status: { conditions: [{ type: 'Ready', status: this.calicoNotReady.has(n) ? 'False' : 'True' }] } })) : [];
     fs.writeFileSync(path.join(this.store, 'PodList.k8s-app=calico-node.json'), JSON.stringify({ items: calico }));
     let log = '';
     for (const c of job.spec.template.spec.containers as any[]) {
@@ -262,8 +264,8 @@ export class GitOpsSimulator {
     if (cp) return this.opts.skipControlPlaneJobs ? this.record(job, node ?? '(api)', 0, 'skipped') : this.runControlPlaneJob(job, cp);
     const sw = containers.find((c) => c.name === 'switch');
     const env = Object.fromEntries((sw.env as any[]).map((e) => [e.name, e.value]));
-    if (containers.some((c) => c.name === 'wait-for-calico-node') && !this.has('DaemonSet', 'calico-node')) {
-      const r = { job: job.metadata.name, node, code: 1, log: 'calico-node is not running: wait-for-calico-node times out' };
+    if (containers.some((c) => c.name === 'wait-for-calico-node') && (!this.has('DaemonSet', 'calico-node') || this.calicoNotReady.has(node))) {
+      const r = { job: job.metadata.name, node, code: 1, log: `calico-node is not ${this.has('DaemonSet', 'calico-node') ? 'Ready' : 'running'} on ${node}: wait-for-calico-node times out` };
       this.runs.push(r);
       return r;
     }
@@ -279,7 +281,6 @@ export class GitOpsSimulator {
   }
 }
 
-/** Run a switch script with busybox sh (the Job's shell), or sh where busybox is missing. */
 /**
  * Run a Job script's text as its image would: that image's shell, and on PATH only the commands
  * that image has (test/support/image-tools.ts). A PATH in `env` is ignored.
