@@ -56,20 +56,25 @@ export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
  * content.
  */
 export function readInputText(file: string, shownAs: string, field = '(file)', allowed = 'a readable YAML file'): string {
-  let st: fs.Stats;
+  let fd: number;
   try {
-    st = fs.lstatSync(file);
+    // O_NOFOLLOW: a symlink fails the open itself (ELOOP), so the check and the read see one file.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new InputError(shownAs, field, 'is a symbolic link; inputs are read from regular files inside the repository only', allowed);
     throw new InputError(shownAs, field, code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(e)}`, allowed);
   }
-  if (st.isSymbolicLink()) throw new InputError(shownAs, field, 'is a symbolic link; inputs are read from regular files inside the repository only', allowed);
-  if (!st.isFile()) throw new InputError(shownAs, field, 'is not a regular file', allowed);
-  if (st.size > MAX_INPUT_BYTES) throw new InputError(shownAs, field, `is ${st.size} bytes, more than the ${MAX_INPUT_BYTES} an input may have`, allowed);
   try {
-    return fs.readFileSync(file, 'utf8');
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new InputError(shownAs, field, 'is not a regular file', allowed);
+    if (st.size > MAX_INPUT_BYTES) throw new InputError(shownAs, field, `is ${st.size} bytes, more than the ${MAX_INPUT_BYTES} an input may have`, allowed);
+    return fs.readFileSync(fd, 'utf8');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(shownAs, field, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, allowed);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

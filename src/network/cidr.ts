@@ -4,6 +4,9 @@
  */
 import * as ipaddr from 'ipaddr.js';
 
+const PARSED = new Map<string, Cidr>();
+const MAX_CACHED = 100_000;
+
 /** A parsed IPv4 block, always in canonical form (no host bits set). */
 export class Cidr {
   /**
@@ -11,6 +14,16 @@ export class Cidr {
    * allowed; callers wrap it in an InputError with the field name.
    */
   public static parse(text: string): Cidr {
+    // Blocks are immutable and the same few strings recur across thousands of policies.
+    const cached = typeof text === 'string' ? PARSED.get(text) : undefined;
+    if (cached) return cached;
+    const parsed = Cidr.parseUncached(text);
+    if (PARSED.size >= MAX_CACHED) PARSED.clear();
+    PARSED.set(text, parsed);
+    return parsed;
+  }
+
+  private static parseUncached(text: string): Cidr {
     if (typeof text !== 'string' || text.trim() !== text || text === '') {
       throw new Error('expected an IPv4 CIDR such as 10.32.0.0/12');
     }
