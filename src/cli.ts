@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command, CommanderError } from 'commander';
 import { InputError } from './config/errors';
+import { readInputText } from './config/yaml-file';
 import { hasErrors } from './plan/findings';
 import { loadPlan } from './plan/migration-plan';
 import { stepReport } from './plan/step-report';
@@ -198,13 +199,7 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
       if (!/^\d+$/.test(o.maxChars) || max < 1000 || max > GITHUB_COMMENT_MAX_CHARS) {
         throw new InputError('--max-chars', '(option)', `got ${JSON.stringify(o.maxChars)}`, `a whole number from 1000 to ${GITHUB_COMMENT_MAX_CHARS}`);
       }
-      let text: string;
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch {
-        throw new InputError(shown, '(file)', 'file not found', 'the PLAN.md written by `cni-migrate synth`');
-      }
-      io.out(prCommentBody(text, max, o.link));
+      io.out(prCommentBody(readInputText(file, shown, '(file)', 'the PLAN.md written by `cni-migrate synth`'), max, o.link));
     });
 
   try {
