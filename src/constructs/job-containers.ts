@@ -2,7 +2,8 @@
  * Security contexts and resources shared by the Jobs' containers: each names what it runs as and
  * why, so no Job is granted more than its step needs.
  */
-import { Quantity, type ResourceRequirements, type SecurityContext } from '../../imports/k8s';
+import { Quantity, type Container, type EnvVar, type ResourceRequirements, type SecurityContext, type VolumeMount } from '../../imports/k8s';
+import { readScript } from '../scripts/read-script';
 
 /** An unprivileged user with no capabilities: for the steps that only call the API. */
 export const NON_ROOT: SecurityContext = { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
@@ -27,3 +28,21 @@ export const ROOT_NET_ADMIN: SecurityContext = { runAsUser: 0, runAsNonRoot: fal
 /** The host's xtables lock, shared with kube-proxy and Felix so iptables writes do not race. */
 export const XTABLES_LOCK_VOLUME = { name: 'xtables-lock', hostPath: { path: '/run/xtables.lock', type: 'FileOrCreate' } };
 export const XTABLES_LOCK_MOUNT = { name: 'xtables-lock', mountPath: '/run/xtables.lock' };
+
+/**
+ * The container that removes the hostPort entries pods started on Weave left behind
+ * (src/scripts/hostport-cleanup.sh), in an image with iptables (calico/node): root with NET_ADMIN
+ * and NET_RAW on the host network, the xtables lock shared.
+ */
+export function hostportCleanupContainer(image: string, env: EnvVar[], mounts: VolumeMount[] = []): Container {
+  return {
+    name: 'hostport-cleanup',
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['/bin/sh', '-c', readScript('hostport-cleanup.sh')],
+    env,
+    securityContext: ROOT_NET_ADMIN,
+    resources: scriptResources('64Mi'),
+    volumeMounts: [...mounts, XTABLES_LOCK_MOUNT],
+  };
+}

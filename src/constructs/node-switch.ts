@@ -12,7 +12,7 @@ import { KubeJob, Quantity, type Container, type EnvVar, type JobSpec, type Volu
 import type { NodeCniState } from '../model/node-states';
 import { readScript } from '../scripts/read-script';
 import { contentName } from './content-name';
-import { NON_ROOT, ROOT_NET_ADMIN, ROOT_NO_CAPABILITIES, scriptResources, XTABLES_LOCK_MOUNT, XTABLES_LOCK_VOLUME } from './job-containers';
+import { hostportCleanupContainer, NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources, XTABLES_LOCK_VOLUME } from './job-containers';
 import { jobContent } from './job-content';
 
 /** Which network new pods on the node get (the model's NodeCniState). */
@@ -169,17 +169,7 @@ export class NodeSwitch extends Construct {
       steps.push(kubectl('restart-daemonset-pods', ['delete', 'pods', '--all-namespaces', '--field-selector=spec.nodeName=$(NODE_NAME),spec.hostNetwork=false', '--wait=true', '--timeout=300s']));
       // The pods still on the node: their hostPort entries are live and must stay.
       steps.push({ ...kubectl('live-pod-ips', []), command: ['/bin/sh', '-c', 'kubectl get pods --all-namespaces --field-selector="spec.nodeName=$NODE_NAME" -o jsonpath=\'{range .items[*]}{.status.podIP}{"\\n"}{end}\' > /tmp/live-ips'] });
-      steps.push({
-        name: 'hostport-cleanup',
-        image: props.netToolsImage,
-        imagePullPolicy: 'IfNotPresent',
-        command: ['/bin/sh', '-c', readScript('hostport-cleanup.sh')],
-        env: [{ name: 'LIVE_IPS_FILE', value: '/tmp/live-ips' }, nodeEnv],
-        // The stale entries are in the host's nat table (host network); NET_ADMIN edits it.
-        securityContext: ROOT_NET_ADMIN,
-        resources: scriptResources('64Mi'),
-        volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, XTABLES_LOCK_MOUNT],
-      });
+      steps.push(hostportCleanupContainer(props.netToolsImage, [{ name: 'LIVE_IPS_FILE', value: '/tmp/live-ips' }, nodeEnv], [{ name: 'tmp', mountPath: '/tmp' }]));
     }
     if (props.drain) steps.push(kubectl('uncordon', ['uncordon', '$(NODE_NAME)']));
 

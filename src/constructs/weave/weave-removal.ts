@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
 import { readScript } from '../../scripts/read-script';
 import { contentName } from '../content-name';
-import { NON_ROOT, ROOT_NET_ADMIN, scriptResources, XTABLES_LOCK_MOUNT, XTABLES_LOCK_VOLUME } from '../job-containers';
+import { hostportCleanupContainer, NON_ROOT, ROOT_NET_ADMIN, scriptResources, XTABLES_LOCK_MOUNT, XTABLES_LOCK_VOLUME } from '../job-containers';
 import { roleBoundAccount } from '../job-account';
 import { jobContent } from '../job-content';
 
@@ -70,17 +70,8 @@ export class WeaveCleanup extends Construct {
         automountServiceAccountToken: true,
         initContainers: [
           { ...kubectlContainer('wait-for-weave-pod-gone', props.kubectlImage), command: ['/bin/sh', '-c', waitScript], env: [{ name: 'NODE_NAME', value: node }, { name: 'HOME', value: '/tmp' }] },
-          {
-            // No pod has a Weave IP any more (the gate): every hostPort entry named after Weave is stale.
-            name: 'hostport-cleanup',
-            image: props.netToolsImage,
-            imagePullPolicy: 'IfNotPresent',
-            command: ['/bin/sh', '-c', readScript('hostport-cleanup.sh')],
-            env: [{ name: 'NODE_NAME', value: node }],
-            securityContext: ROOT_NET_ADMIN,
-            resources: scriptResources('64Mi'),
-            volumeMounts: [XTABLES_LOCK_MOUNT],
-          },
+          // No pod has a Weave IP any more (the gate): every hostPort entry named after Weave is stale.
+          hostportCleanupContainer(props.netToolsImage, [{ name: 'NODE_NAME', value: node }]),
         ],
         containers: [{
           name: 'cleanup',
