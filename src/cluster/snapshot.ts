@@ -18,6 +18,7 @@ import { InputError } from '../config/errors';
 import { formatSchemaError } from '../config/schema-errors';
 import { readObjectFile } from '../config/yaml-file';
 import { containerFlags } from '../kube/control-plane-facts';
+import { DNS_SUBDOMAIN } from '../kube/names';
 import { NETWORK_POLICY_SCHEMA } from '../kube/network-policy-schema';
 import { isWeaveObject, WEAVE_OBJECTS } from '../kube/weave-objects';
 import { Cidr } from '../network/cidr';
@@ -26,7 +27,6 @@ import { cmp, type ClusterSnapshot, type KubeObject, type NetworkFacts, type Nod
 /** Written into networkpolicies/ by every snapshot, so the folder exists in git with no policies too. */
 export const CAPTURED_MARKER = '.captured';
 
-const DNS_SUBDOMAIN = '^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
 export const NODE_INVENTORY_SCHEMA = {
   type: 'object',

@@ -11,6 +11,7 @@ import { InputError } from '../config/errors';
 import { CAPTURED_MARKER, loadClusterSnapshot } from './snapshot';
 import { ApiError, type ApiClient } from './api-client';
 import { containerFlags } from '../kube/control-plane-facts';
+import { DNS_LABEL as DNS_LABEL_PATTERN, DNS_SUBDOMAIN as DNS_SUBDOMAIN_PATTERN } from '../kube/names';
 import { cmp, type KubeObject, type NodeInfo } from '../kube/objects';
 
 const NS = 'kube-system';
@@ -161,8 +162,8 @@ function carryOver(outDir: string, sub: string, files: Map<string, string>): str
   return copied;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
+const DNS_SUBDOMAIN = new RegExp(DNS_SUBDOMAIN_PATTERN);
 
 /**
  * A name from the API that becomes part of a file path: it must be what Kubernetes allows, so

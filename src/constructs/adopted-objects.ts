@@ -10,11 +10,6 @@ import type { KubeObject } from '../kube/objects';
 export interface AdoptedObjectsProps {
   /** The objects, as read from cluster/. */
   readonly objects: readonly KubeObject[];
-  /**
-   * Rewrites each object before it is emitted (for example ipBlock CIDRs on restore).
-   * @default - objects are emitted unchanged
-   */
-  readonly transform?: (obj: KubeObject) => KubeObject;
 }
 
 export class AdoptedObjects extends Construct {
@@ -23,8 +18,7 @@ export class AdoptedObjects extends Construct {
 
   constructor(scope: Construct, id: string, props: AdoptedObjectsProps) {
     super(scope, id);
-    this.apiObjects = props.objects.map((o) => {
-      const obj = props.transform ? props.transform(o) : o;
+    this.apiObjects = props.objects.map((obj) => {
       const { apiVersion, kind, metadata, ...rest } = obj;
       // The construct id only has to be unique; the object keeps its own name and namespace.
       return new ApiObject(this, `${kind}.${metadata.namespace ?? ''}.${metadata.name}`, {

@@ -20,8 +20,8 @@ export function scriptResources(memoryLimit: '64Mi' | '128Mi'): ResourceRequirem
 }
 
 /**
- * Root with NET_ADMIN and NET_RAW only: what changing the host's iptables rules takes (with host
- * network), not privileged.
+ * Root with NET_ADMIN and NET_RAW only, not privileged: NET_ADMIN changes the host's links and
+ * iptables rules (with host network), and legacy iptables talks to the kernel over a raw socket.
  */
 export const ROOT_NET_ADMIN: SecurityContext = { runAsUser: 0, runAsNonRoot: false, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } };
 

@@ -5,8 +5,8 @@
  * unknown fields, so a typo (`policyTypez`) is caught at synth instead of being dropped or
  * refused by the API server when the engine applies it.
  */
-const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-const DNS_SUBDOMAIN = '^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+import { DNS_LABEL, DNS_SUBDOMAIN } from './names';
+
 const IPV4_CIDR = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$';
 // IPv6 is checked by ipaddr.js downstream; here only its shape.
 const CIDR = `${IPV4_CIDR}|^[0-9a-fA-F.]*:[0-9a-fA-F:.]*/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$`;
@@ -93,7 +93,7 @@ export const NETWORK_POLICY_SCHEMA = {
       description: 'metadata with name and namespace',
       properties: {
         name: { type: 'string', pattern: DNS_SUBDOMAIN, description: 'a DNS subdomain name' },
-        namespace: { type: 'string', pattern: DNS_LABEL, maxLength: 63, description: 'a namespace name (DNS label)' },
+        namespace: { type: 'string', pattern: DNS_LABEL, description: 'a namespace name (DNS label)' },
         labels: stringMap,
         annotations: stringMap,
         ownerReferences: { type: 'array', description: 'a list of owner references' },

@@ -1,0 +1,9 @@
+/**
+ * What Kubernetes accepts as object names (apimachinery's IsDNS1123Label and IsDNS1123Subdomain),
+ * for the schemas of cluster/ and for names from the API that become file paths.
+ */
+
+/** A namespace (and other DNS-label names): at most 63 characters. */
+export const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+/** Most object names, node names among them: at most 253 characters. */
+export const DNS_SUBDOMAIN = '^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
