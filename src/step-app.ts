@@ -52,6 +52,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
       targets: model.clusterCidr.targets,
       phase: model.clusterCidr.phase,
       kubectlImage: spec.images.kubectl,
+      nodeCount: model.nodes.length,
     });
   }
 

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { kubeProxyRolloutSeconds } from '../src/constructs/control-plane/cluster-cidr';
 import { kubeadmClusterConfiguration, withFlag } from '../src/model/cluster-cidr-targets';
 import { setYamlValue } from '../src/model/yaml-text-edit';
 import { readScript, scriptPath } from '../src/scripts/read-script';
@@ -231,6 +232,11 @@ describe('synth of the control-plane layer', () => {
     expect(kcm.spec.template.spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual(['/etc/kubernetes/manifests']);
     expect(kcm.spec.template.spec.containers[0].securityContext.privileged).toBe(false);
     expect(kcm.spec.template.spec.tolerations).toEqual([{ operator: 'Exists' }]);
+    // kube-proxy's rollout wait grows with the cluster (one pod at a time), and the Job outlives it.
+    const api = jobs.find((j) => !j.spec.template.spec.nodeName);
+    expect(api.spec.template.spec.containers[0].env).toContainEqual({ name: 'ROLLOUT_SECONDS', value: '600' });
+    expect(api.spec.activeDeadlineSeconds).toBe(1200);
+    expect([kubeProxyRolloutSeconds(6), kubeProxyRolloutSeconds(500), kubeProxyRolloutSeconds(5000)]).toEqual([600, 5000, 50000]);
   });
 
   it('skips the controller-manager when it has neither flag, and says so', async () => {

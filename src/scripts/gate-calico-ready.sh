@@ -1,30 +1,61 @@
 #!/bin/sh
 # Gate: succeed only when calico-node is Ready on every node (NODES='*', the default) or on the
-# nodes named in NODES. Runs in the kubectl image (kubectl, jq). Read-only.
+# nodes named in NODES. Runs in the kubectl image (kubectl, jq, sort, comm). Read-only.
+#
+# Nodes and calico-node pods are listed one page at a time and reduced to names at once (a node
+# object carries its image list, a pod its whole status): memory holds one page and two lists of
+# names, whatever the size of the cluster.
 #   NODES      '*' or node names separated by spaces
 #   SELECTOR   label selector of the calico-node pods (kube-system)
+#   PAGE_SIZE  objects per page (default 500)
 set -eu
+export LC_ALL=C
 # Every command this script runs, checked before it changes anything: the image may lack one.
-for tool in kubectl jq wc tr cat; do
+for tool in kubectl jq sort comm head tail wc tr cat; do
   command -v "$tool" >/dev/null 2>&1 || { echo "gate: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
 done
 NODES="${NODES:-*}"
 SELECTOR="${SELECTOR:-k8s-app=calico-node}"
 WORK="${WORK_DIR:-/tmp}"
+PAGE_SIZE="${PAGE_SIZE:-500}"
 
-kubectl get pods --namespace=kube-system --selector="$SELECTOR" -o json > "$WORK/calico.json"
+# list_names PATH FILTER OUT: every page of the list at PATH through FILTER (which prints the
+# continue token first, then one name per line), the names appended to OUT.
+list_names() {
+  token=''
+  while :; do
+    url="$1?limit=$PAGE_SIZE"
+    case "$1" in *\?*) url="$1&limit=$PAGE_SIZE" ;; esac
+    [ -z "$token" ] || url="$url&continue=$(printf '%s' "$token" | jq -sRr @uri)"
+    kubectl get --raw "$url" > "$WORK/page.json"
+    jq -r "(.metadata.continue // \"\"), ($2)" "$WORK/page.json" > "$WORK/page.out"
+    rm -f "$WORK/page.json"
+    tail -n +2 "$WORK/page.out" >> "$3"
+    next=$(head -n 1 "$WORK/page.out")
+    if [ -n "$next" ] && [ "$next" = "$token" ]; then
+      echo "gate: ERROR: the API server returned the same continue token twice for $1; cannot list it whole" >&2
+      exit 1
+    fi
+    token="$next"
+    [ -n "$token" ] || break
+  done
+}
+
+: > "$WORK/nodes.raw"
+: > "$WORK/ready.raw"
+list_names "/api/v1/namespaces/kube-system/pods?labelSelector=$(printf '%s' "$SELECTOR" | jq -sRr @uri)" \
+  '.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True")) | .spec.nodeName // empty' "$WORK/ready.raw"
 if [ "$NODES" = '*' ]; then
-  kubectl get nodes -o json | jq '[.items[].metadata.name]' > "$WORK/nodes.json"
+  list_names /api/v1/nodes '.items[].metadata.name' "$WORK/nodes.raw"
 else
-  printf '%s\n' $NODES | jq -R . | jq -s . > "$WORK/nodes.json"
+  printf '%s\n' $NODES > "$WORK/nodes.raw"
 fi
-jq -r --slurpfile nodes "$WORK/nodes.json" '
-  [.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True")) | .spec.nodeName] as $ready
-  | $nodes[0] - $ready | .[]
-' "$WORK/calico.json" > "$WORK/missing"
+sort -u "$WORK/nodes.raw" > "$WORK/nodes"
+sort -u "$WORK/ready.raw" > "$WORK/ready"
+comm -23 "$WORK/nodes" "$WORK/ready" > "$WORK/missing"
 if [ -s "$WORK/missing" ]; then
   echo "gate: calico-node is not Ready on $(wc -l < "$WORK/missing" | tr -d ' ') node(s); the step needs it there (check its pod: image pull, BGP port 179 and IP-in-IP allowed between nodes):" >&2
-  cat "$WORK/missing" >&2
+  head -n 100 "$WORK/missing" >&2
   exit 1
 fi
-echo "gate: calico-node is Ready on $(jq 'length' "$WORK/nodes.json") node(s)"
+echo "gate: calico-node is Ready on $(wc -l < "$WORK/nodes" | tr -d ' ') node(s)"

@@ -1,38 +1,79 @@
 #!/bin/sh
 # Gate of the weave-removed step: succeed only when no pod other than Weave's own has an IP in
-# the Weave CIDR. On failure, list the offending pods (namespace/name, node, IP), one per line.
-# Runs in the kubectl image (kubectl, jq). Read-only.
+# the Weave CIDR. On failure, name the offending pods (namespace/name, node, IP), one per line,
+# the first SHOW_MAX of them, and count them all. Runs in the kubectl image (kubectl, jq).
+# Read-only.
+#
+# Memory does not grow with the cluster: pods are listed one page at a time (`kubectl get --raw`
+# copies the answer to its output as it arrives, jq reads one page), and only the offenders'
+# first lines are kept. A list of 150,000 pods passes through a 128 MiB container this way; the
+# whole list as one JSON document (`kubectl get pods -A -o json`, which kubectl also assembles in
+# memory) does not.
 #   WEAVE_CIDR   e.g. 10.32.0.0/12
+#   PAGE_SIZE    pods per page (default 500)
+#   SHOW_MAX     offenders named in the log (default 100)
 set -eu
+export LC_ALL=C
 # Every command this script runs, checked before it changes anything: the image may lack one.
-for tool in kubectl jq sort wc tr cat; do
+for tool in kubectl jq sort head tail wc tr; do
   command -v "$tool" >/dev/null 2>&1 || { echo "gate: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
 done
 WEAVE_CIDR="${WEAVE_CIDR:?WEAVE_CIDR is required}"
 WORK="${WORK_DIR:-/tmp}"
+PAGE_SIZE="${PAGE_SIZE:-500}"
+SHOW_MAX="${SHOW_MAX:-100}"
 
-kubectl get pods --all-namespaces -o json > "$WORK/pods.json"
-# Pods that are done hold no IP any more; host-network pods have the node's IP; Weave's own
-# pods are the ones being removed.
-jq -r --arg cidr "$WEAVE_CIDR" '
+# Pods that are done hold no IP any more (the server leaves them out; jq checks again, as a
+# server that ignores the selector would send them); host-network pods have the node's IP;
+# Weave's own pods are the ones being removed. The page's continue token comes first.
+FILTER='
   def ip2n: split(".") | map(tonumber) | .[0] * 16777216 + .[1] * 65536 + .[2] * 256 + .[3];
   ($cidr | split("/")) as $c
   | pow(2; 32 - ($c[1] | tonumber)) as $size
   | ((($c[0] | ip2n) / $size) | floor) as $block
-  | .items[]
-  | select(.spec.hostNetwork != true)
-  | select(.status.phase != "Succeeded" and .status.phase != "Failed")
-  | select((.metadata.namespace == "kube-system" and (.metadata.labels.name // "") == "weave-net") | not)
-  | . as $pod
-  | ([(.status.podIPs // [])[].ip] + [.status.podIP // empty] | unique)[]
-  | select(test("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$"))
-  | select(((ip2n / $size) | floor) == $block)
-  | "\($pod.metadata.namespace)/\($pod.metadata.name) node=\($pod.spec.nodeName // "-") ip=\(.)"
-' "$WORK/pods.json" | sort -u > "$WORK/offenders"
+  | (.metadata.continue // ""),
+    (.items[]
+    | select(.spec.hostNetwork != true)
+    | select(.status.phase != "Succeeded" and .status.phase != "Failed")
+    | select((.metadata.namespace == "kube-system" and (.metadata.labels.name // "") == "weave-net") | not)
+    | . as $pod
+    | ([(.status.podIPs // [])[].ip] + [.status.podIP // empty] | unique)[]
+    | select(test("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$"))
+    | select(((ip2n / $size) | floor) == $block)
+    | "\($pod.metadata.namespace)/\($pod.metadata.name) node=\($pod.spec.nodeName // "-") ip=\(.)")
+'
 
-if [ -s "$WORK/offenders" ]; then
-  echo "gate: $(wc -l < "$WORK/offenders" | tr -d ' ') pod(s) still have an IP in the Weave CIDR $WEAVE_CIDR; restart them (they come back on Calico) before removing Weave:" >&2
-  cat "$WORK/offenders" >&2
+: > "$WORK/offenders"
+count=0
+pages=0
+token=''
+while :; do
+  url="/api/v1/pods?limit=$PAGE_SIZE&fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed"
+  [ -z "$token" ] || url="$url&continue=$(printf '%s' "$token" | jq -sRr @uri)"
+  kubectl get --raw "$url" > "$WORK/page.json"
+  jq -r --arg cidr "$WEAVE_CIDR" "$FILTER" "$WORK/page.json" > "$WORK/page.out"
+  rm -f "$WORK/page.json"
+  pages=$((pages + 1))
+  n=$(($(wc -l < "$WORK/page.out") - 1))
+  shown=$(wc -l < "$WORK/offenders")
+  if [ "$n" -gt 0 ] && [ "$shown" -lt "$SHOW_MAX" ]; then
+    tail -n +2 "$WORK/page.out" | head -n $((SHOW_MAX - shown)) >> "$WORK/offenders"
+  fi
+  count=$((count + n))
+  next=$(head -n 1 "$WORK/page.out")
+  # A server that hands back the token it was given would page forever.
+  if [ -n "$next" ] && [ "$next" = "$token" ]; then
+    echo "gate: ERROR: the API server returned the same continue token twice; cannot list every pod" >&2
+    exit 1
+  fi
+  token="$next"
+  [ -n "$token" ] || break
+done
+
+if [ "$count" -gt 0 ]; then
+  echo "gate: $count pod(s) still have an IP in the Weave CIDR $WEAVE_CIDR; restart them (they come back on Calico) before removing Weave:" >&2
+  sort "$WORK/offenders" >&2
+  [ "$count" -le "$SHOW_MAX" ] || echo "... and $((count - SHOW_MAX)) more" >&2
   exit 1
 fi
-echo "gate: no pod other than Weave's own has an IP in $WEAVE_CIDR"
+echo "gate: no pod other than Weave's own has an IP in $WEAVE_CIDR ($pages page(s) of pods read)"

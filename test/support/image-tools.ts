@@ -14,7 +14,7 @@
  *    coreutils, grep, sed, find, ip, iptables, ipset, conntrack, kmod, which. No awk, head, wc,
  *    cut, tr, xargs, mv or sync.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -23,6 +23,8 @@ export type ImageName = 'busybox' | 'kubectl' | 'calico-node';
 
 export const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
 const FAKE_KUBECTL = path.join(__dirname, 'fake-kubectl', 'kubectl');
+/** The real kubectl, for the tests that run a script against the recorded-response API server. */
+export const REAL_KUBECTL = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => fs.existsSync(p));
 
 /** Every file a Debian package installs into a bin folder, by command name. */
 function packageCommands(pkg: string): string[] {
@@ -70,8 +72,8 @@ const roots = new Map<string, string>();
  * A folder whose bin/ holds the commands of `image`, less `without`; `wrap` replaces a command
  * with a script that first appends `<name> <args>` to the file $TRACE, then runs the real one.
  */
-export function toolRoot(image: ImageName, without: readonly string[] = [], wrap: readonly string[] = []): string {
-  const key = `${image}:${[...without].sort().join(',')}:${[...wrap].sort().join(',')}`;
+export function toolRoot(image: ImageName, without: readonly string[] = [], wrap: readonly string[] = [], realKubectl = false): string {
+  const key = `${image}:${[...without].sort().join(',')}:${[...wrap].sort().join(',')}:${realKubectl}`;
   const cached = roots.get(key);
   if (cached) return cached;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `tools-${image}-`));
@@ -81,6 +83,9 @@ export function toolRoot(image: ImageName, without: readonly string[] = [], wrap
     if (wrap.includes(name)) {
       const real = target === BUSYBOX ? `${JSON.stringify(target)} ${name}` : JSON.stringify(target);
       fs.writeFileSync(path.join(root, 'bin', name), `#!/bin/sh\necho "${name} $*" >> "$TRACE"\nexec ${real} "$@"\n`, { mode: 0o755 });
+    } else if (target === FAKE_KUBECTL && realKubectl) {
+      if (!REAL_KUBECTL) throw new Error('kubectl (Debian package kubernetes-client) is not installed: run scripts/install-test-deps.sh');
+      fs.symlinkSync(REAL_KUBECTL, path.join(root, 'bin', name));
     } else if (target === FAKE_KUBECTL) {
       // The stand-in runs on node, which the image does not have on PATH: call it by its path.
       fs.writeFileSync(path.join(root, 'bin', name), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(FAKE_KUBECTL)} "$@"\n`, { mode: 0o755 });
@@ -114,4 +119,23 @@ export function runInImage(
     env: { ...env, PATH: path.join(root, 'bin'), ...(opts.crashAt !== undefined ? { CRASH_AT: String(opts.crashAt) } : {}) },
   });
   return { code: r.status ?? (r.signal ? 128 : 1), log: `${r.stdout}${r.stderr}`, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Run a script's text in the kubectl image's tool set with the real kubectl, without blocking
+ * (the API server it talks to may run in this process), inside `cgroupDir` when given (a cgroup
+ * v1 memory folder: the script joins it before it starts, as a container's processes do).
+ */
+export function runInKubectlImageAsync(script: string, env: Record<string, string>, cgroupDir?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const root = toolRoot('kubectl', [], [], true);
+  const sh = path.join(root, 'bin', 'sh');
+  const args = cgroupDir ? ['-c', `echo $$ > ${JSON.stringify(path.join(cgroupDir, 'cgroup.procs'))} && exec ${JSON.stringify(sh)} -c "$0"`, script] : ['-c', script];
+  return new Promise((resolve) => {
+    const p = spawn(sh, args, { env: { ...env, PATH: path.join(root, 'bin') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code, signal) => resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 128), stdout, stderr }));
+  });
 }

@@ -25,6 +25,21 @@ export interface ClusterCidrProps {
   readonly phase: ClusterCidrPhase;
   /** Image with kubectl, jq and a POSIX shell (registry.k8s.io/kubectl has them since 1.28). */
   readonly kubectlImage: string;
+  /**
+   * Nodes in the cluster, to size the wait for kube-proxy's rollout.
+   * @default 0 (the minimum wait, 600 s)
+   */
+  readonly nodeCount?: number;
+}
+
+/**
+ * Seconds to wait for kube-proxy's restart to roll out. Its DaemonSet replaces one pod at a time
+ * (kubeadm's kube-proxy DaemonSet is RollingUpdate with the default maxUnavailable of 1; see
+ * kubernetes/kubernetes cmd/kubeadm/app/phases/addons/proxy/manifests.go), and each replacement
+ * takes seconds, so 5,000 nodes take hours, not the 10 minutes that suit a small cluster.
+ */
+export function kubeProxyRolloutSeconds(nodeCount: number): number {
+  return Math.max(600, 10 * nodeCount);
 }
 
 export class ClusterCidr extends Construct {
@@ -63,12 +78,13 @@ export class ClusterCidr extends Construct {
       rules.push({ apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['kube-proxy'], verbs: ['get', 'list', 'patch', 'watch'] });
     }
     this.account(API_ACCOUNT, rules);
+    const rollout = kubeProxyRolloutSeconds(props.nodeCount ?? 0);
     const container: Container = {
       name: 'cluster-cidr',
       image: props.kubectlImage,
       imagePullPolicy: 'IfNotPresent',
       command: ['/bin/sh', '-c', readScript('cluster-cidr-api.sh')],
-      env: [{ name: 'TARGETS', value: '/targets' }, { name: 'WORK_DIR', value: '/tmp' }, { name: 'HOME', value: '/tmp' }],
+      env: [{ name: 'TARGETS', value: '/targets' }, { name: 'ROLLOUT_SECONDS', value: String(rollout) }, { name: 'WORK_DIR', value: '/tmp' }, { name: 'HOME', value: '/tmp' }],
       securityContext: NON_ROOT,
       resources: scriptResources('128Mi'),
       volumeMounts: [{ name: 'targets', mountPath: '/targets', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
@@ -78,7 +94,7 @@ export class ClusterCidr extends Construct {
       automountServiceAccountToken: true,
       containers: [container],
       volumes: [{ name: 'targets', configMap: { name: cmName } }, { name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } }],
-    });
+    }, 600 + rollout);
   }
 
   private kcmJobs(props: ClusterCidrProps): void {
@@ -120,10 +136,10 @@ export class ClusterCidr extends Construct {
     roleBoundAccount(this, `${name}-`, name, NS, rules, { ...LABELS });
   }
 
-  private job(id: string, namePart: string, pod: Record<string, unknown> & { containers: Container[] }): void {
+  private job(id: string, namePart: string, pod: Record<string, unknown> & { containers: Container[] }, deadlineSeconds = 1200): void {
     const spec = {
       backoffLimit: 4,
-      activeDeadlineSeconds: 1200,
+      activeDeadlineSeconds: deadlineSeconds,
       template: { metadata: { labels: { ...LABELS } }, spec: { restartPolicy: 'Never', enableServiceLinks: false, ...pod } },
     };
     const name = contentName('cidr', namePart.replace(/^cluster-cidr-/, ''), jobContent(spec, ['cluster-cidr-api.sh', 'kcm-cluster-cidr.sh']));
