@@ -12,6 +12,7 @@ import { builtinCalicoObjects } from '../src/constructs/calico/calico-builtin';
 import { applyCoexistence, calicoNodeEnv, type CalicoCoexistence } from '../src/constructs/calico/calico-patch';
 import { readCalicoManifest } from '../src/constructs/calico/calico-manifest';
 import { stepList } from '../src/steps/steps';
+import { typhaReplicasFor } from '../src/model/calico-settings';
 import { checkSchemas } from './support/schemas';
 import { requirePeer } from './support/peers';
 import { cli, demoWorkspace, editConfig, readManifests, REPO_ROOT, setStep, treeDigest, type Workspace } from './support/workspace';
@@ -116,8 +117,11 @@ describe('the built-in objects', () => {
   });
 
   it('validate against the Kubernetes schemas, with no unknown fields', () => {
-    const objs = applyCoexistence(builtinCalicoObjects({ version: 'v3.28.5' }), SETTINGS);
-    expect(checkSchemas(objs.map((obj) => ({ file: `${obj.kind}/${obj.metadata.name}`, obj })))).toEqual([]);
+    for (const typhaReplicas of [0, 3]) {
+      const objs = applyCoexistence(builtinCalicoObjects({ version: 'v3.28.5', typhaReplicas }), { ...SETTINGS, typhaReplicas });
+      expect(objs.some((o) => o.metadata.name === 'calico-typha')).toBe(typhaReplicas > 0);
+      expect(checkSchemas(objs.map((obj) => ({ file: `${obj.kind}/${obj.metadata.name}`, obj })))).toEqual([]);
+    }
   });
 });
 
@@ -305,4 +309,52 @@ const haveReference = requirePeer(fs.existsSync(path.join(REFERENCE, 'calico-v3.
     expect(changed.sort()).toEqual(['ConfigMap/kube-system/calico-config', 'DaemonSet/kube-system/calico-node']);
     expect(jsYaml.dump(out).length).toBeGreaterThan(0);
   });
+
+  it('above 50 nodes the built-in objects add Typha as upstream calico-typha.yaml 3.28.5 has it', () => {
+    const ours = builtinCalicoObjects({ version: 'v3.28.5', typhaReplicas: typhaReplicasFor(5000) }) as any[];
+    const theirs = readCalicoManifest(path.join(REFERENCE, 'calico-typha-v3.28.5.yaml'), 'calico-typha') as any[];
+    expect(ours.map(key)).toEqual(theirs.map(key));
+    const find = (objs: any[], k: string) => objs.find((o) => key(o) === k);
+    for (const k of ['Service/kube-system/calico-typha', 'PodDisruptionBudget/kube-system/calico-typha']) expect([k, find(ours, k)]).toEqual([k, find(theirs, k)]);
+    const deployment = find(ours, 'Deployment/kube-system/calico-typha');
+    expect(deployment.spec.replicas).toBe(27);
+    // Upstream ships one replica and asks for more on big clusters; everything else is the same.
+    expect({ ...deployment.spec, replicas: 1 }).toEqual(find(theirs, 'Deployment/kube-system/calico-typha').spec);
+    expect(find(ours, 'ConfigMap/kube-system/calico-config').data.typha_service_name).toBe('calico-typha');
+    expect(calicoNodeEnv(ours, 'calico-node')).toEqual(calicoNodeEnv(theirs, 'calico-node'));
+    expect(ours.find((o) => o.kind === 'DaemonSet').spec.template.spec.containers[0].env.find((e: any) => e.name === 'FELIX_TYPHAK8SSERVICENAME'))
+      .toEqual({ name: 'FELIX_TYPHAK8SSERVICENAME', valueFrom: { configMapKeyRef: { name: 'calico-config', key: 'typha_service_name' } } });
+  });
+
+  it('a vendored manifest without Typha is refused above 50 nodes, naming calico-typha.yaml; one with Typha is scaled', () => {
+    const manifest = (file: string) => ({ kind: 'manifest' as const, file: path.join(REFERENCE, file), configFile: path.join(REPO_ROOT, 'migration.yaml') });
+    expect(() => calicoObjects(manifest('calico-v3.28.5.yaml'), { ...SETTINGS, typhaReplicas: typhaReplicasFor(51) })).toThrow(/spec\.calico\.manifest.*without Typha.*more than 50 nodes[\s\S]*calico-typha\.yaml/);
+    expect(calicoObjects(manifest('calico-v3.28.5.yaml'), { ...SETTINGS, typhaReplicas: typhaReplicasFor(50) }).length).toBe(upstream('3.28.5').length);
+    const scaled = calicoObjects(manifest('calico-typha-v3.28.5.yaml'), { ...SETTINGS, typhaReplicas: typhaReplicasFor(5000), images: { typha: 'mirror.example/calico/typha:v3.28.5' } }) as any[];
+    const typha = scaled.find((o) => o.kind === 'Deployment' && o.metadata.name === 'calico-typha');
+    expect(typha.spec.replicas).toBe(27);
+    expect(typha.spec.template.spec.containers[0].image).toBe('mirror.example/calico/typha:v3.28.5');
+  });
 });
+
+describe('Typha replicas', () => {
+  it('none up to 50 nodes; then one per 200 nodes plus a spare, at least three (the Tigera operator\'s scale)', () => {
+    expect([1, 6, 50, 51, 199, 200, 400, 1000, 3600, 5000].map(typhaReplicasFor)).toEqual([0, 0, 0, 3, 3, 3, 4, 7, 20, 27]);
+  });
+
+  it('synth of a 60-node cluster installs Typha with the built-in objects', async () => {
+    const ws = demoWorkspace();
+    const nodesFile = path.join(ws.cluster, 'nodes.yaml');
+    const doc = YAML.parse(fs.readFileSync(nodesFile, 'utf8'));
+    const worker = doc.nodes.find((n: any) => n.name === 'worker-1');
+    for (let i = 0; i < 54; i++) doc.nodes.push({ ...worker, name: `extra-${i}`, internalIP: `192.168.57.${i + 1}`, podCIDRs: [`10.32.${100 + i}.0/24`] });
+    expect(doc.nodes.length).toBe(60);
+    fs.writeFileSync(nodesFile, YAML.stringify(doc));
+    setStep(ws, 'calico');
+    const r = await cli(ws, 'synth');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const typha = readManifests(ws.dist).find((m) => m.obj.kind === 'Deployment' && m.obj.metadata.name === 'calico-typha');
+    expect(typha?.obj.spec.replicas).toBe(3);
+  });
+});
+

@@ -149,11 +149,12 @@ export const MIGRATION_SCHEMA = {
             images: {
               type: 'object',
               additionalProperties: false,
-              description: 'a mapping of node, cni, kubeControllers',
+              description: 'a mapping of node, cni, kubeControllers, typha',
               properties: {
                 node: image('calico/node'),
                 cni: image('calico/cni'),
                 kubeControllers: image('calico/kube-controllers'),
+                typha: image('calico/typha'),
               },
             },
             ipipMode: { enum: ['Always', 'CrossSubnet'], description: 'Always | CrossSubnet' },

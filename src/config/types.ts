@@ -130,6 +130,8 @@ export interface CalicoImagesSpec {
   readonly cni: string;
   /** @default docker.io/calico/kube-controllers:<version> */
   readonly kubeControllers: string;
+  /** @default docker.io/calico/typha:<version> (installed above 50 nodes) */
+  readonly typha: string;
 }
 
 export interface CalicoSpec {

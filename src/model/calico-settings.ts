@@ -26,7 +26,26 @@ export interface CalicoCoexistence {
    * Image overrides.
    * @default - the images the objects already name
    */
-  readonly images?: { readonly node?: string; readonly cni?: string; readonly kubeControllers?: string };
+  readonly images?: { readonly node?: string; readonly cni?: string; readonly kubeControllers?: string; readonly typha?: string };
+  /**
+   * Typha replicas: 0 for none. With Typha, calico-node watches Typha instead of the API server.
+   * @default 0
+   */
+  readonly typhaReplicas?: number;
+}
+
+/** Calico's manifest install without Typha is meant for up to this many nodes (calico-typha.yaml: "We recommend using Typha if you have more than 50 nodes"). */
+export const NO_TYPHA_MAX_NODES = 50;
+
+/**
+ * Typha replicas for a cluster of `nodes`: none up to 50 nodes, then what the Tigera operator
+ * runs (tigera/operator pkg/common GetExpectedTyphaScale): one per 200 nodes plus one spare, at
+ * least three. calico-typha.yaml's advice is the same ("one replica for every 100-200 nodes ...
+ * at least 3 replicas").
+ */
+export function typhaReplicasFor(nodes: number): number {
+  if (nodes <= NO_TYPHA_MAX_NODES) return 0;
+  return Math.max(3, Math.floor(nodes / 200) + 2);
 }
 
 /** Felix's iptables backend: configured, else NFT when kube-proxy runs in nftables mode, else Auto. */
@@ -37,7 +56,7 @@ export function iptablesBackendFor(migration: Migration, snapshot: ClusterSnapsh
 }
 
 /** The coexistence settings at a step; `finalName` once Weave is gone. */
-export function coexistenceFor(migration: Migration, snapshot: ClusterSnapshot, calicoCidr: string, finalName: boolean): CalicoCoexistence {
+export function coexistenceFor(migration: Migration, snapshot: ClusterSnapshot, calicoCidr: string, finalName: boolean, nodeCount: number): CalicoCoexistence {
   const c = migration.spec.calico;
   return {
     poolCidr: calicoCidr,
@@ -47,5 +66,6 @@ export function coexistenceFor(migration: Migration, snapshot: ClusterSnapshot, 
     vethMtu: c.mtu,
     finalName,
     images: c.images,
+    typhaReplicas: typhaReplicasFor(nodeCount),
   };
 }

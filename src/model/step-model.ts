@@ -83,7 +83,7 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
     calico: {
       installed: state.calicoInstalled,
       confName: state.calicoFinalName ? FINAL_CONF_NAME : COEXISTENCE_CONF_NAME,
-      coexistence: coexistenceFor(migration, snapshot, net.calico.toString(), state.calicoFinalName),
+      coexistence: coexistenceFor(migration, snapshot, net.calico.toString(), state.calicoFinalName, snapshot.nodes.length),
     },
     clusterCidr: {
       phase: state.clusterCidr,

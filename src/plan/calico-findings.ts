@@ -10,8 +10,6 @@ import type { Finding } from './findings';
 
 /** Weave's default MTU: Calico pods above it can black-hole large packets to Weave pods. */
 const WEAVE_DEFAULT_MTU = 1376;
-/** Calico's manifest install without Typha is meant for up to this many nodes. */
-const NO_TYPHA_MAX_NODES = 50;
 
 export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, model: StepModel): Finding[] {
   const out: Finding[] = [];
@@ -79,12 +77,5 @@ export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, 
     });
   }
 
-  if (snapshot.nodes.length > NO_TYPHA_MAX_NODES && !migration.spec.calico.manifest) {
-    out.push({
-      severity: 'warning', code: 'no-typha', field: 'spec.calico.manifest',
-      message: `${snapshot.nodes.length} nodes: the built-in manifest install has no Typha, which Calico recommends above ${NO_TYPHA_MAX_NODES} nodes to spare the API server`,
-      fix: 'vendor calico-typha.yaml for your release and set spec.calico.manifest to it',
-    });
-  }
   return out;
 }

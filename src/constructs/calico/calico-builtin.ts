@@ -14,6 +14,7 @@ import {
   KubeDaemonSet,
   KubeDeployment,
   KubePodDisruptionBudget,
+  KubeService,
   KubeServiceAccount,
   IntOrString,
   Quantity,
@@ -31,7 +32,13 @@ export interface BuiltinCalicoOptions {
    * Image overrides.
    * @default docker.io/calico/<component>:<version>
    */
-  readonly images?: { readonly node?: string; readonly cni?: string; readonly kubeControllers?: string };
+  readonly images?: { readonly node?: string; readonly cni?: string; readonly kubeControllers?: string; readonly typha?: string };
+  /**
+   * Typha replicas; above 0 the objects of upstream's calico-typha.yaml are added (PodDisruptionBudget,
+   * Service, Deployment, typha_service_name, and calico-node's FELIX_TYPHAK8SSERVICENAME).
+   * @default 0 (upstream's calico.yaml, without Typha)
+   */
+  readonly typhaReplicas?: number;
 }
 
 /** The CNI network config template that install-cni fills in (placeholders are install-cni's). */
@@ -75,17 +82,25 @@ export function builtinCalicoObjects(opts: BuiltinCalicoOptions): KubeObject[] {
     cni: opts.images?.cni ?? defaultCalicoImage('cni', opts.version),
     kubeControllers: opts.images?.kubeControllers ?? defaultCalicoImage('kube-controllers', opts.version),
   };
+  const typhaReplicas = opts.typhaReplicas ?? 0;
+  const typha = typhaReplicas > 0;
   return [
     KubePodDisruptionBudget.manifest({
       metadata: { name: 'calico-kube-controllers', namespace: NS, labels: { 'k8s-app': 'calico-kube-controllers' } },
       spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: { 'k8s-app': 'calico-kube-controllers' } } },
     }),
+    // calico-typha.yaml's objects sit where upstream's file has them: the PodDisruptionBudget
+    // after the controllers' one, the Service before calico-node, the Deployment last.
+    ...(typha ? [KubePodDisruptionBudget.manifest({
+      metadata: { name: TYPHA, namespace: NS, labels: { 'k8s-app': TYPHA } },
+      spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: { 'k8s-app': TYPHA } } },
+    })] : []),
     ...['calico-kube-controllers', 'calico-node', 'calico-cni-plugin'].map((name) => KubeServiceAccount.manifest({ metadata: { name, namespace: NS } })),
     KubeConfigMap.manifest({
       metadata: { name: 'calico-config', namespace: NS },
       data: {
-        // No Typha: the 3.28 manifest install for up to 50 nodes.
-        typha_service_name: 'none',
+        // calico-node finds Typha through this Service name; "none": no Typha (up to 50 nodes).
+        typha_service_name: typha ? TYPHA : 'none',
         // BIRD carries the routes IP-in-IP needs.
         calico_backend: 'bird',
         // 0: Calico detects the MTU; our patch sets it when the operator does.
@@ -95,8 +110,10 @@ export function builtinCalicoObjects(opts: BuiltinCalicoOptions): KubeObject[] {
     }),
     ...CALICO_3_28_CRDS.map(crd),
     ...rbac(),
-    calicoNode(image),
+    ...(typha ? [typhaService()] : []),
+    calicoNode(image, typha),
     kubeControllers(image.kubeControllers),
+    ...(typha ? [typhaDeployment(opts.images?.typha ?? defaultCalicoImage('typha', opts.version), typhaReplicas)] : []),
   ].map((o) => o as KubeObject);
 }
 
@@ -119,6 +136,69 @@ function crd(c: CalicoCrd): unknown {
 }
 
 const CALICO_GROUP = 'crd.projectcalico.org';
+const TYPHA = 'calico-typha';
+/** Typha's port, where calico-node (Felix) connects. */
+const TYPHA_PORT = 5473;
+/** Seconds Typha takes to hand its clients over on shutdown; the grace period matches it. */
+const TYPHA_SHUTDOWN_SECONDS = 300;
+
+/** calico-typha.yaml's Service, in front of the Typha pods. */
+function typhaService(): unknown {
+  return KubeService.manifest({
+    metadata: { name: TYPHA, namespace: NS, labels: { 'k8s-app': TYPHA } },
+    spec: { ports: [{ port: TYPHA_PORT, protocol: 'TCP', targetPort: IntOrString.fromString(TYPHA), name: TYPHA }], selector: { 'k8s-app': TYPHA } },
+  });
+}
+
+/**
+ * calico-typha.yaml's Deployment. Host network, as upstream: Calico cannot network a pod until
+ * Typha is up, so Typha must not need the pod network.
+ */
+function typhaDeployment(image: string, replicas: number): unknown {
+  return KubeDeployment.manifest({
+    metadata: { name: TYPHA, namespace: NS, labels: { 'k8s-app': TYPHA } },
+    spec: {
+      replicas,
+      revisionHistoryLimit: 2,
+      selector: { matchLabels: { 'k8s-app': TYPHA } },
+      // Upstream's: a full up-level set starts before the old one stops, so clients move once.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: IntOrString.fromString('100%'), maxUnavailable: IntOrString.fromNumber(1) } },
+      template: {
+        metadata: { labels: { 'k8s-app': TYPHA }, annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'true' } },
+        spec: {
+          nodeSelector: { 'kubernetes.io/os': 'linux' },
+          hostNetwork: true,
+          terminationGracePeriodSeconds: TYPHA_SHUTDOWN_SECONDS,
+          tolerations: [{ key: 'CriticalAddonsOnly', operator: 'Exists' }, { effect: 'NoSchedule', operator: 'Exists' }, { effect: 'NoExecute', operator: 'Exists' }],
+          serviceAccountName: 'calico-node',
+          priorityClassName: 'system-cluster-critical',
+          securityContext: { fsGroup: 65534 },
+          containers: [
+            {
+              name: TYPHA,
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              ports: [{ containerPort: TYPHA_PORT, name: TYPHA, protocol: 'TCP' }],
+              envFrom: servicesEndpoint,
+              env: [
+                { name: 'TYPHA_LOGSEVERITYSCREEN', value: 'info' },
+                { name: 'TYPHA_LOGFILEPATH', value: 'none' },
+                { name: 'TYPHA_LOGSEVERITYSYS', value: 'none' },
+                { name: 'TYPHA_CONNECTIONREBALANCINGMODE', value: 'kubernetes' },
+                { name: 'TYPHA_DATASTORETYPE', value: 'kubernetes' },
+                { name: 'TYPHA_HEALTHENABLED', value: 'true' },
+                { name: 'TYPHA_SHUTDOWNTIMEOUTSECS', value: String(TYPHA_SHUTDOWN_SECONDS) },
+              ],
+              livenessProbe: { httpGet: { path: '/liveness', port: IntOrString.fromNumber(9098), host: 'localhost' }, periodSeconds: 30, initialDelaySeconds: 30, timeoutSeconds: 10 },
+              securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false },
+              readinessProbe: { httpGet: { path: '/readiness', port: IntOrString.fromNumber(9098), host: 'localhost' }, periodSeconds: 10, timeoutSeconds: 10 },
+            },
+          ],
+        },
+      },
+    },
+  });
+}
 
 function rbac(): unknown[] {
   const kubeControllersRules: PolicyRule[] = [
@@ -179,7 +259,7 @@ const fromNodeName = (name: string): EnvVar => ({ name, valueFrom: { fieldRef: {
 const servicesEndpoint = [{ configMapRef: { name: 'kubernetes-services-endpoint', optional: true } }];
 const privileged = { privileged: true };
 
-function calicoNode(image: { node: string; cni: string }): unknown {
+function calicoNode(image: { node: string; cni: string }, typha: boolean): unknown {
   const hostPath = (name: string, path: string, type?: string) => ({ name, hostPath: { path, ...(type ? { type } : {}) } });
   return KubeDaemonSet.manifest({
     metadata: { name: 'calico-node', namespace: NS, labels: { 'k8s-app': 'calico-node' } },
@@ -243,6 +323,8 @@ function calicoNode(image: { node: string; cni: string }): unknown {
               envFrom: servicesEndpoint,
               env: [
                 { name: 'DATASTORE_TYPE', value: 'kubernetes' },
+                // Typha support: controlled by the ConfigMap.
+                ...(typha ? [fromConfig('FELIX_TYPHAK8SSERVICENAME', 'typha_service_name')] : []),
                 { name: 'WAIT_FOR_DATASTORE', value: 'true' },
                 fromNodeName('NODENAME'),
                 fromConfig('CALICO_NETWORKING_BACKEND', 'calico_backend'),

@@ -94,6 +94,13 @@ export function applyCoexistence(objects: readonly KubeObject[], s: CalicoCoexis
   if (s.images?.kubeControllers && kc) {
     for (const c of (kc.spec?.template?.spec?.containers ?? []) as Container[]) if (isCalicoImage(c.image, 'kube-controllers')) c.image = s.images.kubeControllers;
   }
+  const typha = find('Deployment', 'calico-typha');
+  if (typha) {
+    if (s.images?.typha) for (const c of (typha.spec?.template?.spec?.containers ?? []) as Container[]) if (isCalicoImage(c.image, 'typha')) c.image = s.images.typha;
+    // A vendored calico-typha.yaml ships one replica ("set this to a non-zero value"); a big
+    // cluster needs more, and never fewer than the manifest asks for.
+    if ((s.typhaReplicas ?? 0) > (typha.spec?.replicas ?? 1)) typha.spec.replicas = s.typhaReplicas;
+  }
   return out;
 }
 

@@ -33,6 +33,6 @@ export const CALICO_3_28_CRDS: readonly CalicoCrd[] = [
 ];
 
 /** Default image of a Calico component for the built-in objects. */
-export function defaultCalicoImage(component: 'node' | 'cni' | 'kube-controllers', version: string): string {
+export function defaultCalicoImage(component: 'node' | 'cni' | 'kube-controllers' | 'typha', version: string): string {
   return `docker.io/calico/${component}:${version}`;
 }

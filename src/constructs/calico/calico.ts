@@ -10,6 +10,14 @@ import { AdoptedObjects } from '../adopted-objects';
 import { builtinCalicoObjects } from './calico-builtin';
 import { readCalicoManifest } from './calico-manifest';
 import { applyCoexistence, CalicoShapeError, type CalicoCoexistence } from './calico-patch';
+import { NO_TYPHA_MAX_NODES } from '../../model/calico-settings';
+
+/** Whether a manifest installs Typha: a calico-typha Deployment that calico-node is pointed at. */
+function hasTypha(objects: readonly KubeObject[]): boolean {
+  const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'calico-config') as { data?: Record<string, string> } | undefined;
+  const service = config?.data?.typha_service_name;
+  return objects.some((o) => o.kind === 'Deployment' && o.metadata.name === 'calico-typha') && !!service && service !== 'none';
+}
 
 /** Where Calico's objects come from. */
 export type CalicoSource =
@@ -55,12 +63,17 @@ export class Calico extends Construct {
 /** The patched objects for `source`; shape problems become InputErrors on the config field. */
 export function calicoObjects(source: CalicoSource, coexistence: CalicoCoexistence): KubeObject[] {
   if (source.kind === 'builtin') {
-    return applyCoexistence(builtinCalicoObjects({ version: source.version }), coexistence);
+    return applyCoexistence(builtinCalicoObjects({ version: source.version, typhaReplicas: coexistence.typhaReplicas }), coexistence);
   }
   const shown = path.relative(process.cwd(), source.configFile) || source.configFile;
   const file = path.resolve(path.dirname(source.configFile), source.file);
   try {
-    return applyCoexistence(readCalicoManifest(file, shown), coexistence);
+    const objects = readCalicoManifest(file, shown);
+    if ((coexistence.typhaReplicas ?? 0) > 0 && !hasTypha(objects)) {
+      throw new InputError(shown, 'spec.calico.manifest', `${source.file} installs Calico without Typha, and this cluster has more than ${NO_TYPHA_MAX_NODES} nodes: every calico-node would list and watch the API server itself`,
+        'calico-typha.yaml of your Calico release (its Typha Deployment, Service and typha_service_name: calico-typha), or leave spec.calico.manifest unset to use the built-in objects, which add Typha');
+    }
+    return applyCoexistence(objects, coexistence);
   } catch (e) {
     if (e instanceof CalicoShapeError) {
       throw new InputError(shown, 'spec.calico.manifest', `${source.file} cannot be patched: ${e.message}`, "an upstream Calico manifest install (calico.yaml) with calico-node's install-cni and calico-node containers");
