@@ -10,6 +10,8 @@ import { readInputText } from './config/yaml-file';
 import { hasErrors } from './plan/findings';
 import { loadPlan } from './plan/migration-plan';
 import { stepReport } from './plan/step-report';
+import { countedManifestBytes, manifestSizeFinding } from './plan/manifest-size';
+import { renderStep } from './synth/render';
 import { guard } from './steps/guard';
 import { commitMessage, neighbourStep, rewriteStep, writeFileAtomically, type Direction } from './steps/transitions';
 import { assertReplaceable, repositoryRoot } from './synth/output-guard';
@@ -162,7 +164,10 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
     .description('print the plan (steps, waves, CIDRs) and preflight findings; exit 1 if a finding is an error')
     .option('--json', 'machine-readable output')
     .action((o: { json?: boolean }) => {
-      const plan = loadPlan(inputs());
+      const loaded = loadPlan(inputs());
+      // Whether the step fits Argo CD's repo server is known only from its manifests.
+      const size = loaded.migration.spec.gitops.engine === 'argocd' ? manifestSizeFinding('argocd', countedManifestBytes(renderStep(loaded).dist)) : undefined;
+      const plan = size ? { ...loaded, findings: [...loaded.findings, size] } : loaded;
       const report = stepReport(plan);
       const net = plan.network;
       if (o.json) {

@@ -258,7 +258,7 @@ describe('synth of the control-plane layer', () => {
 
   it('the previous step\'s Jobs converge back to the captured values', async () => {
     const calico = await layer(undefined, 'calico');
-    const cm = calico.objs.find((o) => o.kind === 'ConfigMap');
+    const cm = calico.objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('cni-migrate-cidr-'));
     expect(cm.data['kube-proxy.target']).toBe(YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'cluster', 'control-plane', 'kube-proxy-configmap.yaml'), 'utf8')).data['config.conf']);
     const kcm = calico.objs.find((o) => o.kind === 'Job' && o.spec.template.spec.nodeName === 'cp-1');
     expect(kcm.spec.template.spec.containers[0].env).toContainEqual({ name: 'CLUSTER_CIDR', value: '10.32.0.0/12' });

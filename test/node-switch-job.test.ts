@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { contentName } from '../src/constructs/content-name';
+import { scriptConfigMapName } from '../src/constructs/job-scripts';
 import { runInImage } from './support/image-tools';
 import { cli, demoWorkspace, editConfig, readManifests, setStep, type Workspace } from './support/workspace';
 
@@ -67,8 +68,10 @@ describe('node switch Jobs', () => {
     ]);
     const binding = objs.find((o) => o.kind === 'ClusterRoleBinding');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'cni-migrate-node-switch', namespace: 'kube-system' }]);
-    // No RBAC before any Job needs the API.
-    expect((await nodesLayer(demoWorkspace(), 'calico')).filter((o) => o.kind !== 'Job')).toEqual([]);
+    // No RBAC before any Job needs the API: the Jobs, and the one ConfigMap of the script they run.
+    const calico = await nodesLayer(demoWorkspace(), 'calico');
+    expect(calico.filter((o) => o.kind !== 'Job').map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`ConfigMap/${scriptConfigMapName('40-nodes', 'node-switch.sh')}`]);
+    expect(calico.filter((o) => o.kind === 'Job').length).toBe(6);
   });
 
   it('restartKubelet adds hostPID and one privileged step after the switch; restartDaemonSetPods adds pod deletes', async () => {

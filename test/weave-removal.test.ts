@@ -203,7 +203,8 @@ describe('synth at weave-removed', () => {
 
   it('argocd: the gate and its RBAC are PreSync hooks', async () => {
     const gate = (await layers('argocd')).filter((m) => m.file.startsWith('00-gate/'));
-    expect(gate.map((m) => m.obj.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Job', 'ServiceAccount']);
+    // The gate's script travels with it, as a hook too.
+    expect(gate.map((m) => m.obj.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Job', 'ServiceAccount']);
     for (const m of gate) expect(m.obj.metadata.annotations['argocd.argoproj.io/hook']).toBe('PreSync');
     expect(gate.find((m) => m.obj.kind === 'ClusterRole')!.obj.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }]);
   });

@@ -3,13 +3,14 @@
  * step, and from each network a Job that checks DNS, pod → Service and pod → pod to every network.
  * It is the last layer, so a wave that breaks traffic fails the step's health.
  */
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeDeployment, KubeJob, KubeNamespace, KubeService, IntOrString, Quantity } from '../../imports/k8s';
 import type { ProbeNetwork } from '../model/probe-targets';
-import { readScript } from '../scripts/read-script';
 import { contentName } from './content-name';
 import { NON_ROOT, scriptResources } from './job-containers';
 import { jobContent } from './job-content';
+import { useScript } from './job-scripts';
 
 export const PROBE_NAMESPACE = 'cni-migrate-probe';
 const LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'probe' } as const;
@@ -56,6 +57,7 @@ export class ConnectivityProbe extends Construct {
       new KubeService(this, `pods-${n.name}`, { metadata: { name: `probe-${n.name}-pods`, namespace: PROBE_NAMESPACE, labels }, spec: { clusterIp: 'None', selector: labels, ports: [{ port: PORT, targetPort: IntOrString.fromNumber(PORT) }] } });
     }
     const targets = props.networks.map((n) => `${n.name}=${n.cidr}`).join(' ');
+    const probeScript = useScript(Chart.of(this), 'connectivity-probe.sh', PROBE_NAMESPACE);
     for (const n of props.networks) {
       const spec = {
         backoffLimit: 2,
@@ -72,15 +74,17 @@ export class ConnectivityProbe extends Construct {
               name: 'probe',
               image: props.image,
               imagePullPolicy: 'IfNotPresent',
-              command: ['/bin/sh', '-c', readScript('connectivity-probe.sh')],
+              command: probeScript.command,
+              volumeMounts: [probeScript.mount],
               env: [{ name: 'FROM', value: n.name }, { name: 'TARGETS', value: targets }, { name: 'NAMESPACE', value: PROBE_NAMESPACE }],
               securityContext: NON_ROOT,
               resources: scriptResources('64Mi'),
             }],
+            volumes: [probeScript.volume],
           },
         },
       };
-      const name = contentName('probe-from', n.name, jobContent(spec, ['connectivity-probe.sh']));
+      const name = contentName('probe-from', n.name, jobContent(spec));
       new KubeJob(this, `from-${n.name}`, { metadata: { name, namespace: PROBE_NAMESPACE, labels: { ...LABELS } }, spec: spec as never });
     }
   }

@@ -3,7 +3,7 @@
  * why, so no Job is granted more than its step needs.
  */
 import { Quantity, type Container, type EnvVar, type ResourceRequirements, type SecurityContext, type VolumeMount } from '../../imports/k8s';
-import { readScript } from '../scripts/read-script';
+import type { ScriptUse } from './job-scripts';
 
 /** An unprivileged user with no capabilities: for the steps that only call the API. */
 export const NON_ROOT: SecurityContext = { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
@@ -34,15 +34,15 @@ export const XTABLES_LOCK_MOUNT = { name: 'xtables-lock', mountPath: '/run/xtabl
  * (src/scripts/hostport-cleanup.sh), in an image with iptables (calico/node): root with NET_ADMIN
  * and NET_RAW on the host network, the xtables lock shared.
  */
-export function hostportCleanupContainer(image: string, env: EnvVar[], mounts: VolumeMount[] = []): Container {
+export function hostportCleanupContainer(script: ScriptUse, image: string, env: EnvVar[], mounts: VolumeMount[] = []): Container {
   return {
     name: 'hostport-cleanup',
     image,
     imagePullPolicy: 'IfNotPresent',
-    command: ['/bin/sh', '-c', readScript('hostport-cleanup.sh')],
+    command: script.command,
     env,
     securityContext: ROOT_NET_ADMIN,
     resources: scriptResources('64Mi'),
-    volumeMounts: [...mounts, XTABLES_LOCK_MOUNT],
+    volumeMounts: [...mounts, script.mount, XTABLES_LOCK_MOUNT],
   };
 }

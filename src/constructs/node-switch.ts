@@ -7,13 +7,14 @@
  * node; optionally cordon and drain it (Eviction API, so PodDisruptionBudgets hold); switch;
  * optionally restart the runtime and kubelet, and the node's DaemonSet pods; then uncordon.
  */
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeJob, Quantity, type Container, type EnvVar, type JobSpec, type Volume } from '../../imports/k8s';
 import type { NodeCniState } from '../model/node-states';
-import { readScript } from '../scripts/read-script';
 import { contentName } from './content-name';
 import { hostportCleanupContainer, NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources, XTABLES_LOCK_VOLUME } from './job-containers';
 import { jobContent } from './job-content';
+import { useScript } from './job-scripts';
 
 /** Which network new pods on the node get (the model's NodeCniState). */
 export type DesiredNetwork = NodeCniState;
@@ -120,11 +121,14 @@ export class NodeSwitch extends Construct {
       resources: scriptResources('128Mi'),
       volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
     });
+    const layer = Chart.of(this);
+    const switchScript = useScript(layer, 'node-switch.sh', namespace);
+    const volumes: Volume[] = [{ name: 'cni-net-d', hostPath: { path: '/etc/cni/net.d', type: 'Directory' } }, switchScript.volume];
     const switchContainer: Container = {
       name: 'switch',
       image: props.image,
       imagePullPolicy: 'IfNotPresent',
-      command: ['/bin/sh', '-c', readScript('node-switch.sh')],
+      command: switchScript.command,
       env: [
         { name: 'DESIRED', value: props.desired },
         { name: 'CALICO_CONF', value: props.calicoConfName ?? '20-calico.conflist' },
@@ -134,7 +138,7 @@ export class NodeSwitch extends Construct {
       ],
       securityContext: ROOT_NO_CAPABILITIES,
       resources: scriptResources('64Mi'),
-      volumeMounts: [{ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' }],
+      volumeMounts: [{ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' }, switchScript.mount],
     };
 
     const steps: Container[] = [];
@@ -151,11 +155,14 @@ export class NodeSwitch extends Construct {
     }
     steps.push(switchContainer);
     if (props.restartRuntime) {
+      const restart = useScript(layer, 'restart-runtime.sh', namespace);
+      volumes.push(restart.volume);
       steps.push({
         name: 'restart-runtime',
         image: props.image,
         imagePullPolicy: 'IfNotPresent',
-        command: ['/bin/sh', '-c', readScript('restart-runtime.sh')],
+        command: restart.command,
+        volumeMounts: [restart.mount],
         env: [{ name: 'RUNTIME', value: props.restartRuntime }, nodeEnv],
         // systemctl in the host's namespaces (nsenter on PID 1): the one step that needs privilege.
         securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false },
@@ -174,11 +181,12 @@ export class NodeSwitch extends Construct {
       });
       // The pods still on the node: their hostPort entries are live and must stay.
       steps.push({ ...kubectl('live-pod-ips', []), command: ['/bin/sh', '-c', 'kubectl get pods --all-namespaces --field-selector="spec.nodeName=$NODE_NAME" -o jsonpath=\'{range .items[*]}{.status.podIP}{"\\n"}{end}\' > /tmp/live-ips'] });
-      steps.push(hostportCleanupContainer(props.netToolsImage, [{ name: 'LIVE_IPS_FILE', value: '/tmp/live-ips' }, nodeEnv], [{ name: 'tmp', mountPath: '/tmp' }]));
+      const hostport = useScript(layer, 'hostport-cleanup.sh', namespace);
+      volumes.push(hostport.volume);
+      steps.push(hostportCleanupContainer(hostport, props.netToolsImage, [{ name: 'LIVE_IPS_FILE', value: '/tmp/live-ips' }, nodeEnv], [{ name: 'tmp', mountPath: '/tmp' }]));
     }
     if (props.drain) steps.push(kubectl('uncordon', ['uncordon', '$(NODE_NAME)']));
 
-    const volumes: Volume[] = [{ name: 'cni-net-d', hostPath: { path: '/etc/cni/net.d', type: 'Directory' } }];
     if (props.drain?.restartDaemonSetPods) volumes.push(XTABLES_LOCK_VOLUME);
     if (this.usesApi) volumes.push({ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } });
     const deadline = 300 + (calicoFirst ? CALICO_READY_TIMEOUT_SECONDS : 0) + (props.drain?.timeoutSeconds ?? 0);
@@ -207,8 +215,9 @@ export class NodeSwitch extends Construct {
         },
       },
     };
-    // The name hashes the whole spec, so any change to it (even one made in this file) is a new Job.
-    this.jobName = contentName(props.desired, props.nodeName, { spec: jobContent(spec, ['node-switch.sh', 'restart-runtime.sh', 'hostport-cleanup.sh']), namespace });
+    // The name hashes the whole spec, so any change to it (even one made in this file, or in a
+    // script, whose ConfigMap the volumes name by digest) is a new Job.
+    this.jobName = contentName(props.desired, props.nodeName, { spec: jobContent(spec), namespace });
     new KubeJob(this, 'Resource', {
       metadata: { name: this.jobName, namespace, labels: { ...NODE_SWITCH_LABELS, 'cni-migrate.io/desired': props.desired } },
       spec,

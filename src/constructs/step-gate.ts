@@ -9,6 +9,7 @@ import { KubeClusterRole, KubeClusterRoleBinding, KubeJob, KubeServiceAccount, t
 import type { GateChecks } from '../model/gate-checks';
 import { contentName } from './content-name';
 import { jobContent } from './job-content';
+import { useScript } from './job-scripts';
 import { jobSpec, kubectlContainer, tmpVolume } from './weave/weave-removal';
 
 const NS = 'kube-system';
@@ -34,22 +35,29 @@ export class StepGate extends Construct {
   constructor(scope: Construct, id: string, props: StepGateProps) {
     super(scope, id);
     const containers: Container[] = [];
+    const volumes: object[] = [tmpVolume()];
+    // Under this construct, not the chart: with Argo CD they are PreSync hooks like the Job.
+    const script = (name: string) => {
+      const s = useScript(this, name, NS);
+      volumes.push(s.volume);
+      return s;
+    };
     const env = [{ name: 'WORK_DIR', value: '/tmp' }, { name: 'HOME', value: '/tmp' }];
     if (props.checks.calicoReadyEverywhere) {
-      containers.push({ ...kubectlContainer('calico-ready', props.kubectlImage, 'gate-calico-ready.sh'), env: [...env, { name: 'NODES', value: '*' }, { name: 'SELECTOR', value: props.calicoSelector ?? 'k8s-app=calico-node' }] });
+      containers.push({ ...kubectlContainer('calico-ready', props.kubectlImage, script('gate-calico-ready.sh')), env: [...env, { name: 'NODES', value: '*' }, { name: 'SELECTOR', value: props.calicoSelector ?? 'k8s-app=calico-node' }] });
     }
     if (props.checks.noPodsInWeaveCidr) {
-      containers.push({ ...kubectlContainer('no-weave-pods', props.kubectlImage, 'gate-no-weave-pods.sh'), env: [...env, { name: 'WEAVE_CIDR', value: props.checks.noPodsInWeaveCidr }] });
+      containers.push({ ...kubectlContainer('no-weave-pods', props.kubectlImage, script('gate-no-weave-pods.sh')), env: [...env, { name: 'WEAVE_CIDR', value: props.checks.noPodsInWeaveCidr }] });
     }
     if (containers.length === 0) throw new Error('a gate needs at least one check');
     new KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: ACCOUNT, namespace: NS, labels: { ...LABELS } } });
     // Read-only: the checks list pods (and nodes, to know them all).
     new KubeClusterRole(this, 'Role', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, rules: [{ apiGroups: [''], resources: props.checks.calicoReadyEverywhere ? ['nodes', 'pods'] : ['pods'], verbs: ['list'] }] });
     new KubeClusterRoleBinding(this, 'Binding', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ACCOUNT }, subjects: [{ kind: 'ServiceAccount', name: ACCOUNT, namespace: NS }] });
-    const spec = jobSpec({ serviceAccountName: ACCOUNT, automountServiceAccountToken: true, containers, volumes: [tmpVolume()] }, 0);
+    const spec = jobSpec({ serviceAccountName: ACCOUNT, automountServiceAccountToken: true, containers, volumes }, 0);
     // Named after what it checks, not after the step: the steps that check the same thing share
     // one Job, so advancing a wave changes no gate file.
-    this.jobName = contentName('gate', containers.map((c) => c.name).join('-'), jobContent(spec, ['gate-calico-ready.sh', 'gate-no-weave-pods.sh']));
+    this.jobName = contentName('gate', containers.map((c) => c.name).join('-'), jobContent(spec));
     new KubeJob(this, 'Job', { metadata: { name: this.jobName, namespace: NS, labels: { ...LABELS } }, spec: spec as never });
     if (props.argoHook) {
       // PreSync: nothing else of the step is applied unless the gate passes. Its ServiceAccount

@@ -7,6 +7,7 @@ import { argoApplication } from '../gitops/argocd';
 import { fluxGitRepository, fluxKustomization, layerKustomization } from '../gitops/flux';
 import { LAYERS, type LayerId } from '../gitops/layers';
 import type { MigrationPlan } from '../plan/migration-plan';
+import { countedManifestBytes, manifestSizeFinding } from '../plan/manifest-size';
 import { stepReport } from '../plan/step-report';
 import { buildStepApp } from '../step-app';
 import { renderPlanMarkdown } from './plan-markdown';
@@ -60,9 +61,12 @@ export function renderStep(plan: MigrationPlan): RenderedStep {
   } else {
     gitops.set('application.yaml', toYaml(argoApplication(base, spec.gitops)));
   }
-  const report = stepReport(plan);
-  dist.set('PLAN.md', renderPlanMarkdown(plan, report, layerFiles));
-  dist.set('step.json', renderStepJson(plan, report, layerFiles));
+  // The manifests' size is known only now; a step over Argo CD's limit says so in PLAN.md.
+  const sizeFinding = manifestSizeFinding(spec.gitops.engine, countedManifestBytes(dist));
+  const sized: MigrationPlan = sizeFinding ? { ...plan, findings: [...plan.findings, sizeFinding] } : plan;
+  const report = stepReport(sized);
+  dist.set('PLAN.md', renderPlanMarkdown(sized, report, layerFiles));
+  dist.set('step.json', renderStepJson(sized, report, layerFiles));
   dist.set(WAVES_FILE, renderWavesMarkdown(plan));
   return { dist, gitops };
 }

@@ -14,6 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { runInImage, type ImageName } from './image-tools';
+import { containerScript } from './jobs';
 
 
 export const WEAVE_CONFLIST = '{"cniVersion":"0.3.0","name":"weave","plugins":[{"name":"weave","type":"weave-net","hairpinMode":true},{"type":"portmap","capabilities":{"portMappings":true},"snat":true}]}\n';
@@ -49,6 +50,8 @@ export class GitOpsSimulator {
   /** Every Job run, in order. */
   public readonly runs: JobRun[] = [];
   private live = new Map<string, Obj>();
+  /** The objects of the folder being applied (a Job's ConfigMap may come in the same apply). */
+  private applying: Obj[] = [];
   private readonly root: string;
   /** The fake API server's objects (for the control-plane Jobs). */
   private readonly store: string;
@@ -97,6 +100,7 @@ export class GitOpsSimulator {
    */
   apply(distDir: string): JobRun[] {
     const desired = readDist(distDir);
+    this.applying = desired;
     const failed: JobRun[] = [];
     const isNew = (o: Obj) => o.kind === 'Job' && !this.live.has(key(o));
     const containerNames = (o: Obj) => [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers].map((c: any) => c.name);
@@ -144,7 +148,7 @@ export class GitOpsSimulator {
     for (const c of job.spec.template.spec.containers as any[]) {
       const env: Record<string, string> = Object.fromEntries((c.env as any[]).map((e) => [e.name, e.value]));
       const work = fs.mkdtempSync(path.join(this.root, '.work-'));
-      const r = runScript(c.command[2], { ...env, FAKE_KUBE_STORE: this.store, WORK_DIR: work }, undefined, 'kubectl');
+      const r = runScript(this.scriptOf(c, job), { ...env, FAKE_KUBE_STORE: this.store, WORK_DIR: work }, undefined, 'kubectl');
       log += r.log;
       if (r.code !== 0) return this.record(job, '(gate)', r.code, log);
     }
@@ -160,7 +164,7 @@ export class GitOpsSimulator {
     fs.mkdirSync(path.join(scratch, 'bin'), { recursive: true });
     fs.mkdirSync(path.join(scratch, 'weave'), { recursive: true });
     // Only the file part: devices and iptables are covered against a real network namespace elsewhere.
-    const r = runScript(c.command[2], { NODE_NAME: node, CNI_DIR: this.nodeDirs.get(node)!, BIN_DIR: path.join(scratch, 'bin'), DATA_DIR: path.join(scratch, 'weave'), NETWORK: '0' }, undefined, 'calico-node');
+    const r = runScript(this.scriptOf(c, job), { NODE_NAME: node, CNI_DIR: this.nodeDirs.get(node)!, BIN_DIR: path.join(scratch, 'bin'), DATA_DIR: path.join(scratch, 'weave'), NETWORK: '0' }, undefined, 'calico-node');
     return this.record(job, node, r.code, r.log);
   }
 
@@ -246,8 +250,13 @@ export class GitOpsSimulator {
     } else {
       extra = { MANIFEST_DIR: path.join(this.kubelet, job.spec.template.spec.nodeName), WAIT_SECONDS: '5' };
     }
-    const r = runScript(c.command[2], { ...env, ...fake, ...extra }, undefined, 'kubectl');
+    const r = runScript(this.scriptOf(c, job), { ...env, ...fake, ...extra }, undefined, 'kubectl');
     return this.record(job, job.spec.template.spec.nodeName ?? '(api)', r.code, r.log);
+  }
+
+  /** The script a container of `job` runs, from the ConfigMap its mount names (applied now or before). */
+  private scriptOf(c: Obj, job: Obj): string {
+    return containerScript(c, job.spec.template.spec, [...this.applying, ...this.live.values()], job.metadata.namespace);
   }
 
   private record(job: Obj, node: string, code: number, log: string): JobRun {
@@ -271,10 +280,10 @@ export class GitOpsSimulator {
     }
     const scriptEnv = { ...env, CNI_DIR: this.nodeDirs.get(node)! };
     if (this.opts.crashAt !== undefined) {
-      const crashed = runScript(withCrashPoints(sw.command[2]).script, scriptEnv, this.opts.crashAt);
+      const crashed = runScript(withCrashPoints(this.scriptOf(sw, job)).script, scriptEnv, this.opts.crashAt);
       if (crashed.code !== 0) this.afterCrash.push({ job: job.metadata.name, node, network: this.loadedNetwork(node) });
     }
-    const r = runScript(sw.command[2], scriptEnv);
+    const r = runScript(this.scriptOf(sw, job), scriptEnv);
     const run = { job: job.metadata.name, node, code: r.code, log: r.log };
     this.runs.push(run);
     return run;

@@ -1,9 +1,13 @@
 /**
- * The switch step of a synthesized node Job, ready to run outside a cluster.
+ * The scripts of synthesized Jobs, ready to run outside a cluster: the switch step of a node Job,
+ * and, for any container, the text of the script it runs, read from the ConfigMap its mount names
+ * (as the kubelet would mount it), so a Job whose ConfigMap is missing fails here too.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
+
+type Obj = Record<string, any>;
 
 export interface SwitchStep {
   readonly job: string;
@@ -11,15 +15,38 @@ export interface SwitchStep {
   readonly env: Record<string, string>;
 }
 
+/**
+ * The text `container` of `pod` runs: inline (`sh -c TEXT`), or the file under one of its mounts,
+ * from the ConfigMap in `objects` that the mount's volume names. Throws when any link is missing.
+ */
+export function containerScript(container: Obj, pod: Obj, objects: readonly Obj[], namespace = 'kube-system'): string {
+  const cmd = container.command as string[];
+  if (cmd[1] === '-c') return cmd[2];
+  const file = cmd[1];
+  const mount = (container.volumeMounts ?? []).find((m: Obj) => file.startsWith(`${m.mountPath}/`));
+  if (!mount) throw new Error(`container ${container.name} runs ${file}, which no volume mount provides`);
+  const volume = (pod.volumes ?? []).find((v: Obj) => v.name === mount.name);
+  if (!volume?.configMap) throw new Error(`container ${container.name}: mount ${mount.name} has no ConfigMap volume`);
+  const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name && (o.metadata.namespace ?? 'default') === namespace);
+  const text = cm?.data?.[file.slice(mount.mountPath.length + 1)];
+  if (text === undefined) throw new Error(`container ${container.name}: ConfigMap ${namespace}/${volume.configMap.name} is not in the output or lacks ${file}`);
+  return text;
+}
+
+/** Every object of a dist/ layer folder. */
+function layerObjects(dir: string): Obj[] {
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => YAML.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+}
+
 /** The `switch` container of the Job in `distDir` for `node` with the given desired state. */
 export function switchStepOf(distDir: string, node: string, desired: string): SwitchStep {
   const dir = path.join(distDir, '40-nodes');
-  for (const f of fs.readdirSync(dir).filter((x) => x.startsWith('job-')).sort()) {
-    const job = YAML.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+  const objects = layerObjects(dir);
+  for (const job of objects.filter((o) => o.kind === 'Job')) {
     const pod = job.spec.template.spec;
     if (pod.nodeName !== node || job.metadata.labels['cni-migrate.io/desired'] !== desired) continue;
     const sw = [...(pod.initContainers ?? []), ...pod.containers].find((c: any) => c.name === 'switch');
-    return { job: job.metadata.name, script: sw.command[2], env: Object.fromEntries(sw.env.map((e: any) => [e.name, e.value])) };
+    return { job: job.metadata.name, script: containerScript(sw, pod, objects), env: Object.fromEntries(sw.env.map((e: any) => [e.name, e.value])) };
   }
   throw new Error(`no ${desired} Job for ${node} in ${dir}`);
 }

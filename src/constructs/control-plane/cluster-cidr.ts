@@ -4,14 +4,15 @@
  * Job per control-plane node (the static pod manifest). Each Job converges to the phase from any
  * phase, so the previous step's Jobs reverse the next step's.
  */
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeConfigMap, KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
 import type { ClusterCidrPhase } from '../../steps/steps';
-import { readScript } from '../../scripts/read-script';
 import { contentName } from '../content-name';
 import { NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources } from '../job-containers';
 import { roleBoundAccount } from '../job-account';
 import { jobContent } from '../job-content';
+import { useScript } from '../job-scripts';
 import { PHASES, textDigest, type ClusterCidrTargets } from '../../model/cluster-cidr-targets';
 
 const NS = 'kube-system';
@@ -79,33 +80,35 @@ export class ClusterCidr extends Construct {
     }
     this.account(API_ACCOUNT, rules);
     const rollout = kubeProxyRolloutSeconds(props.nodeCount ?? 0);
+    const script = useScript(Chart.of(this), 'cluster-cidr-api.sh', NS);
     const container: Container = {
       name: 'cluster-cidr',
       image: props.kubectlImage,
       imagePullPolicy: 'IfNotPresent',
-      command: ['/bin/sh', '-c', readScript('cluster-cidr-api.sh')],
+      command: script.command,
       env: [{ name: 'TARGETS', value: '/targets' }, { name: 'ROLLOUT_SECONDS', value: String(rollout) }, { name: 'WORK_DIR', value: '/tmp' }, { name: 'HOME', value: '/tmp' }],
       securityContext: NON_ROOT,
       resources: scriptResources('128Mi'),
-      volumeMounts: [{ name: 'targets', mountPath: '/targets', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
+      volumeMounts: [{ name: 'targets', mountPath: '/targets', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }, script.mount],
     };
     this.job('api', `cluster-cidr-${props.phase}`, {
       serviceAccountName: API_ACCOUNT,
       automountServiceAccountToken: true,
       containers: [container],
-      volumes: [{ name: 'targets', configMap: { name: cmName } }, { name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } }],
+      volumes: [{ name: 'targets', configMap: { name: cmName } }, { name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } }, script.volume],
     }, 600 + rollout);
   }
 
   private kcmJobs(props: ClusterCidrProps): void {
     const nodes = props.targets.controllerManagers;
     this.account(KCM_ACCOUNT, [{ apiGroups: [''], resources: ['pods'], resourceNames: nodes.map((n) => `kube-controller-manager-${n.node}`), verbs: ['get'] }]);
+    const script = useScript(Chart.of(this), 'kcm-cluster-cidr.sh', NS);
     for (const n of nodes) {
       const container: Container = {
         name: 'kcm-cluster-cidr',
         image: props.kubectlImage,
         imagePullPolicy: 'IfNotPresent',
-        command: ['/bin/sh', '-c', readScript('kcm-cluster-cidr.sh')],
+        command: script.command,
         env: [
           { name: 'CLUSTER_CIDR', value: n.cidr[props.phase] },
           { name: 'ALLOCATE', value: n.allocate[props.phase] },
@@ -116,7 +119,7 @@ export class ClusterCidr extends Construct {
         ],
         securityContext: ROOT_NO_CAPABILITIES,
         resources: scriptResources('128Mi'),
-        volumeMounts: [{ name: 'manifests', mountPath: '/host/etc/kubernetes/manifests' }, { name: 'work', mountPath: '/work' }],
+        volumeMounts: [{ name: 'manifests', mountPath: '/host/etc/kubernetes/manifests' }, { name: 'work', mountPath: '/work' }, script.mount],
       };
       this.job(n.node, `kcm-${props.phase}-${n.node}`, {
         nodeName: n.node,
@@ -127,7 +130,7 @@ export class ClusterCidr extends Construct {
         automountServiceAccountToken: true,
         containers: [container],
         // The one host path this Job changes.
-        volumes: [{ name: 'manifests', hostPath: { path: '/etc/kubernetes/manifests', type: 'Directory' } }, { name: 'work', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } }],
+        volumes: [{ name: 'manifests', hostPath: { path: '/etc/kubernetes/manifests', type: 'Directory' } }, { name: 'work', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } }, script.volume],
       });
     }
   }
@@ -142,7 +145,7 @@ export class ClusterCidr extends Construct {
       activeDeadlineSeconds: deadlineSeconds,
       template: { metadata: { labels: { ...LABELS } }, spec: { restartPolicy: 'Never', enableServiceLinks: false, ...pod } },
     };
-    const name = contentName('cidr', namePart.replace(/^cluster-cidr-/, ''), jobContent(spec, ['cluster-cidr-api.sh', 'kcm-cluster-cidr.sh']));
+    const name = contentName('cidr', namePart.replace(/^cluster-cidr-/, ''), jobContent(spec));
     this.jobNames.push(name);
     new KubeJob(this, `job-${id}`, { metadata: { name, namespace: NS, labels: { ...LABELS } }, spec: spec as never });
   }

@@ -3,13 +3,14 @@
  * runtime ConfigMap, and one cleanup Job per node that removes Weave's files, devices and iptables
  * chains once its pod is gone. (The gate that no pod is left on a Weave IP is a StepGate.)
  */
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
-import { readScript } from '../../scripts/read-script';
 import { contentName } from '../content-name';
 import { hostportCleanupContainer, NON_ROOT, ROOT_NET_ADMIN, scriptResources, XTABLES_LOCK_MOUNT, XTABLES_LOCK_VOLUME } from '../job-containers';
 import { roleBoundAccount } from '../job-account';
 import { jobContent } from '../job-content';
+import { useScript, type ScriptUse } from '../job-scripts';
 
 const NS = 'kube-system';
 const LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'weave-removal' } as const;
@@ -48,7 +49,7 @@ export class WeaveCleanup extends Construct {
       containers: [{ ...kubectlContainer('delete-weave', props.kubectlImage), command: ['/bin/sh', '-c', deleteScript], env: [{ name: 'HOME', value: '/tmp' }] }],
       volumes: [tmpVolume()],
     }, 0);
-    this.addJob('api', contentName('weave-delete', 'daemonset', jobContent(apiSpec, [])), apiSpec);
+    this.addJob('api', contentName('weave-delete', 'daemonset', jobContent(apiSpec)), apiSpec);
 
     const waitScript = [
       'set -eu',
@@ -59,6 +60,9 @@ export class WeaveCleanup extends Construct {
       'done',
       'echo "weave-net pod still running on $NODE_NAME after 600s: $left" >&2; exit 1',
     ].join('\n');
+    const layer = Chart.of(this);
+    const cleanupScript = props.nodes.length > 0 ? useScript(layer, 'weave-cleanup.sh', NS) : undefined;
+    const hostportScript = props.nodes.length > 0 ? useScript(layer, 'hostport-cleanup.sh', NS) : undefined;
     for (const node of props.nodes) {
       const hostPath = (name: string, path: string, type: string) => ({ name, hostPath: { path, type } });
       const spec = jobSpec({
@@ -71,13 +75,13 @@ export class WeaveCleanup extends Construct {
         initContainers: [
           { ...kubectlContainer('wait-for-weave-pod-gone', props.kubectlImage), command: ['/bin/sh', '-c', waitScript], env: [{ name: 'NODE_NAME', value: node }, { name: 'HOME', value: '/tmp' }] },
           // No pod has a Weave IP any more (the gate): every hostPort entry named after Weave is stale.
-          hostportCleanupContainer(props.netToolsImage, [{ name: 'NODE_NAME', value: node }]),
+          hostportCleanupContainer(hostportScript!, props.netToolsImage, [{ name: 'NODE_NAME', value: node }]),
         ],
         containers: [{
           name: 'cleanup',
           image: props.netToolsImage,
           imagePullPolicy: 'IfNotPresent',
-          command: ['/bin/sh', '-c', readScript('weave-cleanup.sh')],
+          command: cleanupScript!.command,
           env: [{ name: 'NODE_NAME', value: node }],
           // Root owns the files; NET_ADMIN and NET_RAW are what deleting links and iptables
           // rules take: no other capability, not privileged.
@@ -87,6 +91,7 @@ export class WeaveCleanup extends Construct {
             { name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' },
             { name: 'cni-bin', mountPath: '/host/opt/cni/bin' },
             { name: 'weave-data', mountPath: '/host/var/lib/weave' },
+            cleanupScript!.mount,
             XTABLES_LOCK_MOUNT,
           ],
         }],
@@ -96,9 +101,11 @@ export class WeaveCleanup extends Construct {
           hostPath('weave-data', '/var/lib/weave', 'DirectoryOrCreate'),
           XTABLES_LOCK_VOLUME,
           tmpVolume(),
+          cleanupScript!.volume,
+          hostportScript!.volume,
         ],
       }, 900);
-      this.addJob(node, contentName('weave-cleanup', node, jobContent(spec, ['weave-cleanup.sh', 'hostport-cleanup.sh'])), spec);
+      this.addJob(node, contentName('weave-cleanup', node, jobContent(spec)), spec);
     }
   }
 
@@ -108,15 +115,15 @@ export class WeaveCleanup extends Construct {
   }
 }
 
-export function kubectlContainer(name: string, image: string, script?: string): Container {
+export function kubectlContainer(name: string, image: string, script?: ScriptUse): Container {
   return {
     name,
     image,
     imagePullPolicy: 'IfNotPresent',
-    ...(script ? { command: ['/bin/sh', '-c', readScript(script)] } : {}),
+    ...(script ? { command: script.command } : {}),
     securityContext: NON_ROOT,
     resources: scriptResources('128Mi'),
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(script ? [script.mount] : [])],
   };
 }
 

@@ -1,0 +1,94 @@
+/**
+ * Manifests per step at 500 and 5,000 generated nodes with the demo's number of NetworkPolicies
+ * (12): bytes of dist/ (the largest step against Argo CD's repo server limit), bytes per node,
+ * Jobs, the pods a wave commit starts, synth time against the floor and peak memory.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { generateCluster } from './generate';
+
+const CHILD = path.join(__dirname, 'child.js');
+/** Argo CD's reposerver.max.combined.directory.manifests.size default (argocd-cmd-params-cm): 10M. */
+const ARGO_DIRECTORY_LIMIT = 10 * 1024 * 1024;
+
+interface StepSize {
+  step: string;
+  bytes: number;
+  jobs: number;
+  jobNames: Set<string>;
+  ms: number;
+  rssMiB: number;
+  floorMs: number;
+}
+
+function manifests(dir: string): { file: string; text: string }[] {
+  const out: { file: string; text: string }[] = [];
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else if (r.endsWith('.yaml')) out.push({ file: r, text: fs.readFileSync(path.join(dir, r), 'utf8') });
+    }
+  };
+  walk('');
+  return out;
+}
+
+function run(args: string[]): { wallMs: number; maxRssMiB: number } {
+  fs.rmSync(args[2], { recursive: true, force: true });
+  fs.rmSync(`${args[2]}-gitops`, { recursive: true, force: true });
+  return JSON.parse(execFileSync(process.execPath, [CHILD, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 }).trim());
+}
+
+function measureStep(work: string, config: string, step: string): StepSize {
+  fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace(/step: \S+/, `step: ${step}`));
+  const out = path.join(work, `dist-${step}`);
+  const app = run(['app', config, out]);
+  const files = manifests(out);
+  const objects = files.map((f) => ({ file: f.file, obj: YAML.parse(f.text) }));
+  const objectsFile = path.join(work, 'objects.json');
+  fs.writeFileSync(objectsFile, JSON.stringify(objects));
+  const floor = run(['floor', objectsFile, path.join(work, 'floor')]);
+  const jobs = objects.filter((o) => o.obj.kind === 'Job');
+  return {
+    step,
+    bytes: files.reduce((n, f) => n + Buffer.byteLength(f.text), 0),
+    jobs: jobs.length,
+    jobNames: new Set(jobs.map((j) => `${j.obj.metadata.namespace}/${j.obj.metadata.name}`)),
+    ms: app.wallMs,
+    rssMiB: app.maxRssMiB,
+    floorMs: floor.wallMs,
+  };
+}
+
+export function benchManifestSizes(nodeCounts: readonly number[]): void {
+  console.log('\nmanifests per step (12 NetworkPolicies, 10 explicit node waves); Argo CD\'s default limit per directory Application is 10M');
+  for (const nodes of nodeCounts) {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-migrate-size-'));
+    try {
+      const g = generateCluster(path.join(work, 'c'), nodes, 12, 10, 'adopt');
+      const steps = ['adopt', 'calico', 'cluster-cidr', 'policies-suspended', 'nodes-1', 'nodes-5', 'nodes-6', 'nodes-10', 'weave-removed', 'policies-restored', 'finalized'];
+      const sizes = steps.map((s) => measureStep(work, g.config, s));
+      console.log(`${nodes} nodes:`);
+      console.log('  step                 bytes        per node  Jobs    synth ms  floor ms  ratio  MiB');
+      for (const s of sizes) {
+        console.log(`  ${s.step.padEnd(19)} ${String(s.bytes).padStart(11)} ${String(Math.round(s.bytes / nodes)).padStart(9)} ${String(s.jobs).padStart(6)} ${s.ms.toFixed(0).padStart(10)} ${s.floorMs.toFixed(0).padStart(9)} ${(s.ms / s.floorMs).toFixed(2).padStart(6)} ${s.rssMiB.toFixed(0).padStart(4)}`);
+      }
+      const largest = sizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+      const n5 = sizes.find((s) => s.step === 'nodes-5')!;
+      const n6 = sizes.find((s) => s.step === 'nodes-6')!;
+      const started = [...n6.jobNames].filter((j) => !n5.jobNames.has(j)).length;
+      const wave6 = g.waves[5].length;
+      console.log(`  largest step: ${largest.step}, ${(largest.bytes / 1048576).toFixed(1)} MiB, ${Math.round(largest.bytes / nodes)} bytes per node (goal ≤ 1,536); ${largest.bytes <= ARGO_DIRECTORY_LIMIT ? 'within' : 'OVER'} Argo CD's 10M`);
+      console.log(`  a wave commit (nodes-5 → nodes-6, wave of ${wave6} nodes) starts ${started} pod(s) (new Jobs)`);
+      console.log(`  worst synth: ${Math.max(...sizes.map((s) => s.ms / s.floorMs)).toFixed(2)}x the floor (goal ≤ 1.5x), peak ${Math.max(...sizes.map((s) => s.rssMiB)).toFixed(0)} MiB (goal < 1024)`);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+}
+
+if (require.main === module) benchManifestSizes((process.argv[2] ?? '500,5000').split(',').map(Number));
