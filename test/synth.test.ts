@@ -107,7 +107,7 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
   it('weave-removed: Weave is pruned and every node keeps Calico first; finalized drops the copy', () => {
     const o = at('weave-removed');
     // Weave's own objects are gone; what is left in the layer is its removal.
-    expect(o.layer('50-weave').filter((x) => x.metadata.labels?.['app.kubernetes.io/component'] !== 'weave-removal')).toEqual([]);
+    expect(o.layer('50-weave').filter((x) => !['weave-removal', 'job-script'].includes(x.metadata.labels?.['app.kubernetes.io/component']))).toEqual([]);
     const jobs = (step: string) => at(step).layer('40-nodes').filter((x) => x.kind === 'Job');
     for (const j of jobs('weave-removed')) expect(j.metadata.labels['cni-migrate.io/desired']).toBe('calico-first');
     // The nodes-5 switch Jobs are kept unchanged, so a revert never re-runs their drain.
