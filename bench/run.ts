@@ -9,6 +9,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { benchContainerdSwitch } from './containerd-switch';
 import { generateCluster } from './generate';
+import { benchManifestSizes } from './manifest-size';
 import { benchStatus } from './status-bench';
 
 interface Measure {
@@ -98,6 +99,7 @@ fs.rmSync(work, { recursive: true, force: true });
 void (async () => {
   await benchContainerdSwitch(Number(process.env.BENCH_SWITCH_RUNS ?? 10));
   await benchStatus(5000, 150000);
+  benchManifestSizes([500, 5000]);
 })().catch((e) => {
   console.error(`bench failed: ${(e as Error).stack ?? e}`);
   process.exitCode = 1;
