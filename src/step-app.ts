@@ -75,6 +75,9 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
         calicoConfName: c.calicoConfName,
         drain: c.drain,
         restartRuntime: c.restartRuntime,
+        // With drains on, every other Job of the node releases a cordon this tool left (a Job
+        // that failed mid-drain, a reverted wave), so whichever Job converges it next uncordons it.
+        releaseCordon: spec.nodes.drain && !c.drain,
       });
       usesApi ||= job.usesApi;
     }
@@ -82,6 +85,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   if (usesApi) {
     new NodeSwitchRbac(nodes, 'NodeSwitchRbac', {
       drain: spec.nodes.drain && model.state.switchedWaves > 0,
+      uncordon: spec.nodes.drain,
       restartDaemonSetPods: spec.nodes.drain && spec.nodes.restartDaemonSetPods,
     });
   }

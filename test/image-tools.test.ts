@@ -20,6 +20,7 @@ const SCRIPTS: Record<string, ImageName> = {
   'cluster-cidr-api.sh': 'kubectl',
   'gate-calico-ready.sh': 'kubectl',
   'gate-no-weave-pods.sh': 'kubectl',
+  'node-drain.sh': 'kubectl',
   'weave-cleanup.sh': 'calico-node',
   'hostport-cleanup.sh': 'calico-node',
 };

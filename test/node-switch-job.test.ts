@@ -20,23 +20,34 @@ const steps = (j: any) => [...(j.spec.template.spec.initContainers ?? []), ...j.
 const containers = (j: any) => [...(j.spec.template.spec.initContainers ?? []), ...j.spec.template.spec.containers];
 
 describe('node switch Jobs', () => {
-  it('calico-first with drain: wait, drain, switch, uncordon; host network, pinned, every taint, one host path', async () => {
+  it('calico-first with drain: wait, inspect, drain, switch, uncordon; host network, pinned, every taint, one host path', async () => {
     const objs = await nodesLayer(demoWorkspace(), 'nodes-1');
     const j = job(objs, 'worker-1', 'calico-first');
-    expect(steps(j)).toEqual(['wait-for-calico-node', 'drain', 'switch', 'uncordon']);
+    expect(steps(j)).toEqual(['wait-for-calico-node', 'inspect', 'drain', 'switch', 'uncordon']);
     const pod = j.spec.template.spec;
     expect(pod).toMatchObject({ nodeName: 'worker-1', hostNetwork: true, restartPolicy: 'Never', tolerations: [{ operator: 'Exists' }], serviceAccountName: 'cni-migrate-node-switch', automountServiceAccountToken: true });
     expect(pod.hostPID).toBeUndefined();
     expect(pod.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual(['/etc/cni/net.d']);
     for (const c of containers(j)) expect(c.securityContext.privileged ?? false).toBe(false);
     const drain = containers(j).find((c: any) => c.name === 'drain');
-    expect(drain.command).toEqual(['kubectl', 'drain', '$(NODE_NAME)', '--ignore-daemonsets', '--delete-emptydir-data', '--pod-selector=app.kubernetes.io/component!=node-switch', '--timeout=600s']);
+    expect(drain.command).toEqual(['/bin/sh', '/cni-migrate/node-drain/node-drain.sh']);
+    expect(drain.env).toEqual(expect.arrayContaining([{ name: 'PHASE', value: 'drain' }, { name: 'VERDICT_FILE', value: '/tmp/verdict' }, { name: 'DRAIN_TIMEOUT', value: '600' }]));
+    // The inspect step only reads the node's folder.
+    const inspect = containers(j).find((c: any) => c.name === 'inspect');
+    expect(inspect.volumeMounts.find((m: any) => m.name === 'cni-net-d')).toEqual({ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d', readOnly: true });
     expect(j.spec.ttlSecondsAfterFinished).toBeUndefined();
     expect(j.spec.activeDeadlineSeconds).toBe(300 + 600 + 600);
   });
 
-  it('weave-first and calico-native Jobs never call the API', async () => {
+  it('weave-first and calico-native Jobs call the API only to release a cordon this tool left, and never without drains', async () => {
     const ws = demoWorkspace();
+    for (const [step, desired] of [['nodes-1', 'weave-first'], ['finalized', 'calico-native']]) {
+      const j = job(await nodesLayer(ws, step), 'cp-2', desired);
+      expect(steps(j)).toEqual(['switch', 'uncordon']);
+      expect(containers(j).find((c: any) => c.name === 'uncordon').env).toContainEqual({ name: 'PHASE', value: 'uncordon' });
+      expect(j.spec.template.spec.serviceAccountName).toBe('cni-migrate-node-switch');
+    }
+    editConfig(ws, (d) => (d.spec.nodes.drain = false));
     for (const [step, desired] of [['nodes-1', 'weave-first'], ['finalized', 'calico-native']]) {
       const j = job(await nodesLayer(ws, step), 'cp-2', desired);
       expect(steps(j)).toEqual(['switch']);
@@ -68,9 +79,13 @@ describe('node switch Jobs', () => {
     ]);
     const binding = objs.find((o) => o.kind === 'ClusterRoleBinding');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'cni-migrate-node-switch', namespace: 'kube-system' }]);
-    // No RBAC before any Job needs the API: the Jobs, and the one ConfigMap of the script they run.
+    // Before any node switches, the Jobs may only release a cordon: nodes get and patch, no eviction.
     const calico = await nodesLayer(demoWorkspace(), 'calico');
-    expect(calico.filter((o) => o.kind !== 'Job').map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`ConfigMap/${scriptConfigMapName('40-nodes', 'node-switch.sh')}`]);
+    expect(calico.find((o) => o.kind === 'ClusterRole').rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
+    ]);
+    expect(calico.filter((o) => o.kind === 'ConfigMap').map((o) => o.metadata.name).sort()).toEqual([scriptConfigMapName('40-nodes', 'node-drain.sh'), scriptConfigMapName('40-nodes', 'node-switch.sh')].sort());
     expect(calico.filter((o) => o.kind === 'Job').length).toBe(6);
   });
 
@@ -79,15 +94,22 @@ describe('node switch Jobs', () => {
     editConfig(ws, (d) => Object.assign(d.spec.nodes, { restartKubelet: true, restartDaemonSetPods: true }));
     const objs = await nodesLayer(ws, 'nodes-1');
     const j = job(objs, 'worker-1', 'calico-first');
-    expect(steps(j)).toEqual(['wait-for-calico-node', 'drain', 'switch', 'restart-runtime', 'restart-daemonset-pods', 'live-pod-ips', 'hostport-cleanup', 'uncordon']);
+    expect(steps(j)).toEqual(['wait-for-calico-node', 'inspect', 'drain', 'switch', 'restart-runtime', 'restart-daemonset-pods', 'live-pod-ips', 'hostport-cleanup', 'uncordon']);
     // The restarted pods were torn down under Calico's network name: their hostPort entries go,
     // by a container with NET_ADMIN and NET_RAW only, in calico/node (iptables), once they are gone.
     const restart = containers(j).find((c: any) => c.name === 'restart-daemonset-pods');
     expect(restart.command.join(' ')).toContain('--wait=true');
     // A pod stuck terminating does not fail the Job (which would leave the node cordoned): the
     // stand-in kubectl's delete fails here, and the step still succeeds, saying why.
-    const stuck = runInImage('kubectl', restart.command[2], { NODE_NAME: 'worker-1', FAKE_KUBE_STORE: fs.mkdtempSync(path.join(os.tmpdir(), 'store-')) });
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'store-'));
+    const verdict = (v: string) => restart.command[2].replace(/\/tmp\/verdict/g, path.join(store, 'verdict')) + (fs.writeFileSync(path.join(store, 'verdict'), v), '');
+    const stuck = runInImage('kubectl', verdict('change'), { NODE_NAME: 'worker-1', FAKE_KUBE_STORE: store });
     expect([stuck.code, stuck.stdout.trim()]).toEqual([0, 'restart-daemonset-pods[worker-1]: some pods are still terminating after 300s; their hostPort entries stay until weave-removed']);
+    // A node the switch did not change keeps its pods.
+    const calls = () => fs.readFileSync(path.join(store, 'calls.log'), 'utf8');
+    const before = calls();
+    const skipped = runInImage('kubectl', verdict('converged'), { NODE_NAME: 'worker-1', FAKE_KUBE_STORE: store });
+    expect([skipped.code, skipped.stdout.trim(), calls()]).toEqual([0, 'restart-daemonset-pods[worker-1]: the switch changed nothing: no restart', before]);
     const hp = containers(j).find((c: any) => c.name === 'hostport-cleanup');
     expect([hp.image, hp.securityContext.capabilities, hp.securityContext.privileged]).toEqual(['docker.io/calico/node:v3.28.5', { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] }, false]);
     expect(j.spec.template.spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual(['/etc/cni/net.d', '/run/xtables.lock']);

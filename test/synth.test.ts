@@ -85,7 +85,8 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
   it('calico: every node gets a weave-first Job', () => {
     const jobs = at('calico').layer('40-nodes').filter((j) => j.kind === 'Job');
     expect(jobs.map((j) => j.spec.template.spec.nodeName).sort()).toEqual([...NODES].sort());
-    for (const j of jobs) expect(j.spec.template.spec.containers[0].env).toContainEqual({ name: 'DESIRED', value: 'weave-first' });
+    const switchOf = (j: any) => [...(j.spec.template.spec.initContainers ?? []), ...j.spec.template.spec.containers].find((c: any) => c.name === 'switch');
+    for (const j of jobs) expect(switchOf(j).env).toContainEqual({ name: 'DESIRED', value: 'weave-first' });
   });
 
   it('policies leave at policies-suspended and stay out until policies-restored', () => {
@@ -110,12 +111,15 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
     expect(o.layer('50-weave').filter((x) => !['weave-removal', 'job-script'].includes(x.metadata.labels?.['app.kubernetes.io/component']))).toEqual([]);
     const jobs = (step: string) => at(step).layer('40-nodes').filter((x) => x.kind === 'Job');
     for (const j of jobs('weave-removed')) expect(j.metadata.labels['cni-migrate.io/desired']).toBe('calico-first');
-    // The nodes-5 switch Jobs are kept unchanged, so a revert never re-runs their drain.
+    // One Job per node: the final-name Job replaces the wave's (whose source, 20-calico.conflist,
+    // install-cni has removed); a revert re-creates the wave's, which inspects before it drains.
     const names = (step: string) => new Set(jobs(step).map((j) => j.metadata.name));
-    for (const n of names('nodes-5')) expect(names('weave-removed').has(n) && names('finalized').has(n)).toBe(true);
-    const finals = (step: string) => jobs(step).filter((j) => !names('nodes-5').has(j.metadata.name));
-    expect(finals('weave-removed')).toHaveLength(6);
-    for (const j of finals('weave-removed')) expect(j.spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(['wait-for-calico-node']);
+    for (const n of names('nodes-5')) expect(names('weave-removed').has(n) || names('finalized').has(n)).toBe(false);
+    const finals = (step: string) => jobs(step);
+    expect(finals('weave-removed').map((j) => j.spec.template.spec.nodeName).sort()).toEqual([...NODES].sort());
+    // The final-name Jobs wait for calico-node, switch (no drain: the node is on Calico already),
+    // and release a cordon this tool may have left.
+    for (const j of finals('weave-removed')) expect([...j.spec.template.spec.initContainers, ...j.spec.template.spec.containers].map((c: any) => c.name)).toEqual(['wait-for-calico-node', 'switch', 'uncordon']);
     expect(finals('finalized').map((j) => j.metadata.labels['cni-migrate.io/desired'])).toEqual(Array(6).fill('calico-native'));
     expect(at('finalized').layer('50-weave').filter((x) => x.metadata.name === 'weave-net')).toEqual([]);
   });

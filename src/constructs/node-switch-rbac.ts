@@ -10,6 +10,11 @@ import { NODE_SWITCH_LABELS, NODE_SWITCH_SERVICE_ACCOUNT } from './node-switch';
 export interface NodeSwitchRbacProps {
   /** The Jobs drain nodes (cordon, evict, uncordon). */
   readonly drain: boolean;
+  /**
+   * The Jobs uncordon a node this tool cordoned (and remove its mark).
+   * @default - as drain
+   */
+  readonly uncordon?: boolean;
   /** The Jobs delete the node's DaemonSet pods after the switch. */
   readonly restartDaemonSetPods: boolean;
   /**
@@ -27,17 +32,20 @@ export class NodeSwitchRbac extends Construct {
       // kubectl wait for calico-node on the node; a drain lists the node's pods in every namespace.
       { apiGroups: [''], resources: ['pods'], verbs: props.restartDaemonSetPods ? ['delete', 'get', 'list', 'watch'] : ['get', 'list', 'watch'] },
     ];
+    const nodeAccess = props.drain || props.uncordon;
+    if (nodeAccess) {
+      // cordon and uncordon patch spec.unschedulable, and the cordon mark is an annotation.
+      rules.push({ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] });
+    }
     if (props.drain) {
       rules.push(
-        // cordon and uncordon patch spec.unschedulable.
-        { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
         // Evictions, not deletes: they honour PodDisruptionBudgets.
         { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
         // --ignore-daemonsets checks that a pod's DaemonSet exists.
         { apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['get'] },
       );
     }
-    if (!props.drain) {
+    if (!nodeAccess) {
       // Only `kubectl wait` on calico-node, in kube-system: a namespaced Role is enough.
       roleBoundAccount(this, '', NODE_SWITCH_SERVICE_ACCOUNT, namespace, rules, { ...NODE_SWITCH_LABELS });
       return;

@@ -78,11 +78,20 @@ export interface NodeSwitchProps {
    */
   readonly priorityName?: string;
   /**
+   * Uncordon the node after the switch if this tool cordoned it (a Job that failed mid-drain, or
+   * the drain of the state being reverted); for Jobs that do not drain themselves.
+   * @default false
+   */
+  readonly releaseCordon?: boolean;
+  /**
    * Namespace of the Job.
    * @default kube-system
    */
   readonly namespace?: string;
 }
+
+/** Where the inspect step writes whether the switch changes the node (node-switch.sh VERDICT_FILE). */
+const VERDICT_FILE = '/tmp/verdict';
 
 /** Seconds to wait for calico-node to be Ready before giving up (the Job then retries). */
 const CALICO_READY_TIMEOUT_SECONDS = 600;
@@ -106,7 +115,10 @@ export class NodeSwitch extends Construct {
     if (calicoFirst && !props.kubectlImage) {
       throw new Error(`a calico-first switch waits for calico-node through the API: kubectlImage is required (node ${props.nodeName})`);
     }
-    this.usesApi = calicoFirst;
+    this.usesApi = calicoFirst || !!props.releaseCordon;
+    if (!calicoFirst && props.releaseCordon && !props.kubectlImage) {
+      throw new Error(`releasing a cordon goes through the API: kubectlImage is required (node ${props.nodeName})`);
+    }
     const namespace = props.namespace ?? 'kube-system';
     const nodeEnv: EnvVar = { name: 'NODE_NAME', value: props.nodeName };
 
@@ -142,16 +154,35 @@ export class NodeSwitch extends Construct {
     };
 
     const steps: Container[] = [];
+    const tmpMount = { name: 'tmp', mountPath: '/tmp' };
+    // Anything that disrupts the node (drain, restarts) first asks whether the switch changes it.
+    const disruptive = !!(props.drain || props.restartRuntime);
+    const drainScript = props.drain || props.releaseCordon ? useScript(layer, 'node-drain.sh', namespace) : undefined;
+    if (drainScript) volumes.push(drainScript.volume);
+    const drainStep = (name: string, env: EnvVar[]): Container => {
+      const c = kubectl(name, []);
+      return { ...c, command: drainScript!.command, env: [...c.env!, ...env], volumeMounts: [...c.volumeMounts!, drainScript!.mount] };
+    };
     if (calicoFirst) {
       // Calico's CNI plugin needs /var/lib/calico/nodename, written once calico-node runs there.
       steps.push(kubectl('wait-for-calico-node', ['wait', 'pod', '--namespace=kube-system', `--selector=${props.calicoNodeSelector ?? 'k8s-app=calico-node'}`,
         '--field-selector=spec.nodeName=$(NODE_NAME)', '--for=condition=Ready', `--timeout=${CALICO_READY_TIMEOUT_SECONDS}s`]));
     }
+    if (disruptive) {
+      // node-switch.sh in inspect mode: read-only (the folder is mounted read-only), so it is root
+      // only to read files that may be root's alone.
+      steps.push({
+        ...switchContainer,
+        name: 'inspect',
+        env: [...switchContainer.env!, { name: 'VERDICT_FILE', value: VERDICT_FILE }],
+        volumeMounts: [{ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d', readOnly: true }, switchScript.mount, tmpMount],
+      });
+    }
     if (props.drain) {
-      // kubectl drain cordons, then evicts through the Eviction API, retrying while a
-      // PodDisruptionBudget forbids it, and fails with the blocking pod at the timeout.
-      steps.push(kubectl('drain', ['drain', '$(NODE_NAME)', '--ignore-daemonsets', '--delete-emptydir-data',
-        '--pod-selector=app.kubernetes.io/component!=node-switch', `--timeout=${props.drain.timeoutSeconds}s`]));
+      // Cordon (marked as ours) and drain only when the switch changes the node; kubectl drain
+      // evicts through the Eviction API, retrying while a PodDisruptionBudget forbids it, and
+      // fails with the blocking pod at the timeout.
+      steps.push(drainStep('drain', [{ name: 'PHASE', value: 'drain' }, { name: 'VERDICT_FILE', value: VERDICT_FILE }, { name: 'DRAIN_TIMEOUT', value: String(props.drain.timeoutSeconds) }]));
     }
     steps.push(switchContainer);
     if (props.restartRuntime) {
@@ -162,8 +193,8 @@ export class NodeSwitch extends Construct {
         image: props.image,
         imagePullPolicy: 'IfNotPresent',
         command: restart.command,
-        volumeMounts: [restart.mount],
-        env: [{ name: 'RUNTIME', value: props.restartRuntime }, nodeEnv],
+        volumeMounts: [restart.mount, tmpMount],
+        env: [{ name: 'RUNTIME', value: props.restartRuntime }, { name: 'VERDICT_FILE', value: VERDICT_FILE }, nodeEnv],
         // systemctl in the host's namespaces (nsenter on PID 1): the one step that needs privilege.
         securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false },
         resources: scriptResources('64Mi'),
@@ -177,7 +208,7 @@ export class NodeSwitch extends Construct {
       // IP then counts as live below, and the Weave cleanup removes its entry at weave-removed.
       steps.push({
         ...kubectl('restart-daemonset-pods', []),
-        command: ['/bin/sh', '-c', 'kubectl delete pods --all-namespaces --field-selector="spec.nodeName=$NODE_NAME,spec.hostNetwork=false" --wait=true --timeout=300s || echo "restart-daemonset-pods[$NODE_NAME]: some pods are still terminating after 300s; their hostPort entries stay until weave-removed"'],
+        command: ['/bin/sh', '-c', `[ "$(cat ${VERDICT_FILE})" = converged ] && { echo "restart-daemonset-pods[$NODE_NAME]: the switch changed nothing: no restart"; exit 0; }; ` + 'kubectl delete pods --all-namespaces --field-selector="spec.nodeName=$NODE_NAME,spec.hostNetwork=false" --wait=true --timeout=300s || echo "restart-daemonset-pods[$NODE_NAME]: some pods are still terminating after 300s; their hostPort entries stay until weave-removed"'],
       });
       // The pods still on the node: their hostPort entries are live and must stay.
       steps.push({ ...kubectl('live-pod-ips', []), command: ['/bin/sh', '-c', 'kubectl get pods --all-namespaces --field-selector="spec.nodeName=$NODE_NAME" -o jsonpath=\'{range .items[*]}{.status.podIP}{"\\n"}{end}\' > /tmp/live-ips'] });
@@ -185,7 +216,7 @@ export class NodeSwitch extends Construct {
       volumes.push(hostport.volume);
       steps.push(hostportCleanupContainer(hostport, props.netToolsImage, [{ name: 'LIVE_IPS_FILE', value: '/tmp/live-ips' }, nodeEnv], [{ name: 'tmp', mountPath: '/tmp' }]));
     }
-    if (props.drain) steps.push(kubectl('uncordon', ['uncordon', '$(NODE_NAME)']));
+    if (drainScript) steps.push(drainStep('uncordon', [{ name: 'PHASE', value: 'uncordon' }]));
 
     if (props.drain?.restartDaemonSetPods) volumes.push(XTABLES_LOCK_VOLUME);
     if (this.usesApi) volumes.push({ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } });

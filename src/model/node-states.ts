@@ -63,9 +63,10 @@ export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], wav
     const wave = waveOf.get(node.name)!;
     const switched = wave <= state.switchedWaves;
     const convergences: NodeConvergence[] = [];
-    if (state.calicoInstalled) {
-      // The switch Job of the node's wave stays in every later step, unchanged: a Job that is
-      // never pruned is never re-created, so no revert can run its drain again.
+    if (state.calicoInstalled && !state.calicoFinalName) {
+      // The switch Job of the node's wave stays unchanged until Calico takes its final name. A
+      // re-created one (a revert, a janitor) inspects the node first and drains nothing when it
+      // is converged already (node-switch.sh VERDICT_FILE).
       convergences.push({
         role: 'wave',
         desired: switched ? 'calico-first' : 'weave-first',
@@ -76,8 +77,10 @@ export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], wav
       });
     }
     if (state.calicoFinalName) {
-      // Calico now writes 10-calico.conflist. Until finalized the copy mirrors it (so a revert to
-      // the 20-calico.conflist name keeps the node on Calico); at finalized the copy goes.
+      // Calico now writes 10-calico.conflist, and install-cni has removed 20-calico.conflist, so
+      // this replaces the wave's Job (which would refuse: its source is gone). Until finalized the
+      // copy mirrors it (so a revert to the 20-calico.conflist name keeps the node on Calico); at
+      // finalized the copy goes. One node Job per step.
       convergences.push({ role: 'final', desired: state.calicoNative ? 'calico-native' : 'calico-first', calicoConfName: FINAL_CONF_NAME });
     }
     const firstConflist = state.calicoNative ? FINAL_CONF_NAME : switched ? PRIORITY_CONF_NAME : WEAVE_CONF_NAME;

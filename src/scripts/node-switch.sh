@@ -8,6 +8,12 @@
 #   DESIRED=calico-native no such copy, once Calico's own file (under its final name, which sorts
 #                         before Weave's) is valid and first without it
 #
+#   VERDICT_FILE=<path>   inspect only: change nothing, and write "converged" (the folder is in
+#                         the desired state) or "change" (a switch would change it) to the file.
+#                         The Job runs this first, so a node already converged is never cordoned,
+#                         drained or restarted (a re-created Job is harmless), and a switch that
+#                         would be refused (Calico's conflist missing) fails before any drain.
+#
 # We never rename or delete Weave's or Calico's own files: their DaemonSets rewrite them on every
 # restart, which would undo the switch. containerd takes the first *.conf/*.conflist/*.json file
 # in byte order and does not fall back when it is broken, so the folder is never left with a
@@ -20,8 +26,16 @@ CALICO_CONF="${CALICO_CONF:-20-calico.conflist}"
 PRIORITY_NAME="${PRIORITY_NAME:-05-calico.conflist}"
 NODE_NAME="${NODE_NAME:-$(hostname)}"
 DESIRED="${DESIRED:-}"
+VERDICT_FILE="${VERDICT_FILE:-}"
 
 log() { echo "node-switch[$NODE_NAME]: $*"; }
+# In inspect mode, record what a switch would do and stop before changing anything.
+verdict() {
+  [ -n "$VERDICT_FILE" ] || return 0
+  echo "$1" > "$VERDICT_FILE"
+  log "inspect: $1 (DESIRED=$DESIRED)"
+  [ "$1" = converged ] || exit 0
+}
 die() { echo "node-switch[$NODE_NAME]: ERROR: $*" >&2; exit 1; }
 
 # Every command this script runs, checked before it changes anything: the image may lack one.
@@ -125,7 +139,7 @@ first_config() {
 # Leftovers of an interrupted earlier run: ignored by containerd, removed for tidiness.
 TMP="$CNI_DIR/.$PRIORITY_NAME.cni-migrate-tmp"
 [ -d "$CNI_DIR" ] || die "$CNI_DIR is not a directory (is /etc/cni/net.d mounted?)"
-rm -f "$TMP"
+[ -n "$VERDICT_FILE" ] || rm -f "$TMP"
 
 case "$PRIORITY_NAME" in
   *.conflist) ;;
@@ -139,8 +153,10 @@ case "$DESIRED" in
     [ -e "$SRC" ] || die "Calico's conflist $SRC is missing: is calico-node Ready on this node? Refusing to switch."
     valid_conflist "$SRC" || die "Calico's conflist $SRC is not a valid conflist (JSON with name and plugins). Refusing to switch."
     if [ -f "$DST" ] && cmp -s "$SRC" "$DST"; then
+      verdict converged
       log "already calico-first: $PRIORITY_NAME matches $CALICO_CONF"
     else
+      verdict change
       cp "$SRC" "$TMP"
       valid_conflist "$TMP" || { rm -f "$TMP"; die "the copy of $SRC at $TMP is not valid (disk full?). Nothing changed."; }
       # On disk before it is renamed into place, and the folder after: a power cut leaves the old
@@ -170,10 +186,12 @@ case "$DESIRED" in
       case "$NEXT" in
         *.conflist) valid_conflist "$CNI_DIR/$NEXT" || die "removing $PRIORITY_NAME would make the broken $NEXT first. Refusing." ;;
       esac
+      verdict change
       rm -f "$DST"
       sync "$CNI_DIR"
       log "$DESIRED: removed $PRIORITY_NAME; $NEXT is first"
     else
+      verdict converged
       log "already $DESIRED: no $PRIORITY_NAME"
     fi
     ;;

@@ -13,6 +13,12 @@ SYSTEMD_MARKER="${SYSTEMD_MARKER:-/run/systemd/system}"
 # nsenter (from the image) is what reaches the host's systemd; checked before anything is done.
 command -v "${HOST%% *}" >/dev/null 2>&1 || { echo "restart-runtime[$NODE_NAME]: ERROR: ${HOST%% *} not found in the image; nothing was changed" >&2; exit 1; }
 
+# A node the switch did not change (a re-created Job) needs no restart.
+if [ -n "${VERDICT_FILE:-}" ] && [ "$(cat "$VERDICT_FILE" 2>/dev/null)" = converged ]; then
+  echo "restart-runtime[$NODE_NAME]: the switch changed nothing: no restart"
+  exit 0
+fi
+
 case "$RUNTIME" in
   containerd | crio) ;;
   *) echo "restart-runtime[$NODE_NAME]: ERROR: RUNTIME=$RUNTIME; expected containerd or crio" >&2; exit 1 ;;

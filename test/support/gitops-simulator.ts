@@ -86,7 +86,32 @@ export class GitOpsSimulator {
       // A Weave node before the migration: Weave's conflist and nothing else.
       fs.writeFileSync(path.join(dir, '10-weave.conflist'), WEAVE_CONFLIST);
       this.nodeDirs.set(n, dir);
+      // Its Node object, which the drain steps cordon, mark and uncordon through the stand-in kubectl.
+      fs.writeFileSync(path.join(this.store, `Node.default.${n}.json`), JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: n, annotations: {} }, spec: {} }, null, 2));
     }
+  }
+
+  /** What a janitor (a TTL policy, a cleanup CronJob) does: delete every Job, complete or not. */
+  deleteJobs(): void {
+    for (const [k, o] of [...this.live]) if (o.kind === 'Job') this.live.delete(k);
+  }
+
+  /** Set fields of a node's spec (unschedulable: a cordon by someone else). */
+  setNode(name: string, spec: Obj): void {
+    const f = path.join(this.store, `Node.default.${name}.json`);
+    const node = JSON.parse(fs.readFileSync(f, 'utf8'));
+    node.spec = { ...node.spec, ...spec };
+    fs.writeFileSync(f, JSON.stringify(node, null, 2));
+  }
+
+  /** A PodDisruptionBudget that forbids every eviction on `name`: its drain fails at the timeout. */
+  blockDrain(name: string): void {
+    fs.writeFileSync(path.join(this.store, `Node.default.${name}.json.drain-blocked`), '');
+  }
+
+  /** The stand-in API's calls so far (one per line: the kubectl arguments). */
+  apiCalls(): string[] {
+    return fs.readFileSync(path.join(this.store, 'calls.log'), 'utf8').split('\n').filter(Boolean);
   }
 
   dispose(): void {
@@ -271,22 +296,33 @@ export class GitOpsSimulator {
     const containers = [...(pod.initContainers ?? []), ...pod.containers] as any[];
     const cp = containers.find((c) => c.name === 'cluster-cidr' || c.name === 'kcm-cluster-cidr');
     if (cp) return this.opts.skipControlPlaneJobs ? this.record(job, node ?? '(api)', 0, 'skipped') : this.runControlPlaneJob(job, cp);
-    const sw = containers.find((c) => c.name === 'switch');
-    const env = Object.fromEntries((sw.env as any[]).map((e) => [e.name, e.value]));
     if (containers.some((c) => c.name === 'wait-for-calico-node') && (!this.has('DaemonSet', 'calico-node') || this.calicoNotReady.has(node))) {
       const r = { job: job.metadata.name, node, code: 1, log: `calico-node is not ${this.has('DaemonSet', 'calico-node') ? 'Ready' : 'running'} on ${node}: wait-for-calico-node times out` };
       this.runs.push(r);
       return r;
     }
-    const scriptEnv = { ...env, CNI_DIR: this.nodeDirs.get(node)! };
-    if (this.opts.crashAt !== undefined) {
-      const crashed = runScript(withCrashPoints(this.scriptOf(sw, job)).script, scriptEnv, this.opts.crashAt);
-      if (crashed.code !== 0) this.afterCrash.push({ job: job.metadata.name, node, network: this.loadedNetwork(node) });
+    // The containers in order, as the kubelet runs init containers: the first that fails fails
+    // the pod. The node's files are real; the API steps go to the stand-in kubectl; the restarts
+    // (runtime, DaemonSet pods, hostPort entries) are covered by their own tests, not here.
+    const work = fs.mkdtempSync(path.join(this.root, '.work-'));
+    const envOf = (c: Obj): Record<string, string> => Object.fromEntries((c.env as any[] ?? []).map((e) => [e.name, e.name === 'VERDICT_FILE' ? path.join(work, 'verdict') : e.value]));
+    let log = '';
+    for (const c of containers) {
+      let r: { code: number; log: string };
+      if (c.name === 'inspect') r = runScript(this.scriptOf(c, job), { ...envOf(c), CNI_DIR: this.nodeDirs.get(node)! });
+      else if (c.name === 'drain' || c.name === 'uncordon') r = runScript(this.scriptOf(c, job), { ...envOf(c), FAKE_KUBE_STORE: this.store, HOME: work }, undefined, 'kubectl');
+      else if (c.name === 'switch') {
+        const scriptEnv = { ...envOf(c), CNI_DIR: this.nodeDirs.get(node)! };
+        if (this.opts.crashAt !== undefined) {
+          const crashed = runScript(withCrashPoints(this.scriptOf(c, job)).script, scriptEnv, this.opts.crashAt);
+          if (crashed.code !== 0) this.afterCrash.push({ job: job.metadata.name, node, network: this.loadedNetwork(node) });
+        }
+        r = runScript(this.scriptOf(c, job), scriptEnv);
+      } else continue;
+      log += r.log;
+      if (r.code !== 0) return this.record(job, node, r.code, log);
     }
-    const r = runScript(this.scriptOf(sw, job), scriptEnv);
-    const run = { job: job.metadata.name, node, code: r.code, log: r.log };
-    this.runs.push(run);
-    return run;
+    return this.record(job, node, 0, log);
   }
 }
 
