@@ -10,6 +10,9 @@ import * as YAML from 'yaml';
 import { benchContainerdSwitch } from './containerd-switch';
 import { generateCluster } from './generate';
 import { benchManifestSizes } from './manifest-size';
+import { loadMigrationText } from '../src/config/load';
+import { stepList } from '../src/steps/steps';
+import { resolveWaves } from '../src/steps/waves';
 import { benchStatus } from './status-bench';
 
 interface Measure {
@@ -95,6 +98,16 @@ const slug = (n: string) => n.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0
 const others = changed.filter((f) => !wave.some((n) => f.includes(slug(n))));
 console.log(`diff nodes-10 → nodes-11: ${changed.length} files changed; wave 11 has ${wave.length} nodes (${wave.length * 2} Job files); other files: ${others.length} (${others.join(', ')}) (goal ≤ 3)`);
 fs.rmSync(work, { recursive: true, force: true });
+
+// Commits a migration takes with the default wave strategy: one per step (fixed steps + one per wave).
+{
+  const defaults = loadMigrationText('apiVersion: cni-migrate.io/v1alpha1\nkind: Migration\nmetadata: {name: bench}\nspec:\n  step: adopt\n  gitops: {engine: flux, repoURL: https://git.example/x.git}\n  network: {serviceCIDR: 10.96.0.0/12}\n', 'bench.yaml').spec.nodes;
+  for (const count of [50, 500, 5000]) {
+    const nodes = Array.from({ length: count }, (_, i) => ({ name: i < 3 ? `cp-${i}` : `w-${i}`, roles: i < 3 ? ['control-plane'] : [], internalIP: '10.0.0.1', podCIDRs: [], containerRuntime: 'containerd://1.7.24', taints: [] }));
+    const waves = resolveWaves(defaults, nodes, 'bench.yaml');
+    console.log(`default waves, ${count} nodes (3 control-plane): ${waves.length} node waves (largest ${Math.max(...waves.map((w) => w.length))}), ${stepList(waves.length).length} commits in all`);
+  }
+}
 
 void (async () => {
   await benchContainerdSwitch(Number(process.env.BENCH_SWITCH_RUNS ?? 10));

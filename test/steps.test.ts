@@ -2,8 +2,9 @@ import * as fs from 'fs';
 import type { NodeInfo } from '../src/kube/objects';
 import { stateAt, stepList } from '../src/steps/steps';
 import { rewriteStep } from '../src/steps/transitions';
-import { resolveWaves } from '../src/steps/waves';
-import { cli, demoWorkspace } from './support/workspace';
+import { resolveMigration } from '../src/config/load';
+import { maxWaveNodes, resolveWaves } from '../src/steps/waves';
+import { cli, demoWorkspace, editConfig } from './support/workspace';
 
 describe('step list', () => {
   it('has the fixed steps around one nodes step per wave', () => {
@@ -42,6 +43,39 @@ describe('waves', () => {
     expect(waves.map((w) => w.length)).toEqual([1, 2, 4, 4, 1, 2, 1]);
     expect(waves.slice(-2)).toEqual([['cp-a', 'cp-b'], ['cp-c']]);
     expect(waves.flat().sort()).toEqual(nodes.map((x) => x.name).sort());
+  });
+
+  it('by default: a canary of one, then growth to a quarter of the workers; 5,000 nodes in at most 16 waves', () => {
+    const defaults = resolveMigration({ apiVersion: 'cni-migrate.io/v1alpha1', kind: 'Migration', metadata: { name: 'm' }, spec: { step: 'adopt', gitops: { engine: 'flux', repoURL: 'https://git.example/infra.git' }, network: { serviceCIDR: '10.96.0.0/12' } } }, 'm.yaml').spec.nodes;
+    const cluster = (workers: number, cp: number) => [...Array.from({ length: workers }, (_, i) => n(`w${String(i).padStart(5, '0')}`)), ...Array.from({ length: cp }, (_, i) => n(`cp-${i}`, true))];
+    const sizes = (workers: number, cp: number) => resolveWaves(defaults, cluster(workers, cp), 'm.yaml').map((w) => w.length);
+    expect(sizes(4997, 3)).toEqual([1, 3, 9, 27, 81, 243, 729, 1249, 1249, 1249, 157, 1, 1, 1]);
+    expect(sizes(497, 3)).toEqual([1, 3, 9, 27, 81, 124, 124, 124, 4, 1, 1, 1]);
+    expect(sizes(47, 3)).toEqual([1, 3, 9, 11, 11, 11, 1, 1, 1, 1]);
+    expect(sizes(4, 2)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(sizes(9995, 5).length).toBeLessThanOrEqual(16);
+    // A share and a number cap alike.
+    expect(maxWaveNodes('25%', 4997)).toBe(1249);
+    expect(maxWaveNodes('1%', 10)).toBe(1);
+    expect(maxWaveNodes(7, 10)).toBe(7);
+  });
+
+  it('cni-migrate steps on a generated 5,000-node inventory with the default strategy: at most 16 node waves', async () => {
+    const ws = demoWorkspace();
+    const nodesFile = `${ws.cluster}/nodes.yaml`;
+    const lines = ['apiVersion: cni-migrate.io/v1alpha1', 'kind: NodeInventory', 'nodes:'];
+    for (let i = 0; i < 5000; i++) {
+      const cp = i < 3;
+      lines.push(`- {name: ${cp ? `cp-${i + 1}` : `node-${String(i).padStart(5, '0')}`}, roles: [${cp ? 'control-plane' : ''}], internalIP: 172.16.${i >> 8}.${i & 255}, podCIDRs: [10.${32 + (i >> 8)}.${i & 255}.0/24], containerRuntime: 'containerd://1.7.24', cniConfigFiles: [10-weave.conflist]}`);
+    }
+    fs.writeFileSync(nodesFile, `${lines.join('\n')}\n`);
+    editConfig(ws, (d) => delete d.spec.nodes.waveStrategy);
+    const r = await cli(ws, 'steps');
+    expect(r.code).toBe(0);
+    const waves = r.stdout.split('\n').filter((l) => / nodes-\d+ /.test(l));
+    expect(waves.length).toBe(14);
+    expect(waves[0]).toMatch(/nodes-1  wave 1: node-00003$/);
+    expect(r.stdout.split('\n').filter((l) => /^\s*>?\s*\d+\./.test(l)).length).toBe(21);
   });
 
   it('grows with a fractional factor', () => {

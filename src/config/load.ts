@@ -54,7 +54,10 @@ export function loadMigrationText(text: string, shownAs: string): Migration {
 /** Validate a parsed document and fill in every default. */
 export function resolveMigration(raw: unknown, file: string): Migration {
   if (!validate(raw)) {
-    throw formatSchemaError(file, validate.errors![0], raw);
+    // A value that matches none of a oneOf's forms: the oneOf's own description names them all.
+    const first = validate.errors![0];
+    const alternatives = validate.errors!.find((e) => e.keyword === 'oneOf' && e.instancePath === first.instancePath);
+    throw formatSchemaError(file, alternatives ?? first, raw);
   }
   const doc = raw as { metadata: { name: string }; spec: RawSpec };
   const s = doc.spec;
@@ -128,8 +131,8 @@ export function resolveMigration(raw: unknown, file: string): Migration {
       waves: s.nodes?.waves,
       waveStrategy: {
         canary: s.nodes?.waveStrategy?.canary ?? 1,
-        growthFactor: s.nodes?.waveStrategy?.growthFactor ?? 2,
-        maxWaveSize: s.nodes?.waveStrategy?.maxWaveSize ?? 10,
+        growthFactor: s.nodes?.waveStrategy?.growthFactor ?? 3,
+        maxWaveSize: s.nodes?.waveStrategy?.maxWaveSize ?? '25%',
         controlPlaneWaveSize: s.nodes?.waveStrategy?.controlPlaneWaveSize ?? 1,
       },
       drain: s.nodes?.drain ?? true,
@@ -210,7 +213,7 @@ interface RawSpec {
   controlPlane?: { mode: 'kubeadm' | 'managed'; disableNodeCidrAllocation?: boolean };
   nodes?: {
     waves?: string[][];
-    waveStrategy?: { canary?: number; growthFactor?: number; maxWaveSize?: number; controlPlaneWaveSize?: number };
+    waveStrategy?: { canary?: number; growthFactor?: number; maxWaveSize?: number | string; controlPlaneWaveSize?: number };
     drain?: boolean;
     drainTimeoutSeconds?: number;
     restartDaemonSetPods?: boolean;

@@ -126,7 +126,10 @@ export const MIGRATION_SCHEMA = {
               properties: {
                 canary: positiveInt('nodes in the first wave'),
                 growthFactor: { type: 'number', minimum: 1, maximum: 100, description: 'a number from 1 to 100' },
-                maxWaveSize: positiveInt('largest wave'),
+                maxWaveSize: {
+                  oneOf: [positiveInt('largest wave'), { type: 'string', pattern: '^([1-9][0-9]?|100)%$' }],
+                  description: 'a whole number of nodes from 1, or a share of the workers from 1% to 100% such as "25%"',
+                },
                 controlPlaneWaveSize: positiveInt('control-plane nodes per wave'),
               },
             },

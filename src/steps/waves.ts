@@ -46,16 +46,23 @@ function checkExplicitWaves(waves: readonly (readonly string[])[], nodes: readon
   return waves.map((w) => [...w]);
 }
 
+/** maxWaveSize as a number of nodes: itself, or its share of `workers` (at least 1). */
+export function maxWaveNodes(maxWaveSize: number | string, workers: number): number {
+  if (typeof maxWaveSize === 'number') return maxWaveSize;
+  return Math.max(1, Math.floor((workers * Number(maxWaveSize.replace('%', ''))) / 100));
+}
+
 function strategyWaves(s: WaveStrategySpec, nodes: readonly NodeInfo[]): string[][] {
   const workers = nodes.filter((n) => !isControlPlane(n)).map((n) => n.name);
   const controlPlane = nodes.filter(isControlPlane).map((n) => n.name);
   const waves: string[][] = [];
-  let size = Math.min(s.canary, s.maxWaveSize);
+  const max = maxWaveNodes(s.maxWaveSize, workers.length);
+  let size = Math.min(s.canary, max);
   for (let i = 0; i < workers.length; ) {
     waves.push(workers.slice(i, i + size));
     i += size;
     // ceil keeps a factor like 1.5 growing from small waves instead of stalling at 1.
-    size = Math.min(s.maxWaveSize, Math.max(size + (s.growthFactor > 1 ? 1 : 0), Math.ceil(size * s.growthFactor)));
+    size = Math.min(max, Math.max(size + (s.growthFactor > 1 ? 1 : 0), Math.ceil(size * s.growthFactor)));
   }
   for (let i = 0; i < controlPlane.length; i += s.controlPlaneWaveSize) {
     waves.push(controlPlane.slice(i, i + s.controlPlaneWaveSize));
