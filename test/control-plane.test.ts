@@ -94,18 +94,52 @@ describe('kcm-cluster-cidr.sh on a real manifest folder', () => {
     fs.writeFileSync(path.join(kubelet, 'cp-1', 'kube-controller-manager.yaml'), MANIFEST);
     const store = path.join(root, 'store');
     fs.mkdirSync(store);
-    const env = { CLUSTER_CIDR: '10.32.0.0/11', WAIT_SECONDS: '1', FAKE_KUBE_STORE: store, FAKE_KUBELET_ROOT: kubelet };
+    const env = { CLUSTER_CIDR: '10.32.0.0/11', WAIT_SECONDS: '1', STABLE_SECONDS: '1', FAKE_KUBE_STORE: store, FAKE_KUBELET_ROOT: kubelet };
     const r = run(dir, root, env);
     expect(r.code).not.toBe(0);
-    expect(r.log).toMatch(/did not come up Ready with --cluster-cidr=10.32.0.0\/11/);
+    expect(r.log).toMatch(/did not come up Ready with --cluster-cidr=10.32.0.0\/11 and a renewed leader Lease/);
     fs.copyFileSync(path.join(dir, 'kube-controller-manager.yaml'), path.join(kubelet, 'cp-1', 'kube-controller-manager.yaml'));
-    expect(run(dir, root, env).log).toMatch(/runs with the new flags and is Ready/);
+    expect(run(dir, root, env).log).toMatch(/kube-controller-manager-cp-1 runs with --cluster-cidr=10.32.0.0\/11, Ready, no restart in 1s, leader Lease renewed/);
+    // Ready is not enough: a leader Lease last renewed before the pod started (no working leader
+    // since the restart) fails the Job.
+    const lease = path.join(store, 'Lease.kube-system.kube-controller-manager.json');
+    fs.writeFileSync(lease, JSON.stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'kube-controller-manager', namespace: 'kube-system' }, spec: { holderIdentity: 'cp-2_x', renewTime: '2024-05-01T10:00:00.000000Z' } }));
+    expect(run(dir, root, env).log).toMatch(/did not come up Ready .* and a renewed leader Lease within 1s/);
+    fs.rmSync(lease);
+    // Nor is a pod that stays Ready but restarts between looks (it exits on the new flags).
+    fs.writeFileSync(path.join(kubelet, 'cp-1', 'restarting'), '0');
+    const restarting = run(dir, root, env);
+    expect(restarting.code).not.toBe(0);
+    expect(restarting.log).toMatch(/kube-controller-manager-cp-1 restarted \(1 → 2 restarts\) within 1s with --cluster-cidr=10.32.0.0\/11/);
+    fs.rmSync(path.join(kubelet, 'cp-1', 'restarting'));
     // The stand-in kubelet can fail too: a controller-manager that crash-loops on the new flags
     // is never Ready, and the Job fails.
     fs.writeFileSync(path.join(kubelet, 'cp-1', 'crashloop'), '');
     const crashing = run(dir, root, env);
     expect(crashing.code).not.toBe(0);
     expect(crashing.log).toMatch(/did not come up Ready with --cluster-cidr=10.32.0.0\/11/);
+  });
+
+  it('one control-plane node at a time: nothing is edited until the previous node\'s controller-manager is healthy', () => {
+    const { root, dir, file } = setup();
+    const kubelet = path.join(root, 'kubelet');
+    fs.mkdirSync(path.join(kubelet, 'cp-1'), { recursive: true });
+    // cp-1 still runs the old flags (its edit has not taken, or failed).
+    fs.writeFileSync(path.join(kubelet, 'cp-1', 'kube-controller-manager.yaml'), MANIFEST);
+    const store = path.join(root, 'store');
+    fs.mkdirSync(store);
+    const env = { NODE_NAME: 'cp-2', CLUSTER_CIDR: '10.32.0.0/11', AFTER_NODE: 'cp-1', AFTER_CIDR: '10.32.0.0/11', WAIT_SECONDS: '1', STABLE_SECONDS: '1', FAKE_KUBE_STORE: store, FAKE_KUBELET_ROOT: kubelet };
+    const blocked = run(dir, root, env);
+    expect(blocked.code).not.toBe(0);
+    expect(blocked.log).toMatch(/kube-controller-manager-cp-1 did not come up Ready with --cluster-cidr=10.32.0.0\/11/);
+    expect(fs.readFileSync(file, 'utf8')).toBe(MANIFEST);
+    // Once cp-1 is healthy with the new flags, cp-2 goes.
+    fs.writeFileSync(path.join(kubelet, 'cp-1', 'kube-controller-manager.yaml'), MANIFEST.replace('--cluster-cidr=10.32.0.0/12', '--cluster-cidr=10.32.0.0/11'));
+    // The stand-in kubelet of cp-2 runs what its manifest folder holds.
+    fs.symlinkSync(dir, path.join(kubelet, 'cp-2'));
+    const ok = run(dir, root, env);
+    expect([ok.code, ok.log]).toEqual([0, expect.stringMatching(/kube-controller-manager-cp-1 runs with[\s\S]*manifest updated[\s\S]*kube-controller-manager-cp-2 runs with --cluster-cidr=10.32.0.0\/11/)]);
+    expect(fs.readFileSync(file, 'utf8')).toContain('--cluster-cidr=10.32.0.0/11');
   });
 });
 
@@ -227,7 +261,14 @@ describe('synth of the control-plane layer', () => {
       { apiGroups: [''], resources: ['configmaps'], resourceNames: ['kube-proxy', 'kubeadm-config'], verbs: ['get', 'patch'] },
       { apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['kube-proxy'], verbs: ['get', 'list', 'patch', 'watch'] },
     ]);
-    expect(roles['cni-migrate-kcm-cluster-cidr']).toEqual([{ apiGroups: [''], resources: ['pods'], resourceNames: ['kube-controller-manager-cp-1', 'kube-controller-manager-cp-2'], verbs: ['get'] }]);
+    expect(roles['cni-migrate-kcm-cluster-cidr']).toEqual([
+      { apiGroups: [''], resources: ['pods'], resourceNames: ['kube-controller-manager-cp-1', 'kube-controller-manager-cp-2'], verbs: ['get'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['kube-controller-manager'], verbs: ['get'] },
+    ]);
+    // One node at a time: cp-2's Job waits for cp-1's controller-manager.
+    const env = (node: string) => jobs.find((j) => j.spec.template.spec.nodeName === node).spec.template.spec.containers[0].env;
+    expect(env('cp-1').find((e: any) => e.name === 'AFTER_NODE')).toBeUndefined();
+    expect(env('cp-2')).toEqual(expect.arrayContaining([{ name: 'AFTER_NODE', value: 'cp-1' }, { name: 'AFTER_CIDR', value: '10.32.0.0/11' }]));
     const kcm = jobs.find((j) => j.spec.template.spec.nodeName === 'cp-1');
     expect(kcm.spec.template.spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual(['/etc/kubernetes/manifests']);
     expect(kcm.spec.template.spec.containers[0].securityContext.privileged).toBe(false);

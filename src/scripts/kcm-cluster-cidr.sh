@@ -1,13 +1,24 @@
 #!/bin/sh
 # Set kube-controller-manager's --cluster-cidr (and optionally --allocate-node-cidrs) in the
 # kubeadm static pod manifest of this control-plane node, changing nothing else in the file, then
-# wait until the new pod runs. Idempotent: an up-to-date manifest is left untouched (no restart).
+# wait until the new pod is healthy. Idempotent: an up-to-date manifest is left untouched (no
+# restart). Control-plane nodes go one at a time: with AFTER_NODE set, nothing is edited until
+# that node's controller-manager is healthy with its new flags.
+#
+# Healthy means more than Ready (the static pod has no readiness probe, so Ready says little):
+# the pod runs with the flags, its restart count does not move for STABLE_SECONDS (a
+# controller-manager that crash-loops on a CIDR it cannot use restarts within seconds), and the
+# kube-controller-manager Lease (leader election) was renewed after the pod started, so the
+# cluster has a working leader again.
 #
 #   CLUSTER_CIDR       the value to set; empty removes the flag
 #   ALLOCATE           true | false | keep (--allocate-node-cidrs)
 #   MANIFEST_DIR       the node's /etc/kubernetes/manifests, mounted
 #   WORK_DIR           scratch space outside MANIFEST_DIR (kubelet runs whatever lands in there)
 #   WAIT_SECONDS       how long to wait for the new pod (0: do not wait)
+#   STABLE_SECONDS     how long its restart count must stay put (default 60)
+#   AFTER_NODE         the control-plane node whose controller-manager must be healthy first
+#   AFTER_CIDR         the --cluster-cidr that one must run with (empty: none)
 set -eu
 
 MANIFEST_DIR="${MANIFEST_DIR:-/host/etc/kubernetes/manifests}"
@@ -16,6 +27,9 @@ NODE_NAME="${NODE_NAME:-$(hostname)}"
 CLUSTER_CIDR="${CLUSTER_CIDR-}"
 ALLOCATE="${ALLOCATE:-keep}"
 WAIT_SECONDS="${WAIT_SECONDS:-300}"
+STABLE_SECONDS="${STABLE_SECONDS:-60}"
+AFTER_NODE="${AFTER_NODE:-}"
+AFTER_CIDR="${AFTER_CIDR-}"
 FILE="$MANIFEST_DIR/kube-controller-manager.yaml"
 # kubelet's file source only reads names that do not start with a dot, and a rename is atomic
 # only within one directory: so the finished copy is staged under a dot-name next to the manifest.
@@ -29,11 +43,48 @@ for tool in awk grep cksum cp cat mv rm mkdir sync sleep kubectl jq; do
   command -v "$tool" >/dev/null 2>&1 || { echo "kcm-cluster-cidr[$NODE_NAME]: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
 done
 
+# Whether the controller-manager of node $1 runs with --cluster-cidr=$2 (none when empty), is
+# Ready, and the leader-election Lease was renewed after it started. Prints its restart count.
+kcm_state() {
+  kubectl get pod --namespace=kube-system "kube-controller-manager-$1" -o json > "$WORK_DIR/pod.json" 2>/dev/null || return 1
+  kubectl get lease --namespace=kube-system kube-controller-manager -o json > "$WORK_DIR/lease.json" 2>/dev/null || return 1
+  jq -r -e --arg cidr "$2" --slurpfile lease "$WORK_DIR/lease.json" '
+    def t: sub("\\.[0-9]+"; "") | fromdateiso8601;
+    (.spec.containers[0].command + (.spec.containers[0].args // [])) as $f
+    | select(if $cidr == "" then ($f | map(select(startswith("--cluster-cidr="))) | length == 0)
+             else ($f | index("--cluster-cidr=" + $cidr)) != null end)
+    | select((.status.conditions // []) | map(select(.type == "Ready" and .status == "True")) | length > 0)
+    | (.status.containerStatuses[0] // {}) as $c
+    | select(($lease[0].spec.renewTime // "1970-01-01T00:00:00Z" | t) >= ($c.state.running.startedAt // "2999-01-01T00:00:00Z" | t))
+    | ($c.restartCount // 0)
+  ' "$WORK_DIR/pod.json"
+}
+
+# Wait until node $1's controller-manager is healthy with --cluster-cidr=$2, then make sure its
+# restart count stays put for STABLE_SECONDS.
+wait_healthy() {
+  waited=0
+  until count=$(kcm_state "$1" "$2"); do
+    [ "$waited" -lt "$WAIT_SECONDS" ] || die "kube-controller-manager-$1 did not come up Ready with --cluster-cidr=${2:-<none>} and a renewed leader Lease within ${WAIT_SECONDS}s; check the kubelet log on $1"
+    sleep 5
+    waited=$((waited + 5))
+  done
+  sleep "$STABLE_SECONDS"
+  again=$(kcm_state "$1" "$2") || die "kube-controller-manager-$1 stopped being healthy within ${STABLE_SECONDS}s of starting with --cluster-cidr=${2:-<none>}; check its log on $1"
+  [ "$again" = "$count" ] || die "kube-controller-manager-$1 restarted ($count → $again restarts) within ${STABLE_SECONDS}s with --cluster-cidr=${2:-<none>}: it does not accept the new flags; check its log on $1"
+  log "kube-controller-manager-$1 runs with --cluster-cidr=${2:-<none>}, Ready, no restart in ${STABLE_SECONDS}s, leader Lease renewed"
+}
+
 case "$ALLOCATE" in true | false | keep) ;; *) die "ALLOCATE=$ALLOCATE; expected true, false or keep" ;; esac
 case "$CLUSTER_CIDR" in '' | *[!0-9./]*) [ -z "$CLUSTER_CIDR" ] || die "CLUSTER_CIDR=$CLUSTER_CIDR is not an IPv4 CIDR" ;; esac
 [ -f "$FILE" ] || die "$FILE not found: is this a kubeadm control-plane node?"
-rm -f "$STAGED"
 mkdir -p "$WORK_DIR"
+# One control-plane node at a time: the previous one must be healthy with its new flags first.
+if [ -n "$AFTER_NODE" ] && [ "$WAIT_SECONDS" -gt 0 ]; then
+  log "waiting for kube-controller-manager-$AFTER_NODE first"
+  wait_healthy "$AFTER_NODE" "$AFTER_CIDR"
+fi
+rm -f "$STAGED"
 EDITED="$WORK_DIR/kube-controller-manager.yaml"
 
 HAS_CIDR=0
@@ -85,20 +136,4 @@ fi
 rm -f "$EDITED"
 
 [ "$WAIT_SECONDS" -gt 0 ] || exit 0
-POD="kube-controller-manager-$NODE_NAME"
-waited=0
-while :; do
-  if kubectl get pod --namespace=kube-system "$POD" -o json > "$WORK_DIR/pod.json" 2>/dev/null &&
-    jq -e --arg cidr "$CLUSTER_CIDR" '
-      (.spec.containers[0].command + (.spec.containers[0].args // [])) as $f
-      | (if $cidr == "" then ($f | map(select(startswith("--cluster-cidr="))) | length == 0)
-         else ($f | index("--cluster-cidr=" + $cidr)) != null end)
-      and ((.status.conditions // []) | map(select(.type == "Ready" and .status == "True")) | length > 0)
-    ' "$WORK_DIR/pod.json" > /dev/null; then
-    log "$POD runs with the new flags and is Ready"
-    exit 0
-  fi
-  [ "$waited" -lt "$WAIT_SECONDS" ] || die "$POD did not come up Ready with --cluster-cidr=${CLUSTER_CIDR:-<none>} within ${WAIT_SECONDS}s; check the kubelet log on $NODE_NAME"
-  sleep 5
-  waited=$((waited + 5))
-done
+wait_healthy "$NODE_NAME" "$CLUSTER_CIDR"

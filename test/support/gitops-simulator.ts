@@ -273,7 +273,7 @@ export class GitOpsSimulator {
       for (const [k, v] of Object.entries(cm.data ?? {})) fs.writeFileSync(path.join(targets, k), v);
       extra = { TARGETS: targets, ROLLOUT_SECONDS: '5' };
     } else {
-      extra = { MANIFEST_DIR: path.join(this.kubelet, job.spec.template.spec.nodeName), WAIT_SECONDS: '5' };
+      extra = { MANIFEST_DIR: path.join(this.kubelet, job.spec.template.spec.nodeName), WAIT_SECONDS: '5', STABLE_SECONDS: '1' };
     }
     const r = runScript(this.scriptOf(c, job), { ...env, ...fake, ...extra }, undefined, 'kubectl');
     return this.record(job, job.spec.template.spec.nodeName ?? '(api)', r.code, r.log);

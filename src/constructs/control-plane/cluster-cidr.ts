@@ -101,9 +101,16 @@ export class ClusterCidr extends Construct {
 
   private kcmJobs(props: ClusterCidrProps): void {
     const nodes = props.targets.controllerManagers;
-    this.account(KCM_ACCOUNT, [{ apiGroups: [''], resources: ['pods'], resourceNames: nodes.map((n) => `kube-controller-manager-${n.node}`), verbs: ['get'] }]);
+    this.account(KCM_ACCOUNT, [
+      { apiGroups: [''], resources: ['pods'], resourceNames: nodes.map((n) => `kube-controller-manager-${n.node}`), verbs: ['get'] },
+      // The leader-election Lease: renewed after the restart means a working leader again.
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['kube-controller-manager'], verbs: ['get'] },
+    ]);
     const script = useScript(Chart.of(this), 'kcm-cluster-cidr.sh', NS);
-    for (const n of nodes) {
+    nodes.forEach((n, i) => {
+      // One node at a time: each edit waits until the previous node's controller-manager is
+      // healthy with its new flags, so a value it cannot run with stops at the first node.
+      const after = i > 0 ? [{ name: 'AFTER_NODE', value: nodes[i - 1].node }, { name: 'AFTER_CIDR', value: nodes[i - 1].cidr[props.phase] }] : [];
       const container: Container = {
         name: 'kcm-cluster-cidr',
         image: props.kubectlImage,
@@ -115,6 +122,7 @@ export class ClusterCidr extends Construct {
           { name: 'MANIFEST_DIR', value: '/host/etc/kubernetes/manifests' },
           { name: 'WORK_DIR', value: '/work' },
           { name: 'NODE_NAME', value: n.node },
+          ...after,
           { name: 'HOME', value: '/work' },
         ],
         securityContext: ROOT_NO_CAPABILITIES,
@@ -131,8 +139,9 @@ export class ClusterCidr extends Construct {
         containers: [container],
         // The one host path this Job changes.
         volumes: [{ name: 'manifests', hostPath: { path: '/etc/kubernetes/manifests', type: 'Directory' } }, { name: 'work', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } }, script.volume],
-      });
-    }
+      // Each node waits for the ones before it (up to 300 s for the pod and 60 s of stability each).
+      }, 1200 + 600 * i);
+    });
   }
 
   private account(name: string, rules: PolicyRule[]): void {
