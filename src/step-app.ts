@@ -78,6 +78,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
         // With drains on, every other Job of the node releases a cordon this tool left (a Job
         // that failed mid-drain, a reverted wave), so whichever Job converges it next uncordons it.
         releaseCordon: spec.nodes.drain && !c.drain,
+        weaveTaint: c.weaveTaint ? 'add' : 'remove',
       });
       usesApi ||= job.usesApi;
     }

@@ -109,3 +109,31 @@ describe('cordons this tool leaves are released; others are not', () => {
     }
   });
 });
+
+describe('pods evicted from a wave prefer switched nodes', () => {
+  it('nodes still on Weave carry cni-migrate.io/on-weave:PreferNoSchedule during the node phase only, and a revert takes it off', () => {
+    const sim = new GitOpsSimulator(NODES, { skipControlPlaneJobs: true });
+    const tainted = () => NODES.filter((n) => (nodeObj(sim, n).spec.taints ?? []).some((t: any) => t.key === 'cni-migrate.io/on-weave' && t.effect === 'PreferNoSchedule'));
+    try {
+      const seen: Record<string, string[]> = {};
+      for (const step of [...STEPS.slice(0, STEPS.indexOf('weave-removed') + 1)]) {
+        expect(sim.apply(dists.get(step)!).filter((r) => r.code !== 0 && r.node !== '(gate)')).toEqual([]);
+        seen[step] = tainted();
+      }
+      expect(seen['policies-suspended']).toEqual([]);
+      expect(seen['nodes-1']).toEqual(['cp-1', 'cp-2', 'worker-2', 'worker-3', 'worker-gpu-1']);
+      expect(seen['nodes-2']).toEqual(['cp-1', 'cp-2', 'worker-gpu-1']);
+      expect(seen['nodes-4']).toEqual(['cp-2']);
+      expect(seen['nodes-5']).toEqual([]);
+      expect(seen['weave-removed']).toEqual([]);
+      // Back through the node phase to before it: the taint goes with it.
+      for (const step of ['nodes-5', 'nodes-4', 'nodes-3', 'nodes-2', 'nodes-1', 'policies-suspended']) {
+        expect(sim.apply(dists.get(step)!).filter((r) => r.code !== 0 && r.node !== '(gate)')).toEqual([]);
+      }
+      expect(tainted()).toEqual([]);
+      expect(cordoned(sim)).toEqual([]);
+    } finally {
+      sim.dispose();
+    }
+  });
+});

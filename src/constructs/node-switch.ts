@@ -84,6 +84,12 @@ export interface NodeSwitchProps {
    */
   readonly releaseCordon?: boolean;
   /**
+   * With drains on: put (add) or take off (remove) the taint cni-migrate.io/on-weave:PreferNoSchedule,
+   * so pods evicted from a wave prefer nodes already switched.
+   * @default remove
+   */
+  readonly weaveTaint?: 'add' | 'remove';
+  /**
    * Namespace of the Job.
    * @default kube-system
    */
@@ -216,7 +222,7 @@ export class NodeSwitch extends Construct {
       volumes.push(hostport.volume);
       steps.push(hostportCleanupContainer(hostport, props.netToolsImage, [{ name: 'LIVE_IPS_FILE', value: '/tmp/live-ips' }, nodeEnv], [{ name: 'tmp', mountPath: '/tmp' }]));
     }
-    if (drainScript) steps.push(drainStep('uncordon', [{ name: 'PHASE', value: 'uncordon' }]));
+    if (drainScript) steps.push(drainStep('uncordon', [{ name: 'PHASE', value: 'uncordon' }, { name: 'WEAVE_TAINT', value: props.weaveTaint ?? 'remove' }]));
 
     if (props.drain?.restartDaemonSetPods) volumes.push(XTABLES_LOCK_VOLUME);
     if (this.usesApi) volumes.push({ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } });

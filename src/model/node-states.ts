@@ -29,6 +29,12 @@ export interface NodeConvergence {
    * @default - no restart
    */
   readonly restartRuntime?: 'containerd' | 'crio';
+  /**
+   * The node carries the taint cni-migrate.io/on-weave:PreferNoSchedule (with drains on): a node
+   * still on Weave while other waves switch, so evicted pods prefer switched nodes.
+   * @default false
+   */
+  readonly weaveTaint?: boolean;
 }
 
 export interface NodeState {
@@ -74,6 +80,8 @@ export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], wav
         drain: switched && spec.drain ? { timeoutSeconds: spec.drainTimeoutSeconds, restartDaemonSetPods: spec.restartDaemonSetPods } : undefined,
         // An unknown runtime is refused by the restart-unknown-runtime finding before synth.
         restartRuntime: switched && spec.restartKubelet ? runtimeOf(node.containerRuntime) : undefined,
+        // The node phase: some waves switched, this one not yet.
+        weaveTaint: spec.drain && !switched && state.switchedWaves > 0,
       });
     }
     if (state.calicoFinalName) {

@@ -11,7 +11,11 @@
 #                   PodDisruptionBudgets hold), retrying until DRAIN_TIMEOUT seconds.
 #   PHASE=uncordon  uncordon the node only if it carries the mark, then remove the mark (in that
 #                   order: a crash between leaves the mark, and the next Job uncordons again). A
-#                   node cordoned by someone else, without the mark, is left as it is.
+#                   node cordoned by someone else, without the mark, is left as it is. Then
+#                   WEAVE_TAINT=add puts the taint cni-migrate.io/on-weave:PreferNoSchedule on
+#                   the node (a node still on Weave during the node phase: pods evicted from a
+#                   wave prefer switched nodes, and so move once), =remove takes it off.
+#                   PreferNoSchedule only steers the scheduler; it never evicts or blocks a pod.
 #   NODE_NAME       the node
 #   DRAIN_SELECTOR  pods the drain evicts (the node Jobs' own pods are left out)
 set -eu
@@ -50,6 +54,23 @@ case "$PHASE" in
     else
       log "not cordoned by this tool: left as it is"
     fi
+    tainted=$(kubectl get node "$NODE_NAME" -o 'jsonpath={.spec.taints[?(@.key=="cni-migrate.io/on-weave")].effect}')
+    case "${WEAVE_TAINT:-keep}" in
+      add)
+        if [ -z "$tainted" ]; then
+          kubectl taint node "$NODE_NAME" cni-migrate.io/on-weave=true:PreferNoSchedule --overwrite >/dev/null
+          log "tainted cni-migrate.io/on-weave:PreferNoSchedule (still on Weave: evicted pods prefer switched nodes)"
+        fi
+        ;;
+      remove)
+        if [ -n "$tainted" ]; then
+          kubectl taint node "$NODE_NAME" cni-migrate.io/on-weave:PreferNoSchedule- >/dev/null
+          log "removed the taint cni-migrate.io/on-weave"
+        fi
+        ;;
+      keep) ;;
+      *) die "WEAVE_TAINT=$WEAVE_TAINT; expected add, remove or keep" ;;
+    esac
     ;;
   *) die "PHASE=$PHASE; expected drain or uncordon" ;;
 esac
