@@ -17,12 +17,13 @@ import { demoWorkspace, REPO_ROOT, setStep } from './support/workspace';
 
 const PLAN_MAX = 60000;
 
-function bigCluster(explicitWaves: boolean, edit?: (dir: string) => void) {
+function bigCluster(explicitWaves: boolean, edit?: (dir: string) => void, strategy?: Record<string, number | string>) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-migrate-plan-size-'));
   const g = generateCluster(dir, 5000, 3000, 5, 'adopt');
   if (!explicitWaves) {
     const doc = YAML.parse(fs.readFileSync(g.config, 'utf8'));
     delete doc.spec.nodes.waves;
+    if (strategy) doc.spec.nodes.waveStrategy = strategy;
     fs.writeFileSync(g.config, YAML.stringify(doc));
   }
   edit?.(dir);
@@ -54,8 +55,9 @@ describe('PLAN.md at 5,000 nodes and 3,000 policies', () => {
   const made: string[] = [];
   afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-  it('stays within a comment at every sampled step with the default waves, naming every node of the wave', () => {
-    const c = bigCluster(false);
+  it('stays within a comment at every sampled step with ~500 small waves, naming every node of the wave', () => {
+    // Small waves (at most 10 nodes, as the defaults were once): a waves table far past a comment.
+    const c = bigCluster(false, undefined, { canary: 1, growthFactor: 2, maxWaveSize: 10 });
     made.push(c.dir);
     const w = c.base.waves.length;
     expect(w).toBeGreaterThan(16);
@@ -76,6 +78,17 @@ describe('PLAN.md at 5,000 nodes and 3,000 policies', () => {
     expect(wavesMd.size).toBe(1);
     const all = [...wavesMd][0];
     for (const n of c.base.snapshot.nodes) expect(all).toContain(`- ${n.name}\n`);
+  });
+
+  it('with the default waves (14, the largest 1,249 nodes) the largest wave's step stays within a comment, and every node of that wave is named in PLAN.md or dist/waves.md', () => {
+    const c = bigCluster(false);
+    made.push(c.dir);
+    expect(c.base.waves.length).toBe(14);
+    const largest = c.base.waves.reduce((a, b, i) => (b.length > c.base.waves[a].length ? i : a), 0);
+    const step = `nodes-${largest + 1}`;
+    const rendered = renderedFiles(c.config, [step], ['PLAN.md', 'waves.md'])[step];
+    expect(rendered['PLAN.md'].length).toBeLessThanOrEqual(PLAN_MAX);
+    for (const n of c.base.waves[largest]) expect([n, rendered['PLAN.md'].includes(n) || rendered['waves.md'].includes(`- ${n}\n`)]).toEqual([n, true]);
   });
 
   it('names all 1,000 nodes of an explicit wave once, and groups findings that repeat per node', () => {
