@@ -80,7 +80,7 @@ describe('PLAN.md at 5,000 nodes and 3,000 policies', () => {
     for (const n of c.base.snapshot.nodes) expect(all).toContain(`- ${n.name}\n`);
   });
 
-  it('with the default waves (14, the largest 1,249 nodes) the largest wave's step stays within a comment, and every node of that wave is named in PLAN.md or dist/waves.md', () => {
+  it('with the default waves (14, the largest 1,249 nodes) the largest wave\'s step stays within a comment, and every node of that wave is named in PLAN.md or dist/waves.md', () => {
     const c = bigCluster(false);
     made.push(c.dir);
     expect(c.base.waves.length).toBe(14);
