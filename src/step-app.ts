@@ -78,6 +78,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
         // With drains on, every other Job of the node releases a cordon this tool left (a Job
         // that failed mid-drain, a reverted wave), so whichever Job converges it next uncordons it.
         releaseCordon: spec.nodes.drain && !c.drain,
+        drainLane: node.drainLane,
         weaveTaint: c.weaveTaint ? 'add' : 'remove',
       });
       usesApi ||= job.usesApi;
@@ -87,6 +88,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
     new NodeSwitchRbac(nodes, 'NodeSwitchRbac', {
       drain: spec.nodes.drain && model.state.switchedWaves > 0,
       uncordon: spec.nodes.drain,
+      drainLanes: Math.max(0, ...model.nodes.map((n) => (n.drainLane ? n.drainLane.index + 1 : 0))),
       restartDaemonSetPods: spec.nodes.drain && spec.nodes.restartDaemonSetPods,
     });
   }

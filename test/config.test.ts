@@ -66,6 +66,8 @@ const CASES: BadCase[] = [
   { name: 'growth factor as a string', edit: spec((s) => (s.nodes.waveStrategy.growthFactor = '2')), expect: ['spec.nodes.waveStrategy.growthFactor', '"2"'] },
   { name: 'fractional wave size', edit: spec((s) => (s.nodes.waveStrategy.maxWaveSize = 2.5)), expect: ['spec.nodes.waveStrategy.maxWaveSize', '2.5'] },
   { name: 'wave share over 100%', edit: spec((s) => (s.nodes.waveStrategy.maxWaveSize = '150%')), expect: ['spec.nodes.waveStrategy.maxWaveSize', '150%', 'such as "25%"'] },
+  { name: 'drain budget of zero', edit: spec((s) => (s.nodes.maxConcurrentDrains = 0)), expect: ['spec.nodes.maxConcurrentDrains', '0', 'such as "5%"'] },
+  { name: 'drain budget as a word', edit: spec((s) => (s.nodes.maxConcurrentDrains = 'few')), expect: ['spec.nodes.maxConcurrentDrains', 'few', 'a whole number of nodes from 1'] },
   { name: 'restarting DaemonSet pods without a drain', edit: spec((s) => { s.nodes.drain = false; s.nodes.restartDaemonSetPods = true; }), expect: ['spec.nodes.restartDaemonSetPods', 'drain: true'] },
   { name: 'drain timeout too short', edit: spec((s) => (s.nodes.drainTimeoutSeconds = 5)), expect: ['spec.nodes.drainTimeoutSeconds', 'got 5'] },
   { name: 'drain as yes', edit: text((t) => t.replace('drain: true', 'drain: yes')), expect: ['spec.nodes.drain', '"yes"', 'true or false'] },
@@ -142,7 +144,7 @@ spec:
     expect(m.spec.network).toEqual({ weaveCIDR: '10.32.0.0/12', serviceCIDR: '10.96.0.0/12', calicoCIDR: '10.48.0.0/12' });
     expect(m.spec.gitops).toEqual({ engine: 'flux', repoURL: 'git@example.com:ops/net.git', revision: 'main', path: 'dist', namespace: 'flux-system', project: 'default' });
     expect(m.spec.controlPlane.mode).toBe('kubeadm');
-    expect(m.spec.nodes).toEqual({ waves: undefined, waveStrategy: { canary: 1, growthFactor: 3, maxWaveSize: '25%', controlPlaneWaveSize: 1 }, drain: true, drainTimeoutSeconds: 600, restartDaemonSetPods: false, restartKubelet: false });
+    expect(m.spec.nodes).toEqual({ waves: undefined, waveStrategy: { canary: 1, growthFactor: 3, maxWaveSize: '25%', controlPlaneWaveSize: 1 }, drain: true, drainTimeoutSeconds: 600, maxConcurrentDrains: '5%', restartDaemonSetPods: false, restartKubelet: false });
     expect(m.spec.calico.images).toEqual({});
     expect(m.spec.calico.ipAutodetectionMethod).toBe('kubernetes-internal-ip');
     expect(m.spec.calico.nodeMTU).toBe(1500);

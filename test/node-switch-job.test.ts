@@ -31,12 +31,15 @@ describe('node switch Jobs', () => {
     for (const c of containers(j)) expect(c.securityContext.privileged ?? false).toBe(false);
     const drain = containers(j).find((c: any) => c.name === 'drain');
     expect(drain.command).toEqual(['/bin/sh', '/cni-migrate/node-drain/node-drain.sh']);
-    expect(drain.env).toEqual(expect.arrayContaining([{ name: 'PHASE', value: 'drain' }, { name: 'VERDICT_FILE', value: '/tmp/verdict' }, { name: 'DRAIN_TIMEOUT', value: '600' }]));
+    // Wave 1 is one node: lane 0, first in it, so it waits for nobody; the lane's Lease lasts the
+    // drain timeout plus 900 s.
+    expect(drain.env).toEqual(expect.arrayContaining([{ name: 'PHASE', value: 'drain' }, { name: 'VERDICT_FILE', value: '/tmp/verdict' }, { name: 'DRAIN_TIMEOUT', value: '600' },
+      { name: 'DRAIN_LANE', value: '0' }, { name: 'LANE_LEASE_SECONDS', value: '1500' }, { name: 'LANE_WAIT_SECONDS', value: '60' }]));
     // The inspect step only reads the node's folder.
     const inspect = containers(j).find((c: any) => c.name === 'inspect');
     expect(inspect.volumeMounts.find((m: any) => m.name === 'cni-net-d')).toEqual({ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d', readOnly: true });
     expect(j.spec.ttlSecondsAfterFinished).toBeUndefined();
-    expect(j.spec.activeDeadlineSeconds).toBe(300 + 600 + 600);
+    expect(j.spec.activeDeadlineSeconds).toBe(300 + 600 + 600 + 60);
   });
 
   it('weave-first and calico-native Jobs call the API only to release a cordon this tool left, and never without drains', async () => {
@@ -79,6 +82,14 @@ describe('node switch Jobs', () => {
     ]);
     const binding = objs.find((o) => o.kind === 'ClusterRoleBinding');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'cni-migrate-node-switch', namespace: 'kube-system' }]);
+    // The budget's lanes (5% of 6 nodes: one): Leases in kube-system, read and written by name only.
+    const lanes = objs.find((o) => o.kind === 'Role' && o.metadata.name === 'cni-migrate-node-switch-lanes');
+    expect(lanes.metadata.namespace).toBe('kube-system');
+    expect(lanes.rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['cni-migrate-drain-lane-0'], verbs: ['get', 'update'] },
+    ]);
+    expect(objs.find((o) => o.kind === 'RoleBinding' && o.metadata.name === 'cni-migrate-node-switch-lanes').roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cni-migrate-node-switch-lanes' });
     // Before any node switches, the Jobs may only release a cordon: nodes get and patch, no eviction.
     const calico = await nodesLayer(demoWorkspace(), 'calico');
     expect(calico.find((o) => o.kind === 'ClusterRole').rules).toEqual([

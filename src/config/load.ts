@@ -137,6 +137,7 @@ export function resolveMigration(raw: unknown, file: string): Migration {
       },
       drain: s.nodes?.drain ?? true,
       drainTimeoutSeconds: s.nodes?.drainTimeoutSeconds ?? 600,
+      maxConcurrentDrains: s.nodes?.maxConcurrentDrains ?? '5%',
       restartDaemonSetPods: s.nodes?.restartDaemonSetPods ?? false,
       restartKubelet: s.nodes?.restartKubelet ?? false,
     },
@@ -216,6 +217,7 @@ interface RawSpec {
     waveStrategy?: { canary?: number; growthFactor?: number; maxWaveSize?: number | string; controlPlaneWaveSize?: number };
     drain?: boolean;
     drainTimeoutSeconds?: number;
+    maxConcurrentDrains?: number | string;
     restartDaemonSetPods?: boolean;
     restartKubelet?: boolean;
   };

@@ -135,6 +135,10 @@ export const MIGRATION_SCHEMA = {
             },
             drain: { type: 'boolean', description: 'true or false' },
             drainTimeoutSeconds: { type: 'integer', minimum: 30, maximum: 86400, description: 'seconds, from 30 to 86400' },
+            maxConcurrentDrains: {
+              oneOf: [positiveInt('nodes drained at once'), { type: 'string', pattern: '^([1-9][0-9]?|100)%$' }],
+              description: 'a whole number of nodes from 1, or a share of the nodes from 1% to 100% such as "5%"',
+            },
             restartDaemonSetPods: { type: 'boolean', description: 'true or false' },
             restartKubelet: { type: 'boolean', description: 'true or false' },
           },

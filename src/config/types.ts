@@ -110,6 +110,13 @@ export interface NodesSpec {
    */
   readonly drainTimeoutSeconds: number;
   /**
+   * How many nodes may be cordoned for draining at the same time, across the wave's Jobs: a number,
+   * or a share of the inventory's nodes (rounded down, at least 1). The wave stays the unit of
+   * review and revert; this is the disruption budget inside it.
+   * @default '5%'
+   */
+  readonly maxConcurrentDrains: number | string;
+  /**
    * After the switch, delete the node's DaemonSet pods that are not on the host network, so they
    * come back on Calico (needs drain, and Kubernetes 1.28+ for the spec.hostNetwork field selector).
    * @default false

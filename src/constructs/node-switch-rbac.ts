@@ -3,7 +3,7 @@
  * steps they run need.
  */
 import { Construct } from 'constructs';
-import { KubeClusterRole, KubeClusterRoleBinding, KubeServiceAccount, type PolicyRule } from '../../imports/k8s';
+import { KubeClusterRole, KubeClusterRoleBinding, KubeRole, KubeRoleBinding, KubeServiceAccount, type PolicyRule } from '../../imports/k8s';
 import { roleBoundAccount } from './job-account';
 import { NODE_SWITCH_LABELS, NODE_SWITCH_SERVICE_ACCOUNT } from './node-switch';
 
@@ -15,6 +15,11 @@ export interface NodeSwitchRbacProps {
    * @default - as drain
    */
   readonly uncordon?: boolean;
+  /**
+   * Lanes of the disruption budget whose Leases the Jobs take and give back.
+   * @default 0
+   */
+  readonly drainLanes?: number;
   /** The Jobs delete the node's DaemonSet pods after the switch. */
   readonly restartDaemonSetPods: boolean;
   /**
@@ -51,6 +56,24 @@ export class NodeSwitchRbac extends Construct {
       return;
     }
     new KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: NODE_SWITCH_SERVICE_ACCOUNT, namespace, labels: { ...NODE_SWITCH_LABELS } } });
+    const lanes = props.drainLanes ?? 0;
+    if (lanes > 0) {
+      // The lanes' Leases only: create cannot be narrowed to names (RBAC authorizes a create before
+      // the object has one), get and update can. No delete: a lane is given back by clearing its holder.
+      const leaseNames = Array.from({ length: lanes }, (_, i) => `cni-migrate-drain-lane-${i}`);
+      new KubeRole(this, 'LaneRole', {
+        metadata: { name: `${NODE_SWITCH_SERVICE_ACCOUNT}-lanes`, namespace, labels: { ...NODE_SWITCH_LABELS } },
+        rules: [
+          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: leaseNames, verbs: ['get', 'update'] },
+        ],
+      });
+      new KubeRoleBinding(this, 'LaneBinding', {
+        metadata: { name: `${NODE_SWITCH_SERVICE_ACCOUNT}-lanes`, namespace, labels: { ...NODE_SWITCH_LABELS } },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NODE_SWITCH_SERVICE_ACCOUNT}-lanes` },
+        subjects: [{ kind: 'ServiceAccount', name: NODE_SWITCH_SERVICE_ACCOUNT, namespace }],
+      });
+    }
     new KubeClusterRole(this, 'ClusterRole', { metadata: { name: NODE_SWITCH_SERVICE_ACCOUNT, labels: { ...NODE_SWITCH_LABELS } }, rules });
     new KubeClusterRoleBinding(this, 'Binding', {
       metadata: { name: NODE_SWITCH_SERVICE_ACCOUNT, labels: { ...NODE_SWITCH_LABELS } },

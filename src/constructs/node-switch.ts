@@ -10,7 +10,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeJob, Quantity, type Container, type EnvVar, type JobSpec, type Volume } from '../../imports/k8s';
-import type { NodeCniState } from '../model/node-states';
+import type { DrainLane, NodeCniState } from '../model/node-states';
 import { contentName } from './content-name';
 import { hostportCleanupContainer, NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources, XTABLES_LOCK_VOLUME } from './job-containers';
 import { jobContent } from './job-content';
@@ -84,6 +84,12 @@ export interface NodeSwitchProps {
    */
   readonly releaseCordon?: boolean;
   /**
+   * The node's lane of the disruption budget: the drain waits for the lane's Lease, and whichever
+   * step uncordons the node gives it back.
+   * @default - required with drain; no lane to give back otherwise
+   */
+  readonly drainLane?: DrainLane;
+  /**
    * With drains on: put (add) or take off (remove) the taint cni-migrate.io/on-weave:PreferNoSchedule,
    * so pods evicted from a wave prefer nodes already switched.
    * @default remove
@@ -102,6 +108,12 @@ const VERDICT_FILE = '/tmp/verdict';
 /** Seconds to wait for calico-node to be Ready before giving up (the Job then retries). */
 const CALICO_READY_TIMEOUT_SECONDS = 600;
 
+/**
+ * Seconds a lane's Lease lasts after a drain takes it, beyond the drain's own timeout: the switch,
+ * the restarts (the DaemonSet pods' deletion waits up to 300 s) and the uncordon that gives it back.
+ */
+const LANE_MARGIN_SECONDS = 900;
+
 export class NodeSwitch extends Construct {
   /** Name of the Job (content-addressed). */
   public readonly jobName: string;
@@ -117,6 +129,9 @@ export class NodeSwitch extends Construct {
     const calicoFirst = props.desired === 'calico-first';
     if (!calicoFirst && (props.drain || props.restartRuntime)) {
       throw new Error(`drain and restartRuntime apply to calico-first switches only, not to ${props.desired} on ${props.nodeName}`);
+    }
+    if (props.drain && !props.drainLane) {
+      throw new Error(`a drain waits for its lane of the disruption budget: drainLane is required (node ${props.nodeName})`);
     }
     if (calicoFirst && !props.kubectlImage) {
       throw new Error(`a calico-first switch waits for calico-node through the API: kubectlImage is required (node ${props.nodeName})`);
@@ -164,6 +179,10 @@ export class NodeSwitch extends Construct {
     // Anything that disrupts the node (drain, restarts) first asks whether the switch changes it.
     const disruptive = !!(props.drain || props.restartRuntime);
     const drainScript = props.drain || props.releaseCordon ? useScript(layer, 'node-drain.sh', namespace) : undefined;
+    const laneEnv: EnvVar[] = props.drainLane ? [{ name: 'DRAIN_LANE', value: String(props.drainLane.index) }] : [];
+    const laneLeaseSeconds = (props.drain?.timeoutSeconds ?? 0) + LANE_MARGIN_SECONDS;
+    // The last node of a lane waits for every node before it, each holding the lane at most this long.
+    const laneWaitSeconds = props.drain ? (props.drainLane!.length - 1) * laneLeaseSeconds + 60 : 0;
     if (drainScript) volumes.push(drainScript.volume);
     const drainStep = (name: string, env: EnvVar[]): Container => {
       const c = kubectl(name, []);
@@ -188,7 +207,10 @@ export class NodeSwitch extends Construct {
       // Cordon (marked as ours) and drain only when the switch changes the node; kubectl drain
       // evicts through the Eviction API, retrying while a PodDisruptionBudget forbids it, and
       // fails with the blocking pod at the timeout.
-      steps.push(drainStep('drain', [{ name: 'PHASE', value: 'drain' }, { name: 'VERDICT_FILE', value: VERDICT_FILE }, { name: 'DRAIN_TIMEOUT', value: String(props.drain.timeoutSeconds) }]));
+      steps.push(drainStep('drain', [
+        { name: 'PHASE', value: 'drain' }, { name: 'VERDICT_FILE', value: VERDICT_FILE }, { name: 'DRAIN_TIMEOUT', value: String(props.drain.timeoutSeconds) },
+        ...laneEnv, { name: 'LANE_LEASE_SECONDS', value: String(laneLeaseSeconds) }, { name: 'LANE_WAIT_SECONDS', value: String(laneWaitSeconds) },
+      ]));
     }
     steps.push(switchContainer);
     if (props.restartRuntime) {
@@ -222,11 +244,11 @@ export class NodeSwitch extends Construct {
       volumes.push(hostport.volume);
       steps.push(hostportCleanupContainer(hostport, props.netToolsImage, [{ name: 'LIVE_IPS_FILE', value: '/tmp/live-ips' }, nodeEnv], [{ name: 'tmp', mountPath: '/tmp' }]));
     }
-    if (drainScript) steps.push(drainStep('uncordon', [{ name: 'PHASE', value: 'uncordon' }, { name: 'WEAVE_TAINT', value: props.weaveTaint ?? 'remove' }]));
+    if (drainScript) steps.push(drainStep('uncordon', [{ name: 'PHASE', value: 'uncordon' }, { name: 'WEAVE_TAINT', value: props.weaveTaint ?? 'remove' }, ...laneEnv]));
 
     if (props.drain?.restartDaemonSetPods) volumes.push(XTABLES_LOCK_VOLUME);
     if (this.usesApi) volumes.push({ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } });
-    const deadline = 300 + (calicoFirst ? CALICO_READY_TIMEOUT_SECONDS : 0) + (props.drain?.timeoutSeconds ?? 0);
+    const deadline = 300 + (calicoFirst ? CALICO_READY_TIMEOUT_SECONDS : 0) + (props.drain?.timeoutSeconds ?? 0) + laneWaitSeconds;
 
     const spec: JobSpec = {
       // A failed step leaves the node as it was (or cordoned, with the reason in the log); retries

@@ -6,7 +6,7 @@
 import type { Migration } from '../config/types';
 import type { NodeInfo } from '../kube/objects';
 import type { StepState } from '../steps/steps';
-import { isControlPlane } from '../steps/waves';
+import { isControlPlane, nodeCountOf } from '../steps/waves';
 import { COEXISTENCE_CONF_NAME, FINAL_CONF_NAME, PRIORITY_CONF_NAME, WEAVE_CONF_NAME } from './conflist-names';
 
 /** The state a node-switch Job converges /etc/cni/net.d to. */
@@ -37,6 +37,19 @@ export interface NodeConvergence {
   readonly weaveTaint?: boolean;
 }
 
+/**
+ * The node's lane of the disruption budget (spec.nodes.maxConcurrentDrains): the budget is a set
+ * of lanes, one Lease each, and a node drains only while it holds its lane's Lease. The nodes of
+ * a wave are dealt to min(budget, wave size) lanes in turn, so the lanes of a wave are as long as
+ * each other (give or take one node).
+ */
+export interface DrainLane {
+  /** Lane number, from 0; the Lease is cni-migrate-drain-lane-<index>. */
+  readonly index: number;
+  /** Nodes of the wave in this lane, so at most this many drain one after another in it. */
+  readonly length: number;
+}
+
 export interface NodeState {
   readonly name: string;
   /** Its wave, from 1. */
@@ -54,6 +67,31 @@ export interface NodeState {
   readonly weaveLeftoversRemoved: boolean;
   /** The node-switch Jobs of the node at this step, in the order they are rendered. */
   readonly convergences: readonly NodeConvergence[];
+  /**
+   * Its lane of the disruption budget, with drains on: taken by its drain, given back by whichever
+   * Job uncordons it.
+   * @default - no drains
+   */
+  readonly drainLane?: DrainLane;
+}
+
+/** Deals each wave's nodes to the lanes of the disruption budget, in inventory order. */
+function drainLanes(budget: number, nodes: readonly NodeInfo[], waveOf: ReadonlyMap<string, number>): Map<string, DrainLane> {
+  const members = new Map<number, string[]>();
+  for (const n of nodes) {
+    const w = waveOf.get(n.name)!;
+    if (!members.has(w)) members.set(w, []);
+    members.get(w)!.push(n.name);
+  }
+  const out = new Map<string, DrainLane>();
+  for (const names of members.values()) {
+    const lanes = Math.min(budget, names.length);
+    names.forEach((name, i) => {
+      const index = i % lanes;
+      out.set(name, { index, length: Math.floor((names.length - 1 - index) / lanes) + 1 });
+    });
+  }
+  return out;
 }
 
 /** The systemd unit of a node's runtime, from containerRuntimeVersion (containerd://1.7, cri-o://1.30). */
@@ -65,6 +103,7 @@ export function runtimeOf(version: string): 'containerd' | 'crio' | undefined {
 
 export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], waveOf: ReadonlyMap<string, number>, state: StepState): NodeState[] {
   const spec = migration.spec.nodes;
+  const lanes = spec.drain ? drainLanes(nodeCountOf(spec.maxConcurrentDrains, nodes.length), nodes, waveOf) : undefined;
   return nodes.map((node) => {
     const wave = waveOf.get(node.name)!;
     const switched = wave <= state.switchedWaves;
@@ -102,6 +141,7 @@ export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], wav
       drainedOnSwitch: switched && spec.drain,
       weaveLeftoversRemoved: !state.weavePresent,
       convergences,
+      drainLane: lanes?.get(node.name),
     };
   });
 }

@@ -18,6 +18,17 @@
 #                   PreferNoSchedule only steers the scheduler; it never evicts or blocks a pod.
 #   NODE_NAME       the node
 #   DRAIN_SELECTOR  pods the drain evicts (the node Jobs' own pods are left out)
+#   DRAIN_LANE      the disruption budget (spec.nodes.maxConcurrentDrains) is a set of lanes, one
+#                   Lease each (cni-migrate-drain-lane-<n> in LEASE_NAMESPACE); a node drains only
+#                   while it holds its lane's Lease, so no more nodes are cordoned for draining at
+#                   once than there are lanes. The Lease is taken with an atomic create, or an update
+#                   carrying the resourceVersion read (the API server answers 409 Conflict /
+#                   AlreadyExists to the loser: API concepts, "Concurrency Control and
+#                   Consistency"). It names the node as holder, so a Job retried after a crash takes
+#                   its own lane back; it expires LANE_LEASE_SECONDS after it was taken, so a Job that
+#                   died for good never holds it forever. PHASE=drain waits up to LANE_WAIT_SECONDS
+#                   for it; PHASE=uncordon gives it back after the uncordon (a crash in between
+#                   leaves it held by this node, and the next Job gives it back).
 set -eu
 NODE_NAME="${NODE_NAME:?NODE_NAME is required}"
 PHASE="${PHASE:-}"
@@ -27,9 +38,77 @@ log() { echo "node-drain[$NODE_NAME]: $*"; }
 die() { echo "node-drain[$NODE_NAME]: ERROR: $*" >&2; exit 1; }
 
 # Every command this script runs, checked before it changes anything: the image may lack one.
-for tool in kubectl cat; do
+for tool in kubectl cat jq date grep sleep; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found in the image; nothing was changed"
 done
+
+LEASE_NAMESPACE="${LEASE_NAMESPACE:-kube-system}"
+LANE_POLL_SECONDS="${LANE_POLL_SECONDS:-10}"
+ERR_FILE="${TMPDIR:-/tmp}/node-drain.err"
+
+# The lane's Lease as this node would write it: holder $1 ("" gives it back), resourceVersion $2
+# ("" for a create).
+lease_doc() {
+  now=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+  jq -n --arg name "cni-migrate-drain-lane-$DRAIN_LANE" --arg ns "$LEASE_NAMESPACE" --arg holder "$1" --arg rv "$2" \
+    --argjson seconds "${LANE_LEASE_SECONDS:-1500}" --arg now "$now" '{
+      apiVersion: "coordination.k8s.io/v1", kind: "Lease",
+      metadata: ({name: $name, namespace: $ns, labels: {"app.kubernetes.io/name": "cni-migrate", "app.kubernetes.io/component": "drain-lane"}}
+        + (if $rv == "" then {} else {resourceVersion: $rv} end)),
+      spec: {holderIdentity: $holder, leaseDurationSeconds: $seconds, acquireTime: $now, renewTime: $now}}'
+}
+
+# Reads the lane's Lease into LEASE_HOLDER, LEASE_RV and LEASE_EXPIRES (epoch seconds); returns 1
+# when there is none. Any other error fails closed: a Job that cannot see the budget does not drain.
+read_lane() {
+  if ! lease=$(kubectl get lease "cni-migrate-drain-lane-$DRAIN_LANE" "--namespace=$LEASE_NAMESPACE" -o json 2>"$ERR_FILE"); then
+    grep -q NotFound "$ERR_FILE" && return 1
+    die "cannot read the drain lane's Lease cni-migrate-drain-lane-$DRAIN_LANE: $(cat "$ERR_FILE")"
+  fi
+  LEASE_HOLDER=$(printf '%s' "$lease" | jq -r '.spec.holderIdentity // ""')
+  LEASE_RV=$(printf '%s' "$lease" | jq -r '.metadata.resourceVersion // ""')
+  renew=$(printf '%s' "$lease" | jq -r '.spec.renewTime // .spec.acquireTime // ""')
+  seconds=$(printf '%s' "$lease" | jq -r '.spec.leaseDurationSeconds // 0')
+  LEASE_EXPIRES=0
+  [ -n "$renew" ] && LEASE_EXPIRES=$(( $(date -d "$renew" +%s) + seconds ))
+  return 0
+}
+
+# Writes the lane's Lease; a lost race (Conflict, AlreadyExists) returns 1, anything else fails.
+write_lane() {
+  verb=$1 holder=$2 rv=$3
+  lease_doc "$holder" "$rv" | kubectl "$verb" -f - >/dev/null 2>"$ERR_FILE" && return 0
+  grep -Eq 'Conflict|AlreadyExists|has been modified|already exists' "$ERR_FILE" && return 1
+  die "cannot $verb the drain lane's Lease cni-migrate-drain-lane-$DRAIN_LANE: $(cat "$ERR_FILE")"
+}
+
+take_lane() {
+  deadline=$(( $(date +%s) + ${LANE_WAIT_SECONDS:-3600} ))
+  polls=0
+  while :; do
+    if ! read_lane; then
+      write_lane create "$NODE_NAME" "" && { log "took drain lane $DRAIN_LANE"; return 0; }
+    elif [ -z "$LEASE_HOLDER" ] || [ "$LEASE_HOLDER" = "$NODE_NAME" ]; then
+      write_lane replace "$NODE_NAME" "$LEASE_RV" && { log "took drain lane $DRAIN_LANE"; return 0; }
+    elif [ "$(date +%s)" -ge "$LEASE_EXPIRES" ]; then
+      if write_lane replace "$NODE_NAME" "$LEASE_RV"; then
+        log "took drain lane $DRAIN_LANE over from $LEASE_HOLDER, whose Lease had expired (its Job failed or was deleted; that node may still be cordoned: cni-migrate status names it)"
+        return 0
+      fi
+    fi
+    [ "$(date +%s)" -lt "$deadline" ] || die "drain lane $DRAIN_LANE still held by ${LEASE_HOLDER:-another node} after ${LANE_WAIT_SECONDS:-3600}s; not cordoned, not drained"
+    [ $((polls % 30)) -eq 0 ] && log "waiting for drain lane $DRAIN_LANE, held by ${LEASE_HOLDER:-another node} (spec.nodes.maxConcurrentDrains)"
+    polls=$((polls + 1))
+    sleep "$LANE_POLL_SECONDS"
+  done
+}
+
+give_lane_back() {
+  while read_lane && [ "$LEASE_HOLDER" = "$NODE_NAME" ]; do
+    write_lane replace "" "$LEASE_RV" && { log "gave drain lane $DRAIN_LANE back"; return 0; }
+  done
+  return 0
+}
 
 case "$PHASE" in
   drain)
@@ -40,6 +119,8 @@ case "$PHASE" in
       change) ;;
       *) die "unexpected verdict '$verdict'; not draining" ;;
     esac
+    [ -n "${DRAIN_LANE:-}" ] || die "DRAIN_LANE is required to drain; not draining"
+    take_lane
     kubectl annotate node "$NODE_NAME" "$MARK=true" --overwrite >/dev/null
     log "marked $MARK=true; draining (timeout ${DRAIN_TIMEOUT:-600}s)"
     kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data \
@@ -54,6 +135,7 @@ case "$PHASE" in
     else
       log "not cordoned by this tool: left as it is"
     fi
+    [ -z "${DRAIN_LANE:-}" ] || give_lane_back
     tainted=$(kubectl get node "$NODE_NAME" -o 'jsonpath={.spec.taints[?(@.key=="cni-migrate.io/on-weave")].effect}')
     case "${WEAVE_TAINT:-keep}" in
       add)

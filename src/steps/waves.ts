@@ -46,10 +46,15 @@ function checkExplicitWaves(waves: readonly (readonly string[])[], nodes: readon
   return waves.map((w) => [...w]);
 }
 
+/** A count of nodes given as a number or a share such as "25%" of `total` (rounded down, at least 1). */
+export function nodeCountOf(countOrShare: number | string, total: number): number {
+  if (typeof countOrShare === 'number') return countOrShare;
+  return Math.max(1, Math.floor((total * Number(countOrShare.replace('%', ''))) / 100));
+}
+
 /** maxWaveSize as a number of nodes: itself, or its share of `workers` (at least 1). */
 export function maxWaveNodes(maxWaveSize: number | string, workers: number): number {
-  if (typeof maxWaveSize === 'number') return maxWaveSize;
-  return Math.max(1, Math.floor((workers * Number(maxWaveSize.replace('%', ''))) / 100));
+  return nodeCountOf(maxWaveSize, workers);
 }
 
 function strategyWaves(s: WaveStrategySpec, nodes: readonly NodeInfo[]): string[][] {
