@@ -64,6 +64,35 @@ describe('kcm-cluster-cidr.sh on a real manifest folder', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe(MANIFEST.replace('    - --cluster-cidr=10.32.0.0/12\n', ''));
   });
 
+  it('with allocation on, reads the nodes\' podCIDRs live first and refuses a --cluster-cidr that leaves one outside (the range allocator would crash on it)', () => {
+    // The supernet, about to be narrowed (finalized).
+    const SUPERNET = MANIFEST.replace('--cluster-cidr=10.32.0.0/12', '--cluster-cidr=10.32.0.0/11');
+    const { root, dir, file } = setup(SUPERNET);
+    const store = path.join(root, 'api');
+    fs.mkdirSync(store);
+    const nodeList = (cidrs: Record<string, string[]>) =>
+      fs.writeFileSync(path.join(store, 'NodeList.json'), JSON.stringify({ items: Object.entries(cidrs).map(([name, podCIDRs]) => ({ metadata: { name }, spec: { podCIDR: podCIDRs[0], podCIDRs } })) }));
+    // Five nodes: three pages of two with the stand-in's page cap, so the check reads every page.
+    nodeList({ 'cp-1': ['10.32.0.0/24'], 'cp-2': ['10.32.1.0/24'], 'worker-1': ['10.32.2.0/24', 'fd00::/64'], 'worker-2': ['10.32.3.0/24'], 'worker-late': ['10.48.7.0/24'] });
+    const env = { FAKE_KUBE_STORE: store, ALLOCATE: 'true' };
+    const refused = run(dir, root, { ...env, CLUSTER_CIDR: '10.32.0.0/12' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.log).toMatch(/1 node podCIDR\(s\) lie outside --cluster-cidr=10\.32\.0\.0\/12/);
+    expect(refused.log).toContain('worker-late 10.48.7.0/24');
+    expect(refused.log).not.toMatch(/worker-1 |fd00/);
+    expect(fs.readFileSync(file, 'utf8')).toBe(SUPERNET);
+    // A podCIDR wider than the new range is outside it too.
+    nodeList({ 'cp-1': ['10.32.0.0/11'] });
+    expect(run(dir, root, { ...env, CLUSTER_CIDR: '10.32.0.0/12' }).log).toContain('cp-1 10.32.0.0/11');
+    // All inside (10.47.255.0/24 is the last /24 of 10.32.0.0/12): the narrowing goes ahead.
+    nodeList({ 'cp-1': ['10.32.0.0/24'], 'cp-2': ['10.32.1.0/24'], 'worker-late': ['10.47.255.0/24'] });
+    const ok = run(dir, root, { ...env, CLUSTER_CIDR: '10.32.0.0/12' });
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.log).toMatch(/every node's podCIDR lies inside 10\.32\.0\.0\/12/);
+    expect(fs.readFileSync(file, 'utf8')).toBe(MANIFEST);
+    expect(fs.readFileSync(path.join(store, 'calls.log'), 'utf8').match(/get --raw \/api\/v1\/nodes/g)!.length).toBe(3 + 1 + 2);
+  });
+
   it('is atomic: a crash at any line leaves the old or the new manifest, whole, and nothing the kubelet would run', () => {
     const { script, points } = withCrashPoints(readScript('kcm-cluster-cidr.sh'));
     expect(points).toBeGreaterThan(15);
@@ -265,6 +294,9 @@ describe('synth of the control-plane layer', () => {
       { apiGroups: [''], resources: ['pods'], resourceNames: ['kube-controller-manager-cp-1', 'kube-controller-manager-cp-2'], verbs: ['get'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['kube-controller-manager'], verbs: ['get'] },
     ]);
+    // Allocation is on in the demo: the edit first reads every node's podCIDRs (list nodes, cluster-wide).
+    expect(objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'cni-migrate-kcm-cluster-cidr-nodes').rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }]);
+    expect(objs.find((o) => o.kind === 'ClusterRoleBinding' && o.metadata.name === 'cni-migrate-kcm-cluster-cidr-nodes').subjects).toEqual([{ kind: 'ServiceAccount', name: 'cni-migrate-kcm-cluster-cidr', namespace: 'kube-system' }]);
     // One node at a time: cp-2's Job waits for cp-1's controller-manager.
     const env = (node: string) => jobs.find((j) => j.spec.template.spec.nodeName === node).spec.template.spec.containers[0].env;
     expect(env('cp-1').find((e: any) => e.name === 'AFTER_NODE')).toBeUndefined();

@@ -20,6 +20,25 @@ function calicoGate(nodes: string[], pods: unknown[], env: Record<string, string
 }
 const pod = (node: string, ready: boolean) => ({ spec: { nodeName: node }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } });
 
+describe('the paging library', () => {
+  it('is copied into each script that sources it, so a Job ships one self-contained file; run from its file, the script sources it from beside itself', () => {
+    for (const name of ['gate-calico-ready.sh', 'gate-no-weave-pods.sh', 'kcm-cluster-cidr.sh']) {
+      const own = fs.readFileSync(path.join(__dirname, '..', 'src', 'scripts', name), 'utf8');
+      expect(own).toContain('. "$(dirname "$0")/list-pages.sh"\n');
+      const shipped = readScript(name);
+      expect(shipped).not.toContain('list-pages.sh"');
+      expect(shipped.split('\neach_page() {').length).toBe(2);
+    }
+    // Run from its file (as a contributor would), the same gate works against the same stand-in.
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-'));
+    fs.writeFileSync(path.join(store, 'NodeList.json'), JSON.stringify({ items: ['a', 'b', 'c'].map((n) => ({ metadata: { name: n } })) }));
+    fs.writeFileSync(path.join(store, 'PodList.k8s-app=calico-node.json'), JSON.stringify({ items: [pod('a', true), pod('b', true)] }));
+    const r = runScript(`exec sh ${path.join(__dirname, '..', 'src', 'scripts', 'gate-calico-ready.sh')}`, { WORK_DIR: store, FAKE_KUBE_STORE: store }, undefined, 'kubectl');
+    expect(r.code).toBe(1);
+    expect(r.log).toMatch(/not Ready on 1 node\(s\)[^]*\nc\n/);
+  });
+});
+
 describe('gate-calico-ready.sh', () => {
   it('passes when calico-node is Ready on every node', () => {
     const r = calicoGate(['a', 'b', 'c'], [pod('a', true), pod('b', true), pod('c', true)]);

@@ -11,7 +11,7 @@
 set -eu
 export LC_ALL=C
 # Every command this script runs, checked before it changes anything: the image may lack one.
-for tool in kubectl jq sort comm head tail wc tr cat; do
+for tool in kubectl jq sort comm head tail wc tr cat rm dirname; do
   command -v "$tool" >/dev/null 2>&1 || { echo "gate: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
 done
 NODES="${NODES:-*}"
@@ -19,34 +19,17 @@ SELECTOR="${SELECTOR:-k8s-app=calico-node}"
 WORK="${WORK_DIR:-/tmp}"
 PAGE_SIZE="${PAGE_SIZE:-500}"
 
-# list_names PATH FILTER OUT: every page of the list at PATH through FILTER (which prints the
-# continue token first, then one name per line), the names appended to OUT.
-list_names() {
-  token=''
-  while :; do
-    url="$1?limit=$PAGE_SIZE"
-    case "$1" in *\?*) url="$1&limit=$PAGE_SIZE" ;; esac
-    [ -z "$token" ] || url="$url&continue=$(printf '%s' "$token" | jq -sRr @uri)"
-    kubectl get --raw "$url" > "$WORK/page.json"
-    jq -r "(.metadata.continue // \"\"), ($2)" "$WORK/page.json" > "$WORK/page.out"
-    rm -f "$WORK/page.json"
-    tail -n +2 "$WORK/page.out" >> "$3"
-    next=$(head -n 1 "$WORK/page.out")
-    if [ -n "$next" ] && [ "$next" = "$token" ]; then
-      echo "gate: ERROR: the API server returned the same continue token twice for $1; cannot list it whole" >&2
-      exit 1
-    fi
-    token="$next"
-    [ -n "$token" ] || break
-  done
-}
+die() { echo "gate: ERROR: $*" >&2; exit 1; }
+. "$(dirname "$0")/list-pages.sh"
+append_nodes() { cat "$1" >> "$WORK/nodes.raw"; }
+append_ready() { cat "$1" >> "$WORK/ready.raw"; }
 
 : > "$WORK/nodes.raw"
 : > "$WORK/ready.raw"
-list_names "/api/v1/namespaces/kube-system/pods?labelSelector=$(printf '%s' "$SELECTOR" | jq -sRr @uri)" \
-  '.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True")) | .spec.nodeName // empty' "$WORK/ready.raw"
+each_page "/api/v1/namespaces/kube-system/pods?labelSelector=$(printf '%s' "$SELECTOR" | jq -sRr @uri)" \
+  '.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True")) | .spec.nodeName // empty' append_ready
 if [ "$NODES" = '*' ]; then
-  list_names /api/v1/nodes '.items[].metadata.name' "$WORK/nodes.raw"
+  each_page /api/v1/nodes '.items[].metadata.name' append_nodes
 else
   printf '%s\n' $NODES > "$WORK/nodes.raw"
 fi

@@ -15,7 +15,7 @@
 set -eu
 export LC_ALL=C
 # Every command this script runs, checked before it changes anything: the image may lack one.
-for tool in kubectl jq sort head tail wc tr; do
+for tool in kubectl jq sort head tail wc tr rm dirname; do
   command -v "$tool" >/dev/null 2>&1 || { echo "gate: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
 done
 WEAVE_CIDR="${WEAVE_CIDR:?WEAVE_CIDR is required}"
@@ -25,14 +25,13 @@ SHOW_MAX="${SHOW_MAX:-100}"
 
 # Pods that are done hold no IP any more (the server leaves them out; jq checks again, as a
 # server that ignores the selector would send them); host-network pods have the node's IP;
-# Weave's own pods are the ones being removed. The page's continue token comes first.
+# Weave's own pods are the ones being removed.
 FILTER='
   def ip2n: split(".") | map(tonumber) | .[0] * 16777216 + .[1] * 65536 + .[2] * 256 + .[3];
   ($cidr | split("/")) as $c
   | pow(2; 32 - ($c[1] | tonumber)) as $size
   | ((($c[0] | ip2n) / $size) | floor) as $block
-  | (.metadata.continue // ""),
-    (.items[]
+  | .items[]
     | select(.spec.hostNetwork != true)
     | select(.status.phase != "Succeeded" and .status.phase != "Failed")
     | select((.metadata.namespace == "kube-system" and (.metadata.labels.name // "") == "weave-net") | not)
@@ -40,35 +39,26 @@ FILTER='
     | ([(.status.podIPs // [])[].ip] + [.status.podIP // empty] | unique)[]
     | select(test("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$"))
     | select(((ip2n / $size) | floor) == $block)
-    | "\($pod.metadata.namespace)/\($pod.metadata.name) node=\($pod.spec.nodeName // "-") ip=\(.)")
+    | "\($pod.metadata.namespace)/\($pod.metadata.name) node=\($pod.spec.nodeName // "-") ip=\(.)"
 '
+
+die() { echo "gate: ERROR: $*" >&2; exit 1; }
+. "$(dirname "$0")/list-pages.sh"
+# Counts every offender, keeps the first SHOW_MAX.
+keep_offenders() {
+  pages=$((pages + 1))
+  n=$(wc -l < "$1")
+  shown=$(wc -l < "$WORK/offenders")
+  if [ "$n" -gt 0 ] && [ "$shown" -lt "$SHOW_MAX" ]; then
+    head -n $((SHOW_MAX - shown)) "$1" >> "$WORK/offenders"
+  fi
+  count=$((count + n))
+}
 
 : > "$WORK/offenders"
 count=0
 pages=0
-token=''
-while :; do
-  url="/api/v1/pods?limit=$PAGE_SIZE&fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed"
-  [ -z "$token" ] || url="$url&continue=$(printf '%s' "$token" | jq -sRr @uri)"
-  kubectl get --raw "$url" > "$WORK/page.json"
-  jq -r --arg cidr "$WEAVE_CIDR" "$FILTER" "$WORK/page.json" > "$WORK/page.out"
-  rm -f "$WORK/page.json"
-  pages=$((pages + 1))
-  n=$(($(wc -l < "$WORK/page.out") - 1))
-  shown=$(wc -l < "$WORK/offenders")
-  if [ "$n" -gt 0 ] && [ "$shown" -lt "$SHOW_MAX" ]; then
-    tail -n +2 "$WORK/page.out" | head -n $((SHOW_MAX - shown)) >> "$WORK/offenders"
-  fi
-  count=$((count + n))
-  next=$(head -n 1 "$WORK/page.out")
-  # A server that hands back the token it was given would page forever.
-  if [ -n "$next" ] && [ "$next" = "$token" ]; then
-    echo "gate: ERROR: the API server returned the same continue token twice; cannot list every pod" >&2
-    exit 1
-  fi
-  token="$next"
-  [ -n "$token" ] || break
-done
+each_page "/api/v1/pods?fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed" "$FILTER" keep_offenders --arg cidr "$WEAVE_CIDR"
 
 if [ "$count" -gt 0 ]; then
   echo "gate: $count pod(s) still have an IP in the Weave CIDR $WEAVE_CIDR; restart them (they come back on Calico) before removing Weave:" >&2

@@ -19,6 +19,13 @@
 #   STABLE_SECONDS     how long its restart count must stay put (default 60)
 #   AFTER_NODE         the control-plane node whose controller-manager must be healthy first
 #   AFTER_CIDR         the --cluster-cidr that one must run with (empty: none)
+#   PAGE_SIZE          nodes per page when reading their podCIDRs (default 500)
+#
+# Before it changes --cluster-cidr with node CIDR allocation on (ALLOCATE=true), it reads every
+# node's spec.podCIDRs live and refuses if one lies outside the new value: the range allocator
+# occupies each node's podCIDR at start-up and fails on one out of range, and "this error will
+# keep crashing controller-manager" (kubernetes pkg/controller/nodeipam/ipam/range_allocator.go).
+# The snapshot the step was planned from may be stale: a node that joined since got its CIDR live.
 set -eu
 
 MANIFEST_DIR="${MANIFEST_DIR:-/host/etc/kubernetes/manifests}"
@@ -39,7 +46,7 @@ log() { echo "kcm-cluster-cidr[$NODE_NAME]: $*"; }
 die() { echo "kcm-cluster-cidr[$NODE_NAME]: ERROR: $*" >&2; exit 1; }
 
 # Every command this script runs, checked before it changes anything: the image may lack one.
-for tool in awk grep cksum cp cat mv rm mkdir sync sleep kubectl jq; do
+for tool in awk grep cksum cp cat mv rm mkdir sync sleep kubectl jq head tail wc tr dirname; do
   command -v "$tool" >/dev/null 2>&1 || { echo "kcm-cluster-cidr[$NODE_NAME]: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
 done
 
@@ -73,6 +80,38 @@ wait_healthy() {
   again=$(kcm_state "$1" "$2") || die "kube-controller-manager-$1 stopped being healthy within ${STABLE_SECONDS}s of starting with --cluster-cidr=${2:-<none>}; check its log on $1"
   [ "$again" = "$count" ] || die "kube-controller-manager-$1 restarted ($count → $again restarts) within ${STABLE_SECONDS}s with --cluster-cidr=${2:-<none>}: it does not accept the new flags; check its log on $1"
   log "kube-controller-manager-$1 runs with --cluster-cidr=${2:-<none>}, Ready, no restart in ${STABLE_SECONDS}s, leader Lease renewed"
+}
+
+WORK="$WORK_DIR"
+. "$(dirname "$0")/list-pages.sh"
+
+# The IPv4 podCIDRs of a page of nodes that do not lie inside $cidr, as "node cidr".
+OUTSIDE_FILTER='
+  def ip2n: split(".") | map(tonumber) | .[0] * 16777216 + .[1] * 65536 + .[2] * 256 + .[3];
+  ($cidr | split("/")) as $c
+  | ($c[1] | tonumber) as $bits
+  | pow(2; 32 - $bits) as $size
+  | ((($c[0] | ip2n) / $size) | floor) as $block
+  | .items[]
+  | .metadata.name as $node
+  | ((.spec.podCIDRs // []) + [.spec.podCIDR // empty] | unique)[]
+  | select(test("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+/[0-9]+$"))
+  | split("/") as $p
+  | select(($p[1] | tonumber) < $bits or ((($p[0] | ip2n) / $size) | floor) != $block)
+  | "\($node) \($p[0])/\($p[1])"
+'
+keep_outside() { cat "$1" >> "$WORK/outside"; }
+
+# Refuses (before any change) when a node's podCIDR lies outside $CLUSTER_CIDR.
+check_node_cidrs() {
+  : > "$WORK/outside"
+  each_page /api/v1/nodes "$OUTSIDE_FILTER" keep_outside --arg cidr "$CLUSTER_CIDR"
+  if [ -s "$WORK/outside" ]; then
+    echo "kcm-cluster-cidr[$NODE_NAME]: ERROR: $(wc -l < "$WORK/outside" | tr -d ' ') node podCIDR(s) lie outside --cluster-cidr=$CLUSTER_CIDR; the controller-manager's range allocator would crash on them at start-up, so $FILE is left as it is:" >&2
+    head -n 100 "$WORK/outside" >&2
+    die "re-snapshot the cluster (the nodes above got their CIDRs after the snapshot, or from another range) and plan the step again"
+  fi
+  log "every node's podCIDR lies inside $CLUSTER_CIDR"
 }
 
 case "$ALLOCATE" in true | false | keep) ;; *) die "ALLOCATE=$ALLOCATE; expected true, false or keep" ;; esac
@@ -124,6 +163,7 @@ fi
 if [ "$(cksum < "$FILE")" = "$(cksum < "$EDITED")" ]; then
   log "manifest already has --cluster-cidr=${CLUSTER_CIDR:-<none>} (allocate-node-cidrs: $ALLOCATE); not touched"
 else
+  if [ -n "$CLUSTER_CIDR" ] && [ "$ALLOCATE" = true ]; then check_node_cidrs; fi
   # Same owner and mode as the manifest (often 0600: it names key files).
   cp -p "$FILE" "$STAGED"
   cat "$EDITED" > "$STAGED"

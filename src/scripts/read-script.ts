@@ -24,12 +24,22 @@ function packageRoot(): string {
 
 const cache = new Map<string, string>();
 
-/** The text of src/scripts/<name>. */
+/**
+ * A script's line that sources a library from beside itself (which works when the file is run
+ * from src/scripts), replaced by the library's text: a Job's script is one self-contained file.
+ */
+const SOURCE_LIBRARY = /^\. "\$\(dirname "\$0"\)\/([a-z0-9-]+\.sh)"$/gm;
+
+/** The text of src/scripts/<name>, with the libraries it sources copied in. */
 export function readScript(name: string): string {
   if (!/^[a-z0-9-]+\.sh$/.test(name)) throw new Error(`bad script name ${JSON.stringify(name)}`);
   let text = cache.get(name);
   if (text === undefined) {
-    text = fs.readFileSync(path.join(packageRoot(), 'src', 'scripts', name), 'utf8');
+    const own = fs.readFileSync(path.join(packageRoot(), 'src', 'scripts', name), 'utf8');
+    text = own.replace(SOURCE_LIBRARY, (_, lib: string) => {
+      if (lib === name) throw new Error(`${name} sources itself`);
+      return readScript(lib).trimEnd();
+    });
     cache.set(name, text);
   }
   return text;

@@ -6,7 +6,7 @@
  */
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { KubeConfigMap, KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
+import { KubeClusterRole, KubeClusterRoleBinding, KubeConfigMap, KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
 import type { ClusterCidrPhase } from '../../steps/steps';
 import { contentName } from '../content-name';
 import { NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources } from '../job-containers';
@@ -106,6 +106,17 @@ export class ClusterCidr extends Construct {
       // The leader-election Lease: renewed after the restart means a working leader again.
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['kube-controller-manager'], verbs: ['get'] },
     ]);
+    if (nodes.some((n) => n.allocate[props.phase] === 'true' && n.cidr[props.phase] !== '')) {
+      // kcm-cluster-cidr.sh reads every node's podCIDRs before it changes --cluster-cidr with
+      // allocation on (one out of range crashes the range allocator): list nodes, nothing else.
+      const name = `${KCM_ACCOUNT}-nodes`;
+      new KubeClusterRole(this, 'KcmNodesRole', { metadata: { name, labels: { ...LABELS } }, rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }] });
+      new KubeClusterRoleBinding(this, 'KcmNodesBinding', {
+        metadata: { name, labels: { ...LABELS } },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+        subjects: [{ kind: 'ServiceAccount', name: KCM_ACCOUNT, namespace: NS }],
+      });
+    }
     const script = useScript(Chart.of(this), 'kcm-cluster-cidr.sh', NS);
     nodes.forEach((n, i) => {
       // One node at a time: each edit waits until the previous node's controller-manager is
