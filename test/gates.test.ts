@@ -11,10 +11,16 @@ import { runScript } from './support/gitops-simulator';
 import { cli, demoWorkspace, editConfig, readManifests, setStep } from './support/workspace';
 
 
+/** Nodes with no calico-node, as a mixed cluster has: a Windows node and an AKS virtual node. */
+const OTHER_NODES = [
+  { metadata: { name: 'win-1', labels: { 'kubernetes.io/os': 'windows' } } },
+  { metadata: { name: 'aci-virtual-node', labels: { 'kubernetes.io/os': 'linux', type: 'virtual-kubelet' } } },
+];
+
 function calicoGate(nodes: string[], pods: unknown[], env: Record<string, string> = {}) {
   const store = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-'));
   fs.writeFileSync(path.join(store, 'calls.log'), '');
-  fs.writeFileSync(path.join(store, 'NodeList.json'), JSON.stringify({ items: nodes.map((n) => ({ metadata: { name: n } })) }));
+  fs.writeFileSync(path.join(store, 'NodeList.json'), JSON.stringify({ items: [...nodes.map((n) => ({ metadata: { name: n, labels: { 'kubernetes.io/os': 'linux' } } })), ...OTHER_NODES] }));
   fs.writeFileSync(path.join(store, 'PodList.k8s-app=calico-node.json'), JSON.stringify({ items: pods }));
   return runScript(readScript('gate-calico-ready.sh'), { WORK_DIR: store, FAKE_KUBE_STORE: store, ...env }, undefined, 'kubectl');
 }
@@ -31,7 +37,7 @@ describe('the paging library', () => {
     }
     // Run from its file (as a contributor would), the same gate works against the same stand-in.
     const store = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-'));
-    fs.writeFileSync(path.join(store, 'NodeList.json'), JSON.stringify({ items: ['a', 'b', 'c'].map((n) => ({ metadata: { name: n } })) }));
+    fs.writeFileSync(path.join(store, 'NodeList.json'), JSON.stringify({ items: ['a', 'b', 'c'].map((n) => ({ metadata: { name: n, labels: { 'kubernetes.io/os': 'linux' } } })) }));
     fs.writeFileSync(path.join(store, 'PodList.k8s-app=calico-node.json'), JSON.stringify({ items: [pod('a', true), pod('b', true)] }));
     const r = runScript(`exec sh ${path.join(__dirname, '..', 'src', 'scripts', 'gate-calico-ready.sh')}`, { WORK_DIR: store, FAKE_KUBE_STORE: store }, undefined, 'kubectl');
     expect(r.code).toBe(1);
@@ -40,10 +46,14 @@ describe('the paging library', () => {
 });
 
 describe('gate-calico-ready.sh', () => {
-  it('passes when calico-node is Ready on every node', () => {
+  it('passes when calico-node is Ready on every node (Windows nodes and virtual kubelets run none, and are not waited for)', () => {
     const r = calicoGate(['a', 'b', 'c'], [pod('a', true), pod('b', true), pod('c', true)]);
     expect(r).toMatchObject({ code: 0 });
     expect(r.log).toMatch(/calico-node is Ready on 3 node\(s\)/);
+    // With every node selected, the two without calico-node would fail it: the selector is what passes.
+    const all = calicoGate(['a', 'b', 'c'], [pod('a', true), pod('b', true), pod('c', true)], { NODE_SELECTOR: 'kubernetes.io/hostname!=none' });
+    expect(all.code).toBe(1);
+    expect(all.log).toMatch(/not Ready on 2 node\(s\)[^]*aci-virtual-node\nwin-1/);
   });
 
   it('names the nodes where it is missing or not Ready', () => {
@@ -76,11 +86,14 @@ describe('gates per step', () => {
     const g = await gateAt('argocd');
     expect(Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v.checks]))).toEqual({
       adopt: [], calico: [], 'cluster-cidr': ['calico-ready'], 'policies-suspended': ['calico-ready'],
-      'nodes-1': ['calico-ready'], 'nodes-2': ['calico-ready'], 'nodes-3': ['calico-ready'], 'nodes-4': ['calico-ready'], 'nodes-5': ['calico-ready'],
+      'nodes-1': ['calico-ready', 'drain-capacity'], 'nodes-2': ['calico-ready', 'drain-capacity'], 'nodes-3': ['calico-ready', 'drain-capacity'],
+      'nodes-4': ['calico-ready', 'drain-capacity'], 'nodes-5': ['calico-ready', 'drain-capacity'],
       'weave-removed': ['no-weave-pods'], 'policies-restored': ['no-weave-pods'], finalized: ['no-weave-pods'],
     });
-    // One Job per check, shared by the steps: advancing a wave changes no gate file.
-    expect(new Set(['cluster-cidr', 'nodes-1', 'nodes-5'].map((s) => g[s].job)).size).toBe(1);
+    // Steps that check the same thing share one Job; with drains on, each wave checks its own room.
+    expect(new Set(['cluster-cidr', 'policies-suspended'].map((s) => g[s].job)).size).toBe(1);
+    expect(new Set(['weave-removed', 'policies-restored', 'finalized'].map((s) => g[s].job)).size).toBe(1);
+    expect(new Set(['nodes-1', 'nodes-2', 'nodes-3', 'nodes-4', 'nodes-5'].map((s) => g[s].job)).size).toBe(5);
     expect(g['nodes-1'].annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'PreSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
   });
 

@@ -78,7 +78,53 @@ describe('guard', () => {
     commit(ws, 'edit switched wave');
     const r = await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/wave 2 is already switched to Calico, but its nodes changed \(worker-2, worker-3 → worker-2\)/);
+    expect(r.stderr).toMatch(/node worker-3 moves from wave 2, already switched to Calico, to wave 3; switched waves cannot be edited/);
+  });
+
+  it('accepts an inventory-only commit (a node gone from a switched wave, a new node in a wave not yet switched), and refuses a move between them', async () => {
+    const nodesFile = path.join(ws.cluster, 'nodes.yaml');
+    const explicit = (waves: string[][]) => {
+      const doc = YAML.parseDocument(fs.readFileSync(ws.config, 'utf8'));
+      doc.deleteIn(['spec', 'nodes', 'waveStrategy']);
+      doc.setIn(['spec', 'nodes', 'waves'], waves);
+      fs.writeFileSync(ws.config, doc.toString());
+    };
+    explicit([['worker-1'], ['worker-2', 'worker-3'], ['worker-gpu-1'], ['cp-1'], ['cp-2']]);
+    setStep(ws, 'nodes-3');
+    commit(ws, 'at nodes-3');
+    // Moving worker-3 from switched wave 2 to wave 5 would put it back on Weave: refused.
+    explicit([['worker-1'], ['worker-2'], ['worker-gpu-1'], ['cp-1'], ['cp-2', 'worker-3']]);
+    commit(ws, 'move worker-3');
+    const moved = await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD');
+    expect(moved.code).toBe(1);
+    expect(moved.stderr).toMatch(/refused: node worker-3 moves from wave 2, already switched to Calico, to wave 5/);
+    git(ws, 'reset', '-q', '--hard', 'HEAD~1');
+    // worker-3 was deleted from the cluster; worker-new-1 joined.
+    const inv = YAML.parse(fs.readFileSync(nodesFile, 'utf8'));
+    inv.nodes = inv.nodes.filter((n: any) => n.name !== 'worker-3');
+    inv.nodes.push({ name: 'worker-new-1', roles: [], internalIP: '192.168.56.30', podCIDRs: ['10.32.9.0/24'], containerRuntime: 'containerd://1.7.24' });
+    fs.writeFileSync(nodesFile, YAML.stringify(inv));
+    explicit([['worker-1'], ['worker-2'], ['worker-gpu-1'], ['cp-1'], ['cp-2', 'worker-new-1']]);
+    commit(ws, 'inventory: worker-3 gone, worker-new-1 joined');
+    expect(await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD')).toMatchObject({
+      code: 0,
+      stdout: 'guard: ok: step unchanged (nodes-3); settings changed: spec.nodes; inventory: removed worker-3 (1 from switched waves); added worker-new-1 to wave 5\n',
+    });
+    // Swapping a switched node with one not switched adds the latter to a switched wave: refused.
+    explicit([['worker-1'], ['cp-1'], ['worker-gpu-1'], ['worker-2'], ['cp-2', 'worker-new-1']]);
+    commit(ws, 'swap worker-2 and cp-1');
+    const swapped = await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD');
+    expect(swapped.code).toBe(1);
+    expect(swapped.stderr).toMatch(/wave 2 is already switched to Calico, but the commit adds cp-1 to it; add new nodes to a wave not yet switched/);
+    // A node gone from a switched wave in the same commit as a step move: refused.
+    git(ws, 'reset', '-q', '--hard', 'HEAD~2');
+    fs.writeFileSync(nodesFile, YAML.stringify(inv));
+    explicit([['worker-1'], ['worker-2'], ['worker-gpu-1'], ['cp-1'], ['cp-2', 'worker-new-1']]);
+    setStep(ws, 'nodes-4');
+    commit(ws, 'inventory and step');
+    const both = await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD');
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/refused: the commit moves the step \(nodes-3 → nodes-4\) and also changes other settings in migration.yaml \(spec.nodes\)/);
   });
 
   it('refuses a strategy change that reshapes switched waves through the inventory', async () => {

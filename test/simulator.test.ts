@@ -25,6 +25,8 @@ function expected(step: string): Record<string, string> {
 
 const dists = new Map<string, string>();
 const narrowDists = new Map<string, string>();
+/** Drains off: the node Jobs are the folder switch alone, for the crash-point walks. */
+const switchOnlyDists = new Map<string, string>();
 let seed: ControlPlaneSeed;
 beforeAll(async () => {
   const ws = demoWorkspace();
@@ -35,8 +37,9 @@ beforeAll(async () => {
     objects: [cp('kube-proxy-configmap.yaml'), cp('kube-proxy-daemonset.yaml'), cp('kubeadm-config.yaml')],
     manifests: Object.fromEntries(['cp-1', 'cp-2'].map((n) => [n, fs.readFileSync(path.join(ws.cluster, 'control-plane', 'kube-controller-manager', `${n}.yaml`), 'utf8')])),
   };
-  for (const [map, tag] of [[dists, 'default'], [narrowDists, 'narrow']] as const) {
+  for (const [map, tag] of [[dists, 'default'], [narrowDists, 'narrow'], [switchOnlyDists, 'switch-only']] as const) {
     if (tag === 'narrow') editConfig(ws, (d) => (d.spec.controlPlane.disableNodeCidrAllocation = true));
+    if (tag === 'switch-only') editConfig(ws, (d) => (d.spec.nodes.drain = false));
     for (const step of STEPS) {
       setStep(ws, step);
       const out = path.join(ws.dir, `dist-${tag}-${step}`);
@@ -112,10 +115,10 @@ function readBackup(): any[] {
   return fs.readdirSync(root).filter((ns) => !ns.startsWith('.')).flatMap((ns) => fs.readdirSync(path.join(root, ns)).map((f) => YAML.parse(fs.readFileSync(path.join(root, ns, f), 'utf8')))).sort(byName);
 }
 
-function walk(sim: GitOpsSimulator, order: string[], restart: boolean): string[] {
+function walk(sim: GitOpsSimulator, order: string[], restart: boolean, source: ReadonlyMap<string, string> = dists): string[] {
   const problems: string[] = [];
   for (const step of order) {
-    const failed = sim.apply(dists.get(step)!);
+    const failed = sim.apply(source.get(step)!);
     for (const f of failed) problems.push(`${step}: Job ${f.job} on ${f.node} failed: ${f.log.trim()}`);
     const check = (when: string) => {
       for (const [node, want] of Object.entries(expected(step))) {
@@ -171,9 +174,11 @@ describe('GitOps simulator', () => {
     const violations: string[] = [];
     let crashes = 0;
     for (let n = 1; n <= points; n++) {
-      const sim = new GitOpsSimulator(NODES, { crashAt: n, skipControlPlaneJobs: true });
+      // Neither the gates nor the drains touch the nodes' files (they have tests of their own):
+      // the walks run the folder switch alone, which is what crashes here.
+      const sim = new GitOpsSimulator(NODES, { crashAt: n, skipControlPlaneJobs: true, skipGates: true });
       try {
-        for (const p of walk(sim, [...STEPS, ...[...STEPS].reverse().slice(1)], true)) violations.push(`crash at ${n}: ${p}`);
+        for (const p of walk(sim, [...STEPS, ...[...STEPS].reverse().slice(1)], true, switchOnlyDists)) violations.push(`crash at ${n}: ${p}`);
         crashes += sim.afterCrash.length;
         for (const c of sim.afterCrash) {
           if (!['weave', 'k8s-pod-network'].includes(c.network)) violations.push(`crash at ${n} in ${c.job}: ${c.node} loads ${c.network}`);

@@ -88,6 +88,41 @@ describe('cni-migrate snapshot', () => {
     expect((await cli(ws, 'synth')).code).toBe(0);
   });
 
+  it('records Windows nodes and virtual kubelets, which synth leaves out of the waves with a finding naming them', async () => {
+    const nodes = (api as any).lists.get('/api/v1/nodes') as any[];
+    const extra = (name: string, labels: Record<string, string>, taints: object[]) => ({
+      apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } }, spec: { taints },
+      status: { addresses: [{ type: 'InternalIP', address: name === 'win-1' ? '192.168.56.40' : '10.240.0.99' }], nodeInfo: { containerRuntimeVersion: 'containerd://1.7.20' } },
+    });
+    api.setList('/api/v1/nodes', [...nodes,
+      extra('win-1', { 'kubernetes.io/os': 'windows', 'beta.kubernetes.io/os': 'windows' }, [{ key: 'os', value: 'windows', effect: 'NoSchedule' }]),
+      // As AKS labels and taints its virtual nodes.
+      extra('virtual-node-aci-linux', { 'kubernetes.io/os': 'linux', type: 'virtual-kubelet', 'kubernetes.azure.com/managed': 'false' }, [{ key: 'virtual-kubelet.io/provider', value: 'azure', effect: 'NoSchedule' }]),
+    ]);
+    const snap = path.join(ws.dir, 'snap');
+    expect(await snapshot(snap)).toMatchObject({ code: 0 });
+    const inv = YAML.parse(fs.readFileSync(path.join(snap, 'nodes.yaml'), 'utf8')).nodes;
+    expect(inv.find((n: any) => n.name === 'win-1')).toMatchObject({ os: 'windows' });
+    expect(inv.find((n: any) => n.name === 'virtual-node-aci-linux')).toMatchObject({ virtualKubelet: true });
+    expect(inv.find((n: any) => n.name === 'worker-1').os).toBeUndefined();
+    fs.rmSync(ws.cluster, { recursive: true });
+    fs.renameSync(snap, ws.cluster);
+    const plan = await cli(ws, 'plan');
+    expect(plan.stdout).toMatch(/2 node\(s\) cannot run the node Jobs or calico-node and are left out of the waves and the gates: virtual-node-aci-linux \(a virtual kubelet\), win-1 \(a windows node\)/);
+    const steps = await cli(ws, 'steps');
+    expect(steps.stdout).not.toMatch(/win-1|virtual-node/);
+    setStep(ws, 'nodes-1');
+    expect((await cli(ws, 'synth')).code).toBe(0);
+    const jobsOn = readManifests(ws.dist).filter((m) => m.obj.kind === 'Job').map((m) => m.obj.spec.template.spec.nodeName);
+    expect(jobsOn).toContain('worker-1');
+    expect(jobsOn.filter((n) => n === 'win-1' || n === 'virtual-node-aci-linux')).toEqual([]);
+    // Named in an explicit wave, such a node is refused with the field and why.
+    editConfig(ws, (d) => { d.spec.nodes.waves = [['win-1'], ['worker-1']]; delete d.spec.nodes.waveStrategy; });
+    const bad = await cli(ws, 'synth');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/spec\.nodes\.waves\[0\]\[0\].*node "win-1" is a windows node, which cannot run the node Jobs or calico-node/);
+  });
+
   it('is deterministic: a second snapshot of the same cluster is byte-identical', async () => {
     await snapshot(path.join(ws.dir, 'a'));
     await snapshot(path.join(ws.dir, 'b'));

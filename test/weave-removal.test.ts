@@ -292,12 +292,16 @@ describe('the simulator\'s calico-node can be not Ready', () => {
     const { GitOpsSimulator } = await import('./support/gitops-simulator');
     const ws = demoWorkspace();
     const dists: Record<string, string> = {};
-    for (const step of ['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1']) {
+    const synthAt = async (step: string, tag = step) => {
       setStep(ws, step);
-      const out = path.join(ws.dir, `d-${step}`);
+      const out = path.join(ws.dir, `d-${tag}`);
       expect((await cli(ws, 'synth', '--out', out)).code).toBe(0);
-      dists[step] = out;
-    }
+      dists[tag] = out;
+    };
+    for (const step of ['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1']) await synthAt(step);
+    // Without drains, nodes-1 checks what policies-suspended checked: the same gate Job.
+    editConfig(ws, (d) => (d.spec.nodes.drain = false));
+    await synthAt('nodes-1', 'nodes-1-no-drain');
     const sim = new GitOpsSimulator(['cp-1', 'cp-2', 'worker-1', 'worker-2', 'worker-3', 'worker-gpu-1'], { skipControlPlaneJobs: true });
     try {
       expect(sim.apply(dists.calico)).toEqual([]);
@@ -308,10 +312,15 @@ describe('the simulator\'s calico-node can be not Ready', () => {
       sim.calicoNotReady.clear();
       expect(sim.apply(dists['cluster-cidr'])).toEqual([]);
       expect(sim.apply(dists['policies-suspended'])).toEqual([]);
-      // The gate Job of nodes-1 is the one already run (same checks, same name), so it does not run
-      // again (issue 12 is about that); worker-1's wave Job fails at its own wait instead.
       sim.calicoNotReady.add('worker-1');
-      const failed = sim.apply(dists['nodes-1']);
+      // With drains, the wave has a gate of its own (it checks the room for the wave's drains),
+      // which runs and stops the step naming worker-1 before any Job.
+      const gated = sim.apply(dists['nodes-1']);
+      expect(gated.map((r) => [r.node, r.code])).toEqual([['(gate)', 1]]);
+      expect(gated[0].log).toMatch(/calico-node is not Ready on 1 node\(s\)[\s\S]*worker-1/);
+      // Without them the gate Job is the one already run, so it does not run again (issue 12);
+      // worker-1's wave Job fails at its own wait instead.
+      const failed = sim.apply(dists['nodes-1-no-drain']);
       expect(failed.map((r) => [r.node, r.log])).toEqual([['worker-1', 'calico-node is not Ready on worker-1: wait-for-calico-node times out']]);
     } finally {
       sim.dispose();

@@ -22,7 +22,7 @@ import { DNS_SUBDOMAIN } from '../kube/names';
 import { NETWORK_POLICY_SCHEMA } from '../kube/network-policy-schema';
 import { isWeaveObject, WEAVE_OBJECTS } from '../kube/weave-objects';
 import { Cidr } from '../network/cidr';
-import { cmp, type ClusterSnapshot, type KubeObject, type NetworkFacts, type NodeInfo } from '../kube/objects';
+import { cmp, notMigratable, type ClusterSnapshot, type KubeObject, type NetworkFacts, type NodeInfo } from '../kube/objects';
 
 /** Written into networkpolicies/ by every snapshot, so the folder exists in git with no policies too. */
 export const CAPTURED_MARKER = '.captured';
@@ -67,6 +67,8 @@ export const NODE_INVENTORY_SCHEMA = {
           },
           cniConfigFiles: { type: 'array', items: { type: 'string', pattern: '^[^/]+$', description: 'a file name' }, description: 'a list of file names' },
           providerID: { type: 'string', description: 'Node.spec.providerID' },
+          os: { type: 'string', pattern: '^[a-z0-9]+$', description: 'the label kubernetes.io/os, such as linux or windows' },
+          virtualKubelet: { type: 'boolean', description: 'true for a virtual kubelet (label type=virtual-kubelet)' },
         },
       },
     },
@@ -84,7 +86,10 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     throw new InputError(shownAs, '(folder)', 'folder not found', 'the cluster/ folder written by `cni-migrate snapshot`');
   }
   const nodesShown = path.join(shownAs, 'nodes.yaml');
-  const nodes = parseNodeInventory(readObjectFile(path.join(dir, 'nodes.yaml'), nodesShown), nodesShown);
+  const { nodes, otherNodes } = splitInventory(parseNodeInventory(readObjectFile(path.join(dir, 'nodes.yaml'), nodesShown), nodesShown));
+  if (nodes.length === 0) {
+    throw new InputError(nodesShown, 'nodes', `none of the ${otherNodes.length} node(s) can migrate (${otherNodes.map((n) => `${n.name}: ${notMigratable(n)}`).slice(0, 3).join(', ')})`, 'at least one Linux node with a kubelet of its own');
+  }
 
   const controllerManagers = new Map<string, KubeObject>();
   for (const { obj, shown } of readObjectDir(path.join(dir, 'control-plane', 'kube-controller-manager'), path.join(shownAs, 'control-plane', 'kube-controller-manager'))) {
@@ -116,6 +121,7 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     namespaces: ns ? (ns.namespaces as string[]) : undefined,
     networkFacts: facts ?? undefined,
     nodes,
+    ...(otherNodes.length ? { otherNodes } : {}),
     weaveObjects,
     networkPolicies: readObjectDir(path.join(dir, 'networkpolicies'), path.join(shownAs, 'networkpolicies'), 'NetworkPolicy').map(({ obj, shown, rel }) => checkPolicy(obj, shown, rel)),
     controlPlane: {
@@ -143,9 +149,14 @@ export function parseNodeInventory(inv: unknown, shownAs: string): NodeInfo[] {
   return nodes.sort((a, b) => cmp(a.name, b.name));
 }
 
+/** The inventory split into the nodes that migrate and the others (notMigratable). */
+export function splitInventory(all: readonly NodeInfo[]): { nodes: NodeInfo[]; otherNodes: NodeInfo[] } {
+  return { nodes: all.filter((n) => !notMigratable(n)), otherNodes: all.filter((n) => !!notMigratable(n)) };
+}
+
 /** A snapshot that knows only the nodes (what `guard` reads from git). */
-export function nodesOnlySnapshot(nodes: readonly NodeInfo[], shownAs: string): ClusterSnapshot {
-  return { dir: shownAs, nodes, weaveObjects: [], networkPolicies: [], controlPlane: { controllerManagers: new Map() } };
+export function nodesOnlySnapshot(all: readonly NodeInfo[], shownAs: string): ClusterSnapshot {
+  return { dir: shownAs, ...splitInventory(all), weaveObjects: [], networkPolicies: [], controlPlane: { controllerManagers: new Map() } };
 }
 
 /** Every *.yaml under `dir` (recursively, sorted), each holding one object. Missing dir = none. */

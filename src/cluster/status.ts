@@ -35,7 +35,7 @@ export interface StatusReport {
   readonly step: string;
   readonly converged: boolean;
   /** The step's gate checks (model/gate-checks.ts), each as it stands in the live cluster now. */
-  readonly gate: readonly { readonly check: string; readonly holds: boolean }[];
+  readonly gate: readonly { readonly check: string; readonly holds: boolean | null }[];
   readonly nodes: readonly NodeStatus[];
   readonly cluster: {
     readonly networkPolicies: { readonly present: number; readonly expected: number; readonly missing: readonly string[]; readonly unexpected: readonly string[] };
@@ -43,6 +43,13 @@ export interface StatusReport {
     readonly controllerManagerClusterCIDR: readonly { readonly node: string; readonly live?: string; readonly expected: string }[];
     readonly podsOnWeave: number;
     readonly podsOnCalico: number;
+    /**
+     * Linux nodes of the cluster that cluster/nodes.yaml does not list (joined since the
+     * snapshot): they get no Job, so they stay on whatever network their runtime picks first.
+     */
+    readonly nodesNotInInventory: readonly { readonly name: string; readonly podsOnWeave: number }[];
+    /** Nodes of cluster/nodes.yaml that the cluster no longer has (removed, replaced). */
+    readonly inventoryNodesGone: readonly string[];
     readonly problems: readonly string[];
   };
   readonly seconds: number;
@@ -109,7 +116,7 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     const { wave, network: desired } = n;
     const problems: string[] = [];
     const live = liveNodes.get(n.name);
-    if (!live) problems.push('node not found in the cluster');
+    if (!live) problems.push('node not found in the cluster (removed?): its Job cannot run; re-snapshot and take it out of its wave');
     const drained = !!live?.spec?.unschedulable;
     if (drained) problems.push('cordoned');
     if (state.calicoInstalled && c.calicoReady !== true) problems.push('calico-node not Ready');
@@ -126,6 +133,16 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
   }
 
   const clusterProblems: string[] = [];
+  // The whole cluster, not only the inventory: a node that joined since the snapshot gets no Job.
+  const inventory = new Set([...model.nodes.map((n) => n.name), ...(plan.snapshot.otherNodes ?? []).map((n) => n.name)]);
+  const nodesNotInInventory = nodes
+    .filter((n) => !inventory.has(n.metadata.name) && (n.metadata.labels?.['kubernetes.io/os'] ?? 'linux') === 'linux' && n.metadata.labels?.type !== 'virtual-kubelet')
+    .map((n) => ({ name: n.metadata.name as string, podsOnWeave: counts.get(n.metadata.name)?.weave ?? 0 }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  if (nodesNotInInventory.length) {
+    clusterProblems.push(`${nodesNotInInventory.length} node(s) are in the cluster but not in cluster/nodes.yaml (${nodesNotInInventory.slice(0, 5).map((n) => n.name).join(', ')}${nodesNotInInventory.length > 5 ? ', …' : ''}): they get no Job; re-snapshot and add them to a wave not yet switched`);
+  }
+  const inventoryNodesGone = model.nodes.filter((n) => !liveNodes.has(n.name)).map((n) => n.name);
   const expectedPolicies = model.policies.objects.map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
   const livePolicies = new Set(policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
   const missing = expectedPolicies.filter((p) => !livePolicies.has(p)).sort();
@@ -156,12 +173,15 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     const s = jobState.get(j.name) ?? 'missing';
     if (s !== 'complete') clusterProblems.push(`Job ${j.name} ${s}`);
   }
-  const totalWeave = nodeReports.reduce((a, n) => a + n.podsOnWeave, 0);
+  // Pods on nodes outside the inventory count too: the gates list every pod.
+  const totalWeave = nodeReports.reduce((a, n) => a + n.podsOnWeave, 0) + nodesNotInInventory.reduce((a, n) => a + n.podsOnWeave, 0);
   const totalCalico = nodeReports.reduce((a, n) => a + n.podsOnCalico, 0);
   // The same checks, in the same order and words, as the gate Job of this step.
   const gate = (model.gate ? gateCheckList(model.gate) : []).map((g) => ({
     check: g.text,
-    holds: g.kind === 'calico-ready' ? nodeReports.every((n) => n.calicoNodeReady === true) : totalWeave === 0,
+    // The room for drains is the gate Job's own computation (over every pod's requests); status
+    // leaves it to the Job's log rather than repeat it.
+    holds: g.kind === 'calico-ready' ? nodeReports.every((n) => n.calicoNodeReady === true) : g.kind === 'no-weave-pods' ? totalWeave === 0 : null,
   }));
   return {
     step: plan.step.name,
@@ -174,6 +194,8 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
       controllerManagerClusterCIDR: kcm,
       podsOnWeave: totalWeave,
       podsOnCalico: totalCalico,
+      nodesNotInInventory,
+      inventoryNodesGone,
       problems: clusterProblems,
     },
     seconds: (Date.now() - t0) / 1000,
@@ -202,7 +224,7 @@ export function renderStatus(r: StatusReport, width = 80): string {
   if (c.kubeProxyClusterCIDR) lines.push(`kube-proxy clusterCIDR: ${c.kubeProxyClusterCIDR.live ?? 'unset'} (expected ${c.kubeProxyClusterCIDR.expected})`);
   for (const k of c.controllerManagerClusterCIDR) lines.push(`kube-controller-manager ${k.node}: --cluster-cidr=${k.live ?? 'unset'} (expected ${k.expected})`);
   lines.push(`pods: ${c.podsOnWeave} on Weave, ${c.podsOnCalico} on Calico`);
-  for (const g of r.gate) lines.push(`gate: ${g.check}: ${g.holds ? 'holds' : 'DOES NOT HOLD'}`);
+  for (const g of r.gate) lines.push(`gate: ${g.check}: ${g.holds === null ? 'see the gate Job\'s log' : g.holds ? 'holds' : 'DOES NOT HOLD'}`);
   for (const p of c.problems) lines.push(`problem: ${p}`);
   return `${lines.join('\n')}\n`;
 }

@@ -205,6 +205,9 @@ function nodeInfo(n: any): NodeInfo {
     containerRuntime: n.status?.nodeInfo?.containerRuntimeVersion ?? 'unknown://',
     ...(taints.length ? { taints } : { taints: [] }),
     ...(n.spec?.providerID ? { providerID: n.spec.providerID } : {}),
+    // Older clusters carry only the beta label.
+    ...((labels['kubernetes.io/os'] ?? labels['beta.kubernetes.io/os'] ?? 'linux') !== 'linux' ? { os: labels['kubernetes.io/os'] ?? labels['beta.kubernetes.io/os'] } : {}),
+    ...(labels.type === 'virtual-kubelet' ? { virtualKubelet: true } : {}),
   };
 }
 

@@ -244,7 +244,12 @@ export class NodeSwitch extends Construct {
       volumes.push(hostport.volume);
       steps.push(hostportCleanupContainer(hostport, props.netToolsImage, [{ name: 'LIVE_IPS_FILE', value: '/tmp/live-ips' }, nodeEnv], [{ name: 'tmp', mountPath: '/tmp' }]));
     }
-    if (drainScript) steps.push(drainStep('uncordon', [{ name: 'PHASE', value: 'uncordon' }, { name: 'WEAVE_TAINT', value: props.weaveTaint ?? 'remove' }, ...laneEnv]));
+    if (drainScript) {
+      steps.push(drainStep('uncordon', [
+        { name: 'PHASE', value: 'uncordon' }, { name: 'WEAVE_TAINT', value: props.weaveTaint ?? 'remove' }, ...laneEnv,
+        { name: 'NETWORK', value: props.desired === 'weave-first' ? 'weave' : 'calico' },
+      ]));
+    }
 
     if (props.drain?.restartDaemonSetPods) volumes.push(XTABLES_LOCK_VOLUME);
     if (this.usesApi) volumes.push({ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } });

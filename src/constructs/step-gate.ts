@@ -5,7 +5,7 @@
  */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { KubeClusterRole, KubeClusterRoleBinding, KubeJob, KubeServiceAccount, type Container } from '../../imports/k8s';
+import { KubeClusterRole, KubeClusterRoleBinding, KubeConfigMap, KubeJob, KubeServiceAccount, type Container } from '../../imports/k8s';
 import type { GateChecks } from '../model/gate-checks';
 import { contentName } from './content-name';
 import { jobContent } from './job-content';
@@ -46,13 +46,28 @@ export class StepGate extends Construct {
     if (props.checks.calicoReadyEverywhere) {
       containers.push({ ...kubectlContainer('calico-ready', props.kubectlImage, script('gate-calico-ready.sh')), env: [...env, { name: 'NODES', value: '*' }, { name: 'SELECTOR', value: props.calicoSelector ?? 'k8s-app=calico-node' }] });
     }
+    const capacity = props.checks.drainCapacity;
+    if (capacity) {
+      // The wave's names in a file, not an env var: a wave of thousands of nodes would pass the
+      // kernel's limit on one environment string (MAX_ARG_STRLEN, 128 KiB).
+      const text = `${capacity.waveNodes.join('\n')}\n`;
+      const name = contentName('cni-migrate-gate-wave', String(capacity.wave), text);
+      new KubeConfigMap(this, 'WaveNodes', { metadata: { name, namespace: NS, labels: { ...LABELS } }, data: { nodes: text } });
+      volumes.push({ name: 'wave-nodes', configMap: { name } });
+      const c = kubectlContainer('drain-capacity', props.kubectlImage, script('gate-drain-capacity.sh'));
+      containers.push({
+        ...c,
+        env: [...env, { name: 'WAVE_NODES_FILE', value: '/cni-migrate/wave/nodes' }, { name: 'LANES', value: String(capacity.concurrent) }],
+        volumeMounts: [...c.volumeMounts!, { name: 'wave-nodes', mountPath: '/cni-migrate/wave', readOnly: true }],
+      });
+    }
     if (props.checks.noPodsInWeaveCidr) {
       containers.push({ ...kubectlContainer('no-weave-pods', props.kubectlImage, script('gate-no-weave-pods.sh')), env: [...env, { name: 'WEAVE_CIDR', value: props.checks.noPodsInWeaveCidr }] });
     }
     if (containers.length === 0) throw new Error('a gate needs at least one check');
     new KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: ACCOUNT, namespace: NS, labels: { ...LABELS } } });
     // Read-only: the checks list pods (and nodes, to know them all).
-    new KubeClusterRole(this, 'Role', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, rules: [{ apiGroups: [''], resources: props.checks.calicoReadyEverywhere ? ['nodes', 'pods'] : ['pods'], verbs: ['list'] }] });
+    new KubeClusterRole(this, 'Role', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, rules: [{ apiGroups: [''], resources: props.checks.calicoReadyEverywhere || capacity ? ['nodes', 'pods'] : ['pods'], verbs: ['list'] }] });
     new KubeClusterRoleBinding(this, 'Binding', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ACCOUNT }, subjects: [{ kind: 'ServiceAccount', name: ACCOUNT, namespace: NS }] });
     const spec = jobSpec({ serviceAccountName: ACCOUNT, automountServiceAccountToken: true, containers, volumes }, 0);
     // Named after what it checks, not after the step: the steps that check the same thing share

@@ -33,6 +33,27 @@ export interface NodeInfo {
   readonly cniConfigFiles?: readonly string[];
   /** Node.spec.providerID, e.g. azure:///subscriptions/... (tells the cloud). */
   readonly providerID?: string;
+  /**
+   * The label kubernetes.io/os.
+   * @default linux
+   */
+  readonly os?: string;
+  /**
+   * A virtual kubelet (label type=virtual-kubelet, as Virtual Kubelet's providers and AKS virtual
+   * nodes set it): no host, no /etc/cni/net.d, no calico-node.
+   * @default false
+   */
+  readonly virtualKubelet?: boolean;
+}
+
+/**
+ * Why a node cannot take part in the migration (its Jobs could not run there, nor calico-node),
+ * or undefined when it can.
+ */
+export function notMigratable(n: NodeInfo): string | undefined {
+  if (n.virtualKubelet || n.taints.some((t) => t.key === 'virtual-kubelet.io/provider')) return 'a virtual kubelet';
+  if ((n.os ?? 'linux') !== 'linux') return `a ${n.os} node`;
+  return undefined;
 }
 
 export interface ControlPlaneFacts {
@@ -58,7 +79,14 @@ export interface ClusterSnapshot {
   readonly namespaces?: readonly string[];
   /** network.yaml, when recorded. */
   readonly networkFacts?: NetworkFacts;
+  /** The nodes that migrate: Linux nodes with a kubelet of their own. */
   readonly nodes: readonly NodeInfo[];
+  /**
+   * Nodes of the inventory that cannot run the Jobs or calico-node (Windows, virtual kubelets):
+   * left out of the waves and the gates.
+   * @default - none
+   */
+  readonly otherNodes?: readonly NodeInfo[];
   readonly weaveObjects: readonly KubeObject[];
   readonly networkPolicies: readonly KubeObject[];
   readonly controlPlane: ControlPlaneFacts;

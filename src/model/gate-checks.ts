@@ -12,6 +12,12 @@ export interface GateChecks {
    * @default - not checked
    */
   readonly noPodsInWeaveCidr?: string;
+  /**
+   * The nodes not being drained have room for the pods the wave's drains evict, `concurrent`
+   * nodes at a time (the wave's lanes of spec.nodes.maxConcurrentDrains).
+   * @default - not checked
+   */
+  readonly drainCapacity?: { readonly wave: number; readonly waveNodes: readonly string[]; readonly concurrent: number };
 }
 
 /**
@@ -19,12 +25,13 @@ export interface GateChecks {
  * for the whole migration (Felix drops IP-in-IP from hosts it does not know), so the steps that
  * need it check it everywhere, which also covers the wave being switched.
  */
-export function gateChecksFor(stepKind: StepKind, weaveCidr: string): GateChecks | undefined {
+export function gateChecksFor(stepKind: StepKind, weaveCidr: string, drainCapacity?: GateChecks['drainCapacity']): GateChecks | undefined {
   switch (stepKind) {
     case 'cluster-cidr':
     case 'policies-suspended':
-    case 'nodes':
       return { calicoReadyEverywhere: true };
+    case 'nodes':
+      return { calicoReadyEverywhere: true, ...(drainCapacity ? { drainCapacity } : {}) };
     case 'weave-removed':
     case 'policies-restored':
     case 'finalized':
@@ -36,7 +43,7 @@ export function gateChecksFor(stepKind: StepKind, weaveCidr: string): GateChecks
 
 /** One check of a gate: which it is, and the sentence PLAN.md and `status` use for it. */
 export interface GateCheck {
-  readonly kind: 'calico-ready' | 'no-weave-pods';
+  readonly kind: 'calico-ready' | 'no-weave-pods' | 'drain-capacity';
   readonly text: string;
 }
 
@@ -44,6 +51,10 @@ export interface GateCheck {
 export function gateCheckList(checks: GateChecks): GateCheck[] {
   const out: GateCheck[] = [];
   if (checks.calicoReadyEverywhere) out.push({ kind: 'calico-ready', text: 'calico-node is Ready on every node' });
+  if (checks.drainCapacity) {
+    const c = checks.drainCapacity;
+    out.push({ kind: 'drain-capacity', text: `the other schedulable nodes have room (allocatable minus requests) for the pods of the ${c.concurrent} node(s) of wave ${c.wave} still to drain with the most to evict` });
+  }
   if (checks.noPodsInWeaveCidr) out.push({ kind: 'no-weave-pods', text: `no pod other than Weave's own has an IP in ${checks.noPodsInWeaveCidr}` });
   return out;
 }

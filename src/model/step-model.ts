@@ -76,10 +76,16 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
   const policies = !state.policiesPresent ? [] : state.policiesRestored ? asRestored.objects : snapshot.networkPolicies;
   const owned = ownedWeaveObjects(snapshot.weaveObjects);
   const controlPlane = new Set(snapshot.nodes.filter(isControlPlane).map((n) => n.name));
+  const nodes = nodeStates(migration, snapshot.nodes, waveOf, state);
+  const waveNodes = step.kind === 'nodes' ? nodes.filter((n) => n.wave === step.wave) : [];
+  // With drains on, the node step's gate checks there is room for what the wave's lanes evict.
+  const drainCapacity = spec.nodes.drain && waveNodes.length > 0
+    ? { wave: step.wave!, waveNodes: waveNodes.map((n) => n.name), concurrent: new Set(waveNodes.map((n) => n.drainLane!.index)).size }
+    : undefined;
   return {
     step,
     state,
-    nodes: nodeStates(migration, snapshot.nodes, waveOf, state),
+    nodes,
     calico: {
       installed: state.calicoInstalled,
       confName: state.calicoFinalName ? FINAL_CONF_NAME : COEXISTENCE_CONF_NAME,
@@ -97,7 +103,7 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
       freeze: !state.policiesPresent && freezeSupported(snapshot) ? { migration: migration.metadata.name } : undefined,
     },
     weave: { present: state.weavePresent, objects: state.weavePresent ? owned : [], owned },
-    gate: gateChecksFor(step.kind, net.weave.toString()),
+    gate: gateChecksFor(step.kind, net.weave.toString(), drainCapacity),
     probe: spec.probe.enabled && state.calicoInstalled
       ? probeNetworks(waves, controlPlane, state.switchedWaves, state.weavePresent, { weave: net.weave.toString(), calico: net.calico.toString() })
       : [],

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import { loadClusterSnapshot } from '../cluster/snapshot';
 import { isWithin, realPath, repositoryRoot } from '../util/repo-paths';
-import type { ClusterSnapshot } from '../kube/objects';
+import { notMigratable, type ClusterSnapshot } from '../kube/objects';
 import { buildStepModel, type StepModel } from '../model/step-model';
 import { InputError } from '../config/errors';
 import { loadMigrationFile } from '../config/load';
@@ -65,7 +65,7 @@ export function loadPlan(inputs: PlanInputs): MigrationPlan {
  * is where it lives (default: `configShownAs` from the current folder).
  */
 export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, configShownAs: string, configFile: string = path.resolve(configShownAs)): MigrationPlan {
-  const waves = resolveWaves(migration.spec.nodes, snapshot.nodes, configShownAs);
+  const waves = resolveWaves(migration.spec.nodes, snapshot.nodes, configShownAs, snapshot.otherNodes);
   const steps = stepList(waves.length);
   const step = findStep(steps, migration.spec.step);
   if (!step) {
@@ -123,6 +123,14 @@ function backupFindings(snapshot: ClusterSnapshot, state: StepState, last: boole
 
 function waveFindings(migration: Migration, snapshot: ClusterSnapshot, waves: readonly (readonly string[])[]): Finding[] {
   const out: Finding[] = [];
+  const others = snapshot.otherNodes ?? [];
+  if (others.length > 0) {
+    out.push({
+      severity: 'info', code: 'nodes-not-migrated', file: 'cluster/nodes.yaml',
+      message: `${others.length} node(s) cannot run the node Jobs or calico-node and are left out of the waves and the gates: ${others.slice(0, 10).map((n) => `${n.name} (${notMigratable(n)})`).join(', ')}${others.length > 10 ? `, and ${others.length - 10} more` : ''}`,
+      fix: 'nothing to do for the migration; their pods are not on Weave (Weave runs on Linux nodes only) and Calico\'s DaemonSet does not select them',
+    });
+  }
   const cp = new Set(snapshot.nodes.filter(isControlPlane).map((n) => n.name));
   if (migration.spec.nodes.waves && cp.size > 0) {
     const firstCpWave = waves.findIndex((w) => w.some((n) => cp.has(n)));

@@ -7,6 +7,8 @@
 # names, whatever the size of the cluster.
 #   NODES      '*' or node names separated by spaces
 #   SELECTOR   label selector of the calico-node pods (kube-system)
+#   NODE_SELECTOR  label selector of the nodes that run calico-node, with NODES='*' (default: Linux
+#              nodes that are not virtual kubelets; Windows nodes and virtual kubelets run none)
 #   PAGE_SIZE  objects per page (default 500)
 set -eu
 export LC_ALL=C
@@ -29,7 +31,7 @@ append_ready() { cat "$1" >> "$WORK/ready.raw"; }
 each_page "/api/v1/namespaces/kube-system/pods?labelSelector=$(printf '%s' "$SELECTOR" | jq -sRr @uri)" \
   '.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True")) | .spec.nodeName // empty' append_ready
 if [ "$NODES" = '*' ]; then
-  each_page /api/v1/nodes '.items[].metadata.name' append_nodes
+  each_page "/api/v1/nodes?labelSelector=$(printf '%s' "${NODE_SELECTOR:-kubernetes.io/os=linux,type!=virtual-kubelet}" | jq -sRr @uri)" '.items[].metadata.name' append_nodes
 else
   printf '%s\n' $NODES > "$WORK/nodes.raw"
 fi

@@ -17,6 +17,7 @@
 #   WORK_DIR           scratch space outside MANIFEST_DIR (kubelet runs whatever lands in there)
 #   WAIT_SECONDS       how long to wait for the new pod (0: do not wait)
 #   STABLE_SECONDS     how long its restart count must stay put (default 60)
+#   POLL_SECONDS       how often to look while waiting (default 5)
 #   AFTER_NODE         the control-plane node whose controller-manager must be healthy first
 #   AFTER_CIDR         the --cluster-cidr that one must run with (empty: none)
 #   PAGE_SIZE          nodes per page when reading their podCIDRs (default 500)
@@ -35,6 +36,7 @@ CLUSTER_CIDR="${CLUSTER_CIDR-}"
 ALLOCATE="${ALLOCATE:-keep}"
 WAIT_SECONDS="${WAIT_SECONDS:-300}"
 STABLE_SECONDS="${STABLE_SECONDS:-60}"
+POLL_SECONDS="${POLL_SECONDS:-5}"
 AFTER_NODE="${AFTER_NODE:-}"
 AFTER_CIDR="${AFTER_CIDR-}"
 FILE="$MANIFEST_DIR/kube-controller-manager.yaml"
@@ -46,7 +48,7 @@ log() { echo "kcm-cluster-cidr[$NODE_NAME]: $*"; }
 die() { echo "kcm-cluster-cidr[$NODE_NAME]: ERROR: $*" >&2; exit 1; }
 
 # Every command this script runs, checked before it changes anything: the image may lack one.
-for tool in awk grep cksum cp cat mv rm mkdir sync sleep kubectl jq head tail wc tr dirname; do
+for tool in awk grep cksum cp cat mv rm mkdir sync sleep date kubectl jq head tail wc tr dirname; do
   command -v "$tool" >/dev/null 2>&1 || { echo "kcm-cluster-cidr[$NODE_NAME]: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
 done
 
@@ -70,11 +72,10 @@ kcm_state() {
 # Wait until node $1's controller-manager is healthy with --cluster-cidr=$2, then make sure its
 # restart count stays put for STABLE_SECONDS.
 wait_healthy() {
-  waited=0
+  deadline=$(( $(date +%s) + WAIT_SECONDS ))
   until count=$(kcm_state "$1" "$2"); do
-    [ "$waited" -lt "$WAIT_SECONDS" ] || die "kube-controller-manager-$1 did not come up Ready with --cluster-cidr=${2:-<none>} and a renewed leader Lease within ${WAIT_SECONDS}s; check the kubelet log on $1"
-    sleep 5
-    waited=$((waited + 5))
+    [ "$(date +%s)" -lt "$deadline" ] || die "kube-controller-manager-$1 did not come up Ready with --cluster-cidr=${2:-<none>} and a renewed leader Lease within ${WAIT_SECONDS}s; check the kubelet log on $1"
+    sleep "$POLL_SECONDS"
   done
   sleep "$STABLE_SECONDS"
   again=$(kcm_state "$1" "$2") || die "kube-controller-manager-$1 stopped being healthy within ${STABLE_SECONDS}s of starting with --cluster-cidr=${2:-<none>}; check its log on $1"

@@ -16,6 +16,9 @@
 #                   the node (a node still on Weave during the node phase: pods evicted from a
 #                   wave prefer switched nodes, and so move once), =remove takes it off.
 #                   PreferNoSchedule only steers the scheduler; it never evicts or blocks a pod.
+#                   NETWORK=calico|weave records the network the node's new pods get in the
+#                   annotation cni-migrate.io/network (when it differs), which the drain-capacity
+#                   gate reads to leave out nodes that drain nothing.
 #   NODE_NAME       the node
 #   DRAIN_SELECTOR  pods the drain evicts (the node Jobs' own pods are left out)
 #   DRAIN_LANE      the disruption budget (spec.nodes.maxConcurrentDrains) is a set of lanes, one
@@ -127,7 +130,12 @@ case "$PHASE" in
       "--pod-selector=${DRAIN_SELECTOR:-app.kubernetes.io/component!=node-switch}" "--timeout=${DRAIN_TIMEOUT:-600}s"
     ;;
   uncordon)
-    mark=$(kubectl get node "$NODE_NAME" -o "jsonpath={.metadata.annotations.cni-migrate\.io/cordoned}")
+    # One read of the node for the mark, the network annotation and the taint.
+    kubectl get node "$NODE_NAME" -o json > "${TMPDIR:-/tmp}/node.json"
+    field() { jq -r "$1" "${TMPDIR:-/tmp}/node.json"; }
+    mark=$(field '.metadata.annotations["cni-migrate.io/cordoned"] // ""')
+    recorded=$(field '.metadata.annotations["cni-migrate.io/network"] // ""')
+    tainted=$(field '[.spec.taints[]? | select(.key == "cni-migrate.io/on-weave") | .effect] | join(" ")')
     if [ "$mark" = true ]; then
       kubectl uncordon "$NODE_NAME"
       kubectl annotate node "$NODE_NAME" "$MARK-" >/dev/null
@@ -136,7 +144,13 @@ case "$PHASE" in
       log "not cordoned by this tool: left as it is"
     fi
     [ -z "${DRAIN_LANE:-}" ] || give_lane_back
-    tainted=$(kubectl get node "$NODE_NAME" -o 'jsonpath={.spec.taints[?(@.key=="cni-migrate.io/on-weave")].effect}')
+    if [ -n "${NETWORK:-}" ]; then
+      case "$NETWORK" in calico | weave) ;; *) die "NETWORK=$NETWORK; expected calico or weave" ;; esac
+      if [ "$recorded" != "$NETWORK" ]; then
+        kubectl annotate node "$NODE_NAME" "cni-migrate.io/network=$NETWORK" --overwrite >/dev/null
+        log "annotated cni-migrate.io/network=$NETWORK"
+      fi
+    fi
     case "${WEAVE_TAINT:-keep}" in
       add)
         if [ -z "$tainted" ]; then

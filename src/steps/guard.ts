@@ -100,11 +100,24 @@ export function compare(from: MigrationPlan, to: MigrationPlan, allowWeaveRevert
     return { ok: false, reason: `the commit moves the step (${a.name} → ${b.name}) and also changes other settings in migration.yaml (${changedKeys(fromSpec, toSpec).join(', ')}); make them separate commits` };
   }
   const switched = Math.max(from.state.switchedWaves, to.state.switchedWaves);
+  // Switched waves may lose nodes (gone from the cluster: an inventory commit), never gain one or
+  // send one to another wave: that node would go back to Weave, or switch twice.
+  const waveOfAfter = new Map(to.waves.flatMap((w, i) => w.map((n) => [n, i + 1] as const)));
+  const removed: string[] = [];
   for (let w = 1; w <= switched && w <= from.waves.length; w++) {
-    const before = from.waves[w - 1];
-    const after = to.waves[w - 1];
-    if (!after || stableJson([...before].sort()) !== stableJson([...after].sort())) {
-      return { ok: false, reason: `wave ${w} is already switched to Calico, but its nodes changed (${before.join(', ')} → ${after ? after.join(', ') : 'no wave'}); switched waves cannot be edited (to keep waves stable while the inventory changes, pin them with spec.nodes.waves)` };
+    const before = new Set(from.waves[w - 1]);
+    const after = to.waves[w - 1] ?? [];
+    const added = after.filter((n) => !before.has(n));
+    if (added.length > 0) {
+      return { ok: false, reason: `wave ${w} is already switched to Calico, but the commit adds ${added.join(', ')} to it; add new nodes to a wave not yet switched` };
+    }
+    for (const n of before) {
+      if (after.includes(n)) continue;
+      const moved = waveOfAfter.get(n);
+      if (moved !== undefined) {
+        return { ok: false, reason: `node ${n} moves from wave ${w}, already switched to Calico, to wave ${moved}; switched waves cannot be edited (to keep waves stable while the inventory changes, pin them with spec.nodes.waves)` };
+      }
+      removed.push(n);
     }
   }
   if (from.state.calicoInstalled && stableJson(fromSpec.network) !== stableJson(toSpec.network)) {
@@ -129,7 +142,22 @@ export function compare(from: MigrationPlan, to: MigrationPlan, allowWeaveRevert
   }
   if (move === 1) return { ok: true, reason: `one step forward: ${a.name} → ${b.name}` };
   if (move === -1) return { ok: true, reason: `one step back: ${a.name} → ${b.name}` };
-  return { ok: true, reason: `step unchanged (${a.name})${sameExceptStep ? '' : `; settings changed: ${changedKeys(fromSpec, toSpec).join(', ')}`}` };
+  const inventory = removed.length > 0 || stableJson(from.waves) !== stableJson(to.waves) ? `; inventory: ${inventoryChange(from, to, removed)}` : '';
+  return { ok: true, reason: `step unchanged (${a.name})${sameExceptStep ? '' : `; settings changed: ${changedKeys(fromSpec, toSpec).join(', ')}`}${inventory}` };
+}
+
+/** What an inventory commit changes: nodes gone from switched waves, nodes added to later ones. */
+function inventoryChange(from: MigrationPlan, to: MigrationPlan, removed: readonly string[]): string {
+  const before = new Set(from.waves.flat());
+  const after = new Set(to.waves.flat());
+  const waveOf = new Map(to.waves.flatMap((w, i) => w.map((n) => [n, i + 1] as const)));
+  const gone = [...before].filter((n) => !after.has(n));
+  const added = [...after].filter((n) => !before.has(n)).map((n) => `${n} to wave ${waveOf.get(n)}`);
+  const parts = [
+    ...(gone.length ? [`removed ${gone.join(', ')}${removed.length ? ` (${removed.length} from switched waves)` : ''}`] : []),
+    ...(added.length ? [`added ${added.join(', ')}`] : []),
+  ];
+  return parts.length ? parts.join('; ') : 'waves not yet switched reshaped';
 }
 
 function changedKeys(a: Migration['spec'], b: Migration['spec']): string[] {

@@ -2,7 +2,7 @@
  * Waves: which nodes switch to Calico together. Either the operator lists them, or they grow from
  * a canary by a factor up to a cap, with control-plane nodes last.
  */
-import type { NodeInfo } from '../kube/objects';
+import { notMigratable, type NodeInfo } from '../kube/objects';
 import { InputError } from '../config/errors';
 import type { NodesSpec, WaveStrategySpec } from '../config/types';
 
@@ -17,19 +17,23 @@ export function isControlPlane(node: NodeInfo): boolean {
  * Resolve the waves for `nodes` (sorted by name). Explicit waves must name every node exactly
  * once; `file` names migration.yaml in errors.
  */
-export function resolveWaves(spec: NodesSpec, nodes: readonly NodeInfo[], file: string): string[][] {
+export function resolveWaves(spec: NodesSpec, nodes: readonly NodeInfo[], file: string, otherNodes: readonly NodeInfo[] = []): string[][] {
   if (spec.waves) {
-    return checkExplicitWaves(spec.waves, nodes, file);
+    return checkExplicitWaves(spec.waves, nodes, file, otherNodes);
   }
   return strategyWaves(spec.waveStrategy, nodes);
 }
 
-function checkExplicitWaves(waves: readonly (readonly string[])[], nodes: readonly NodeInfo[], file: string): string[][] {
+function checkExplicitWaves(waves: readonly (readonly string[])[], nodes: readonly NodeInfo[], file: string, otherNodes: readonly NodeInfo[]): string[][] {
   const known = new Set(nodes.map((n) => n.name));
+  const others = new Map(otherNodes.map((n) => [n.name, n]));
   const placed = new Map<string, string>();
   waves.forEach((wave, w) =>
     wave.forEach((name, i) => {
       const field = `spec.nodes.waves[${w}][${i}]`;
+      if (others.has(name)) {
+        throw new InputError(file, field, `node "${name}" is ${notMigratable(others.get(name)!)}, which cannot run the node Jobs or calico-node`, 'Linux nodes only: leave it out of the waves');
+      }
       if (!known.has(name)) {
         throw new InputError(file, field, `node "${name}" is not in the inventory`, `a node of cluster/nodes.yaml (${preview([...known])})`);
       }

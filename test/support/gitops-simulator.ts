@@ -67,7 +67,11 @@ export class GitOpsSimulator {
    * @param opts.crashAt every Job's first attempt runs the script with a crash point N (see
    *   withCrashPoints) and is killed there; the Job's retry then runs the plain script
    */
-  constructor(nodes: readonly string[], private readonly opts: { crashAt?: number; controlPlane?: ControlPlaneSeed; skipControlPlaneJobs?: boolean } = {}) {
+  /**
+   * skipGates: record every gate as passed without running it, for tests about the node scripts
+   * alone (the crash-point walks), which run hundreds of steps.
+   */
+  constructor(nodes: readonly string[], private readonly opts: { crashAt?: number; controlPlane?: ControlPlaneSeed; skipControlPlaneJobs?: boolean; skipGates?: boolean } = {}) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-sim-'));
     this.store = path.join(this.root, '.api');
     this.kubelet = path.join(this.root, '.manifests');
@@ -131,7 +135,7 @@ export class GitOpsSimulator {
     const containerNames = (o: Obj) => [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers].map((c: any) => c.name);
     const isGate = (o: Obj) => o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/component'] === 'gate';
     for (const gate of desired.filter((o) => isNew(o) && isGate(o))) {
-      const r = this.runGate(gate);
+      const r = this.opts.skipGates ? this.record(gate, '(gate)', 0, 'skipped') : this.runGate(gate);
       if (r.code !== 0) return [r];
     }
     const cleanups: Obj[] = [];
@@ -166,18 +170,45 @@ export class GitOpsSimulator {
   private runGate(job: Obj): JobRun {
     // What the API would show: every node, and a Ready calico-node on each while Calico runs.
     const nodes = [...this.nodeDirs.keys()];
-    fs.writeFileSync(path.join(this.store, 'NodeList.json'), JSON.stringify({ items: nodes.map((n) => ({ metadata: { name: n } })) }));
+    // The Node objects as stored (annotations, cordon, taints), each Ready with room for pods.
+    const nodeObject = (n: string) => {
+      const f = path.join(this.store, `Node.default.${n}.json`);
+      const stored = fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : { metadata: { name: n } };
+      // The labels every kubelet sets on itself (kubelet_node_status.go): the gates select Linux nodes.
+      const labels = { 'kubernetes.io/hostname': n, 'kubernetes.io/os': 'linux', ...(stored.metadata?.labels ?? {}) };
+      return { ...stored, metadata: { ...stored.metadata, labels }, status: { allocatable: { cpu: '8', memory: '32Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] } };
+    };
+    fs.writeFileSync(path.join(this.store, 'NodeList.json'), JSON.stringify({ items: nodes.map(nodeObject) }));
     const calico = this.has('DaemonSet', 'calico-node') ? nodes.map((n) => ({ spec: { nodeName: n }, status: { conditions: [{ type: 'Ready', status: this.calicoNotReady.has(n) ? 'False' : 'True' }] } })) : [];
     fs.writeFileSync(path.join(this.store, 'PodList.k8s-app=calico-node.json'), JSON.stringify({ items: calico }));
     let log = '';
     for (const c of job.spec.template.spec.containers as any[]) {
-      const env: Record<string, string> = Object.fromEntries((c.env as any[]).map((e) => [e.name, e.value]));
       const work = fs.mkdtempSync(path.join(this.root, '.work-'));
+      const env = this.mountedEnv(c, job, work);
       const r = runScript(this.scriptOf(c, job), { ...env, FAKE_KUBE_STORE: this.store, WORK_DIR: work }, undefined, 'kubectl');
       log += r.log;
       if (r.code !== 0) return this.record(job, '(gate)', r.code, log);
     }
     return this.record(job, '(gate)', 0, log);
+  }
+
+  /**
+   * The container's env, with its ConfigMap volumes written out under `work` as the kubelet would
+   * mount them (one file per key), and env values that point into a mount pointed there instead.
+   */
+  private mountedEnv(c: Obj, job: Obj, work: string): Record<string, string> {
+    let env: Record<string, string> = Object.fromEntries(((c.env ?? []) as any[]).map((e) => [e.name, e.value]));
+    for (const m of (c.volumeMounts ?? []) as any[]) {
+      const vol = (job.spec.template.spec.volumes as any[]).find((v) => v.name === m.name);
+      if (!vol?.configMap) continue;
+      const cm = [...this.applying, ...this.live.values()].find((o) => o.kind === 'ConfigMap' && o.metadata.name === vol.configMap.name);
+      if (!cm) throw new Error(`ConfigMap ${vol.configMap.name} mounted by ${job.metadata.name} is not applied`);
+      const dir = path.join(work, 'mnt', m.mountPath);
+      fs.mkdirSync(dir, { recursive: true });
+      for (const [k, v] of Object.entries(cm.data ?? {})) fs.writeFileSync(path.join(dir, k), String(v));
+      env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.startsWith(`${m.mountPath}/`) ? path.join(dir, v.slice(m.mountPath.length + 1)) : v]));
+    }
+    return env;
   }
 
   private runCleanup(job: Obj): JobRun {
@@ -273,7 +304,9 @@ export class GitOpsSimulator {
       for (const [k, v] of Object.entries(cm.data ?? {})) fs.writeFileSync(path.join(targets, k), v);
       extra = { TARGETS: targets, ROLLOUT_SECONDS: '5' };
     } else {
-      extra = { MANIFEST_DIR: path.join(this.kubelet, job.spec.template.spec.nodeName), WAIT_SECONDS: '5', STABLE_SECONDS: '1' };
+      // The stand-in kubelet answers at once: short waits keep the walks fast, and a previous node
+      // that never turns healthy still fails the wait.
+      extra = { MANIFEST_DIR: path.join(this.kubelet, job.spec.template.spec.nodeName), WAIT_SECONDS: '2', POLL_SECONDS: '0.2', STABLE_SECONDS: '1' };
     }
     const r = runScript(this.scriptOf(c, job), { ...env, ...fake, ...extra }, undefined, 'kubectl');
     return this.record(job, job.spec.template.spec.nodeName ?? '(api)', r.code, r.log);
@@ -310,7 +343,8 @@ export class GitOpsSimulator {
     for (const c of containers) {
       let r: { code: number; log: string };
       if (c.name === 'inspect') r = runScript(this.scriptOf(c, job), { ...envOf(c), CNI_DIR: this.nodeDirs.get(node)! });
-      else if (c.name === 'drain' || c.name === 'uncordon') r = runScript(this.scriptOf(c, job), { ...envOf(c), FAKE_KUBE_STORE: this.store, HOME: work }, undefined, 'kubectl');
+      // The pod's own /tmp (an emptyDir): scratch files of parallel runs must not meet.
+      else if (c.name === 'drain' || c.name === 'uncordon') r = runScript(this.scriptOf(c, job), { ...envOf(c), FAKE_KUBE_STORE: this.store, HOME: work, TMPDIR: work }, undefined, 'kubectl');
       else if (c.name === 'switch') {
         const scriptEnv = { ...envOf(c), CNI_DIR: this.nodeDirs.get(node)! };
         if (this.opts.crashAt !== undefined) {
