@@ -179,13 +179,19 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
     expect(treeDigest(path.join(other.dir, 'elsewhere'))).toEqual(first);
   });
 
-  it('advancing one wave changes only that wave\'s node files, PLAN.md and step.json', () => {
+  it('advancing one wave changes only that wave\'s node files, its gate (the room for its drains), PLAN.md and step.json', () => {
     for (let k = 2; k <= WAVES.length; k++) {
       const a = at(`nodes-${k - 1}`).files;
       const b = at(`nodes-${k}`).files;
       const changed = [...new Set([...a.keys(), ...b.keys()])].filter((f) => a.get(f) !== b.get(f));
       const others = changed.filter((f) => !WAVES[k - 1].some((n) => f.includes(`-${n}-`)));
-      expect(others.sort()).toEqual(engine === 'flux' ? ['40-nodes/kustomization.yaml', 'PLAN.md', 'step.json'] : ['PLAN.md', 'step.json']);
+      const gate = others.filter((f) => f.startsWith('00-gate/') && f !== '00-gate/kustomization.yaml');
+      // The previous wave's gate Job and node list go, this wave's come.
+      expect(gate.map((f) => f.replace(/-[0-9a-f]{8}\.yaml$/, '')).sort()).toEqual([
+        `00-gate/configmap-kube-system-cni-migrate-gate-wave-${k - 1}`, `00-gate/configmap-kube-system-cni-migrate-gate-wave-${k}`,
+        '00-gate/job-kube-system-gate-calico-ready-drain-capacity', '00-gate/job-kube-system-gate-calico-ready-drain-capacity',
+      ]);
+      expect(others.filter((f) => !gate.includes(f)).sort()).toEqual(engine === 'flux' ? ['00-gate/kustomization.yaml', '40-nodes/kustomization.yaml', 'PLAN.md', 'step.json'] : ['PLAN.md', 'step.json']);
       expect(changed.length - others.length).toBe(WAVES[k - 1].length * 2);
     }
   });
