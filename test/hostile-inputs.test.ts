@@ -209,3 +209,14 @@ describe('a device as migration.yaml', () => {
     expect([r.code, r.stderr.trim()]).toEqual([2, expect.stringMatching(/^[./]*dev\/zero: \(file\): is not a regular file; allowed: a readable YAML file$/)]);
   });
 });
+
+describe('an inventory that nothing can migrate', () => {
+  it('is refused with the file, the field and why, and nothing already written changes', async () => {
+    const ws = await synthed();
+    const file = path.join(ws.cluster, 'nodes.yaml');
+    const inv = YAML.parse(fs.readFileSync(file, 'utf8'));
+    inv.nodes = inv.nodes.map((n: any, i: number) => (i % 2 ? { ...n, os: 'windows' } : { ...n, virtualKubelet: true }));
+    fs.writeFileSync(file, YAML.stringify(inv));
+    await refused(ws, /nodes\.yaml.*nodes.*none of the 6 node\(s\) can migrate \(cp-1: a virtual kubelet, cp-2: a windows node, worker-1: a virtual kubelet\).*at least one Linux node with a kubelet of its own/);
+  });
+});
