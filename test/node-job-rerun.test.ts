@@ -96,12 +96,18 @@ describe('cordons this tool leaves are released; others are not', () => {
       expect(failed[0].log).toMatch(/disruption budget/);
       expect(nodeObj(sim, 'worker-1').spec.unschedulable).toBe(true);
       expect(nodeObj(sim, 'worker-1').metadata.annotations['cni-migrate.io/cordoned']).toBe('true');
+      // The failed drain keeps its lane of the budget while its node stays cordoned.
+      expect(sim.apiObject('Lease', 'kube-system', 'cni-migrate-drain-lane-0').spec.holderIdentity).toBe('worker-1');
       // Nothing switched: the drain came first.
       expect(sim.loadedNetwork('worker-1')).toBe('weave');
       // git revert of nodes-1: the engine prunes the failed Job and re-creates worker-1's weave-first Job.
       expect(sim.apply(dists.get('policies-suspended')!).filter((r) => r.code !== 0 && r.node !== '(gate)')).toEqual([]);
       expect(nodeObj(sim, 'worker-1').spec.unschedulable).toBeFalsy();
       expect(nodeObj(sim, 'worker-1').metadata.annotations['cni-migrate.io/cordoned']).toBeUndefined();
+      // The revert's weave-first Job gave the lane back, and recorded the node as on Weave (so the
+      // next forward wave's room check counts it again).
+      expect(sim.apiObject('Lease', 'kube-system', 'cni-migrate-drain-lane-0').spec.holderIdentity).toBe('');
+      expect(nodeObj(sim, 'worker-1').metadata.annotations['cni-migrate.io/network']).toBe('weave');
       expect(nodeObj(sim, 'cp-2').spec.unschedulable).toBe(true);
       expect(sim.apiCalls().filter((c) => c.startsWith('uncordon cp-2'))).toEqual([]);
     } finally {
