@@ -105,9 +105,23 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
     .option('--out <dir>', 'folder to replace (default: cluster/ beside migration.yaml)')
     .option('--timeout <seconds>', 'per-request timeout (the whole answer, however slowly it comes)', '30')
     .option('--deadline <seconds>', 'give up on the whole snapshot after this long', '600')
-    .action(async (o: { kubeconfig?: string; context?: string; out?: string; timeout: string; deadline: string }) => {
+    .option('--nodes-only', 'an inventory commit: reconcile cluster/nodes.yaml (and pinned waves) with the live nodes, nothing else')
+    .action(async (o: { kubeconfig?: string; context?: string; out?: string; timeout: string; deadline: string; nodesOnly?: boolean }) => {
       const timeout = seconds('--timeout', o.timeout);
       const deadline = seconds('--deadline', o.deadline);
+      if (o.nodesOnly) {
+        if (o.out) throw new InputError('--out', '(option)', 'cannot be combined with --nodes-only', '--nodes-only edits the cluster/ folder of migration.yaml (or --cluster) in place');
+        const clusterDir = inputs().clusterDir ?? path.join(path.dirname(inputs().configFile), 'cluster');
+        const { ApiClient } = await import('./cluster/api-client');
+        const { reconcileInventory } = await import('./cluster/reconcile-inventory');
+        const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: timeout * 1000, deadlineMs: deadline * 1000, progress: (l) => io.err(`snapshot: ${l}`) });
+        const r = await reconcileInventory(api, inputs().configFile, clusterDir);
+        const what = [r.removed.length ? `removed ${r.removed.join(', ')} (gone from the cluster)` : '', r.added.length ? `added ${r.added.join(', ')}` : ''].filter(Boolean);
+        io.out(`snapshot --nodes-only: at ${r.atStep}: ${what.join('; ') || 'the inventory matches the live nodes; nothing written'}${r.wavesWritten ? '; spec.nodes.waves written (pinned, so no node changes wave)' : ''}`);
+        if (r.leftToNewcomers.length) io.out(`snapshot --nodes-only: ${r.leftToNewcomers.join(', ')} joined after the first wave: left out of the inventory; the DaemonSet kube-system/cni-migrate-newcomer-switch converges them`);
+        if (what.length) io.out('snapshot --nodes-only: commit cluster/nodes.yaml and migration.yaml alone (guard accepts an inventory commit at any step), then synth');
+        return;
+      }
       const out = o.out ? path.resolve(o.out) : inputs().clusterDir ?? path.join(path.dirname(inputs().configFile), 'cluster');
       const configDir = path.dirname(inputs().configFile);
       assertReplaceable([{ dir: out, kind: 'cluster', option: o.out ? '--out' : '--cluster' }], repositoryRoot(configDir), [inputs().configFile]);

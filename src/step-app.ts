@@ -11,6 +11,7 @@ import { NetworkPolicies } from './constructs/network-policies';
 import { PolicyFreeze } from './constructs/policy-freeze';
 import { NodeSwitch } from './constructs/node-switch';
 import { NodeSwitchRbac } from './constructs/node-switch-rbac';
+import { NewcomerSwitch } from './constructs/newcomer-switch';
 import { StepGate } from './constructs/step-gate';
 import { WeaveNet } from './constructs/weave-net';
 import { WeaveCleanup } from './constructs/weave/weave-removal';
@@ -84,6 +85,22 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
       usesApi ||= job.usesApi;
     }
   }
+  const newcomer = model.newcomers.convergence;
+  if (newcomer) {
+    const ds = new NewcomerSwitch(nodes, 'Newcomers', {
+      ...common,
+      inventoryNodes: model.nodes.map((n) => n.name),
+      desired: newcomer.desired,
+      calicoConfName: newcomer.calicoConfName,
+      drain: newcomer.drain,
+      restartRuntime: newcomer.restartRuntime,
+      releaseCordon: spec.nodes.drain && !newcomer.drain,
+      // Lane 0 of the budget: a newcomer's drain waits for it like a wave's, for at most one holder.
+      drainLane: newcomer.drain ? { index: 0, length: 2 } : undefined,
+      maxUnavailable: spec.nodes.maxConcurrentDrains,
+    });
+    usesApi ||= ds.usesApi;
+  }
   if (usesApi) {
     new NodeSwitchRbac(nodes, 'NodeSwitchRbac', {
       drain: spec.nodes.drain && model.state.switchedWaves > 0,
@@ -100,6 +117,8 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
       nodes: model.nodes.filter((n) => n.weaveLeftoversRemoved).map((n) => n.name),
       kubectlImage: spec.images.kubectl,
       netToolsImage: spec.images.netTools ?? calicoNodeImage,
+      newcomersExcept: model.nodes.map((n) => n.name),
+      holdImage: spec.images.shell,
     });
   }
 

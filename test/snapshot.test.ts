@@ -44,6 +44,21 @@ function demoServer(): FakeApiServer {
 
 const run = runCompiledCli;
 
+/** A fresh demo server and workspace for each test of the enclosing describe, read as t.api, t.ws, t.kubeconfig. */
+function demoServerPerTest(): { api: FakeApiServer; ws: Workspace; kubeconfig: string } {
+  const t = {} as { api: FakeApiServer; ws: Workspace; kubeconfig: string };
+  beforeEach(async () => {
+    t.api = demoServer();
+    t.ws = demoWorkspace();
+    t.kubeconfig = t.api.writeKubeconfig(t.ws.dir, await t.api.start());
+  });
+  afterEach(async () => {
+    t.api.faults = {};
+    await t.api.stop();
+  });
+  return t;
+}
+
 describe('cni-migrate snapshot', () => {
   let api: FakeApiServer;
   let url: string;
@@ -305,25 +320,14 @@ describe('a missing backup mid-migration is an error in synth, plan and guard', 
 });
 
 describe('every API command ends (issue 19, hangs and resources)', () => {
-  let api: FakeApiServer;
-  let ws: Workspace;
-  let kubeconfig: string;
-  beforeEach(async () => {
-    api = demoServer();
-    ws = demoWorkspace();
-    kubeconfig = api.writeKubeconfig(ws.dir, await api.start());
-  });
-  afterEach(async () => {
-    api.faults = {};
-    await api.stop();
-  });
-  const snapshot = (...extra: string[]) => run(['--config', ws.config, 'snapshot', '--kubeconfig', kubeconfig, ...extra], ws.dir);
-  const unchanged = (before: Map<string, string>) => expect(treeDigest(ws.cluster)).toEqual(before);
+  const t = demoServerPerTest();
+  const snapshot = (...extra: string[]) => run(['--config', t.ws.config, 'snapshot', '--kubeconfig', t.kubeconfig, ...extra], t.ws.dir);
+  const unchanged = (before: Map<string, string>) => expect(treeDigest(t.ws.cluster)).toEqual(before);
   const lastLine = (s: string) => s.trim().split('\n').at(-1)!;
 
   it('an answer that trickles a byte at a time is cut at the request timeout, and the deadline ends the command', async () => {
-    api.faults.trickle = ['/api/v1/nodes'];
-    const before = treeDigest(ws.cluster);
+    t.api.faults.trickle = ['/api/v1/nodes'];
+    const before = treeDigest(t.ws.cluster);
     const t0 = Date.now();
     const r = await snapshot('--timeout', '2', '--deadline', '7');
     const took = Date.now() - t0;
@@ -335,21 +339,21 @@ describe('every API command ends (issue 19, hangs and resources)', () => {
   });
 
   it('a silent server: progress while waiting, then the deadline (status too, with --request-timeout)', async () => {
-    api.faults.silent = ['/api/v1/nodes'];
+    t.api.faults.silent = ['/api/v1/nodes'];
     const r = await snapshot('--timeout', '30', '--deadline', '7');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^snapshot: GET \/api\/v1\/nodes\?limit=500: still waiting for the answer \(5 s\)$/m);
     expect(lastLine(r.stderr)).toMatch(/the deadline of 7 s passed/);
     const t0 = Date.now();
-    const s = await run(['--config', ws.config, 'status', '--kubeconfig', kubeconfig, '--request-timeout', '2', '--timeout', '5'], ws.dir);
+    const s = await run(['--config', t.ws.config, 'status', '--kubeconfig', t.kubeconfig, '--request-timeout', '2', '--timeout', '5'], t.ws.dir);
     expect(s.code).toBe(2);
     expect(Date.now() - t0).toBeLessThan(10000);
     expect(lastLine(s.stderr)).toMatch(/^cni-migrate: GET \/api\/v1\/nodes\?limit=500: the deadline of 5 s passed/);
   });
 
   it('a continue token handed out twice stops the list instead of paging forever', async () => {
-    api.faults.repeatContinue = ['/apis/networking.k8s.io/v1/networkpolicies'];
-    const before = treeDigest(ws.cluster);
+    t.api.faults.repeatContinue = ['/apis/networking.k8s.io/v1/networkpolicies'];
+    const before = treeDigest(t.ws.cluster);
     const r = await snapshot();
     expect(r.code).toBe(2);
     expect(lastLine(r.stderr)).toBe('cni-migrate: listing networkpolicies: the API server returned a continue token it had returned before, after 7 items; it would page forever');
@@ -357,20 +361,81 @@ describe('every API command ends (issue 19, hangs and resources)', () => {
   });
 
   it('an HTML page, a body over the size cap, and names that would leave cluster/: one line, exit 2, nothing written', async () => {
-    const before = treeDigest(ws.cluster);
-    api.faults.html = ['/api/v1/nodes'];
+    const before = treeDigest(t.ws.cluster);
+    t.api.faults.html = ['/api/v1/nodes'];
     let r = await snapshot();
     expect([r.code, lastLine(r.stderr)]).toEqual([2, 'cni-migrate: GET /api/v1/nodes: the answer is not JSON (HTTP 200, text/html, 40 bytes): is the kubeconfig pointing at an API server, or at a proxy or login page?']);
-    api.faults = { huge: { '/api/v1/nodes': 80 * 1024 * 1024 } };
+    t.api.faults = { huge: { '/api/v1/nodes': 80 * 1024 * 1024 } };
     r = await snapshot();
     expect([r.code, lastLine(r.stderr)]).toEqual([2, `cni-migrate: GET /api/v1/nodes?limit=500: the answer is larger than ${64 * 1024 * 1024} bytes; refusing to hold it in memory`]);
-    api.faults = {};
+    t.api.faults = {};
     for (const [name, shown] of [['../../../evil', '"../../../evil"'], ['x'.repeat(10000), `"${'x'.repeat(60)}"… \\(10000 characters\\)`]]) {
-      api.setList('/apis/networking.k8s.io/v1/networkpolicies', [withServerFields({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'shop' }, spec: { podSelector: {} } })]);
+      t.api.setList('/apis/networking.k8s.io/v1/networkpolicies', [withServerFields({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'shop' }, spec: { podSelector: {} } })]);
       r = await snapshot();
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('cni-migrate:'))).toEqual([expect.stringMatching(new RegExp(`^cni-migrate: the API server returned a NetworkPolicy named ${shown.replace(/\./g, '\\.')}, which is not a valid Kubernetes name; nothing was written$`))]);
     }
     unchanged(before);
+  });
+});
+
+describe('snapshot --nodes-only: the inventory commit (issue 17)', () => {
+  const t = demoServerPerTest();
+  const nodesOnly = () => run(['--config', t.ws.config, 'snapshot', '--kubeconfig', t.kubeconfig, '--nodes-only'], t.ws.dir);
+  const liveNodes = () => t.api.getList('/api/v1/nodes') as any[];
+  const joined = (name: string) => ({ ...liveNodes().find((n) => n.metadata.name === 'worker-1'), metadata: { ...liveNodes()[0].metadata, name, labels: { 'kubernetes.io/hostname': name } } });
+  const inventory = () => YAML.parse(fs.readFileSync(path.join(t.ws.cluster, 'nodes.yaml'), 'utf8'));
+
+  it('at nodes-3: drops a deleted node from the inventory and its switched wave, pins the waves, leaves a newcomer to its DaemonSet', async () => {
+    setStep(t.ws, 'nodes-3');
+    const configBefore = fs.readFileSync(t.ws.config, 'utf8');
+    t.api.setList('/api/v1/nodes', [...liveNodes().filter((n) => n.metadata.name !== 'worker-3'), joined('worker-new-1')]);
+    const r = await nodesOnly();
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('cni-migrate'))).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^snapshot --nodes-only: at nodes-3: removed worker-3 \(gone from the cluster\); spec\.nodes\.waves written/m);
+    expect(r.stdout).toMatch(/worker-new-1 joined after the first wave: left out of the inventory; the DaemonSet kube-system\/cni-migrate-newcomer-switch converges them/);
+    const inv = inventory();
+    expect(inv.nodes.map((n: any) => n.name)).toEqual(['cp-1', 'cp-2', 'worker-1', 'worker-2', 'worker-gpu-1']);
+    expect(inv.reconciled).toEqual({ atStep: 'nodes-3', removed: ['worker-3'], added: [], leftToNewcomers: ['worker-new-1'] });
+    // The strategy's waves, pinned as they are, minus the node gone: nothing moves between waves.
+    const config = fs.readFileSync(t.ws.config, 'utf8');
+    expect(YAML.parse(config).spec.nodes.waves).toEqual([['worker-1'], ['worker-2'], ['worker-gpu-1'], ['cp-1'], ['cp-2']]);
+    expect(YAML.parse(config).spec.nodes.waveStrategy).toBeUndefined();
+    // Only spec.nodes changed: the header comment and the step are as they were.
+    expect(config.split('\n').slice(0, 2)).toEqual(configBefore.split('\n').slice(0, 2));
+    expect(YAML.parse(config).spec.step).toBe('nodes-3');
+    // synth takes it: no Job for worker-3 any more, and PLAN.md says what the commit is.
+    const out = path.join(t.ws.dir, 'out');
+    const s = await cli(t.ws, 'synth', '--out', out);
+    expect(s.code).toBe(0);
+    expect(readManifests(out).filter((m) => m.obj.kind === 'Job' && m.obj.spec.template.spec.nodeName === 'worker-3')).toEqual([]);
+    expect(fs.readFileSync(path.join(out, 'PLAN.md'), 'utf8')).toContain('inventory commit at nodes-3 (`cni-migrate snapshot --nodes-only`): cluster/nodes.yaml was reconciled with the live cluster: removed 1 node(s) gone from the cluster (worker-3); left worker-new-1 to the newcomers\' DaemonSet');
+    // A second run against the same cluster changes nothing.
+    const again = await nodesOnly();
+    expect(again.stdout).toMatch(/the inventory matches the live nodes; nothing written/);
+    expect(fs.readFileSync(t.ws.config, 'utf8')).toBe(config);
+  });
+
+  it('before the first wave: records a node that joined, and the strategy deals it a wave', async () => {
+    setStep(t.ws, 'policies-suspended');
+    const configBefore = fs.readFileSync(t.ws.config, 'utf8');
+    t.api.setList('/api/v1/nodes', [...liveNodes(), joined('worker-new-1')]);
+    const r = await nodesOnly();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^snapshot --nodes-only: at policies-suspended: added worker-new-1$/m);
+    expect(inventory().nodes.map((n: any) => n.name)).toContain('worker-new-1');
+    expect(fs.readFileSync(t.ws.config, 'utf8')).toBe(configBefore);
+  });
+
+  it('refuses to empty a wave (the steps after it would be renumbered), naming it; nothing is written', async () => {
+    setStep(t.ws, 'nodes-3');
+    const before = treeDigest(t.ws.dir);
+    t.api.setList('/api/v1/nodes', liveNodes().filter((n) => n.metadata.name !== 'worker-gpu-1'));
+    const r = await nodesOnly();
+    expect(r.code).toBe(2);
+    // One line (the progress lines aside) naming the field, the value and the way out.
+    expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('snapshot:'))).toEqual([expect.stringMatching(/migration\.yaml.*spec\.nodes\.waves\[2\].*every node of wave 3 is gone from the cluster \(worker-gpu-1\).*nothing was written/)]);
+    expect(treeDigest(t.ws.dir)).toEqual(before);
   });
 });

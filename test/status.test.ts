@@ -147,8 +147,9 @@ describe('cni-migrate status', () => {
     expect(report.cluster.inventoryNodesGone).toEqual(['worker-3']);
     // The 9 app pods of the three nodes not switched at nodes-2, and the newcomer's.
     expect(report.cluster.podsOnWeave).toBe(9 + 1);
-    expect(report.cluster.problems).toContain('1 node(s) are in the cluster but not in cluster/nodes.yaml (worker-new-7): they get no Job; re-snapshot and add them to a wave not yet switched');
-    expect(report.nodes.find((n: any) => n.name === 'worker-3').problems[0]).toMatch(/^node not found in the cluster \(removed\?\): its Job cannot run; re-snapshot and take it out of its wave$/);
+    expect(report.cluster.problems).toContain('1 node(s) are in the cluster but not in cluster/nodes.yaml (worker-new-7): the DaemonSet kube-system/cni-migrate-newcomer-switch converges them to this step');
+    expect(report.cluster.problems).toContain('1 inventory node(s) are gone from the cluster (worker-3): a Job bound to such a node never runs and holds the step; run `cni-migrate snapshot --nodes-only` and commit the result (guard accepts it at any step), and the engine prunes those Jobs');
+    expect(report.nodes.find((n: any) => n.name === 'worker-3').problems[0]).toBe('node not found in the cluster (removed?): its Job cannot run; `cni-migrate snapshot --nodes-only` takes it out of the inventory and its wave');
   });
 
   it('flags policies re-applied by another owner while suspended', async () => {

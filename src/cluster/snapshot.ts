@@ -22,11 +22,13 @@ import { DNS_SUBDOMAIN } from '../kube/names';
 import { NETWORK_POLICY_SCHEMA } from '../kube/network-policy-schema';
 import { isWeaveObject, WEAVE_OBJECTS } from '../kube/weave-objects';
 import { Cidr } from '../network/cidr';
-import { cmp, notMigratable, type ClusterSnapshot, type KubeObject, type NetworkFacts, type NodeInfo } from '../kube/objects';
+import { cmp, notMigratable, type ClusterSnapshot, type InventoryReconciliation, type KubeObject, type NetworkFacts, type NodeInfo } from '../kube/objects';
 
 /** Written into networkpolicies/ by every snapshot, so the folder exists in git with no policies too. */
 export const CAPTURED_MARKER = '.captured';
 
+
+const NODE_NAME_LIST = { type: 'array', items: { type: 'string', pattern: DNS_SUBDOMAIN, description: 'a node name' }, description: 'a list of node names' };
 
 export const NODE_INVENTORY_SCHEMA = {
   type: 'object',
@@ -35,6 +37,18 @@ export const NODE_INVENTORY_SCHEMA = {
   properties: {
     apiVersion: { const: 'cni-migrate.io/v1alpha1', description: 'cni-migrate.io/v1alpha1' },
     kind: { const: 'NodeInventory', description: 'NodeInventory' },
+    reconciled: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['atStep', 'removed', 'added', 'leftToNewcomers'],
+      description: 'what `cni-migrate snapshot --nodes-only` changed: atStep, removed, added, leftToNewcomers',
+      properties: {
+        atStep: { type: 'string', description: 'a step name' },
+        removed: NODE_NAME_LIST,
+        added: NODE_NAME_LIST,
+        leftToNewcomers: NODE_NAME_LIST,
+      },
+    },
     nodes: {
       type: 'array',
       minItems: 1,
@@ -86,7 +100,9 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     throw new InputError(shownAs, '(folder)', 'folder not found', 'the cluster/ folder written by `cni-migrate snapshot`');
   }
   const nodesShown = path.join(shownAs, 'nodes.yaml');
-  const { nodes, otherNodes } = splitInventory(parseNodeInventory(readObjectFile(path.join(dir, 'nodes.yaml'), nodesShown), nodesShown));
+  const inventory = readObjectFile(path.join(dir, 'nodes.yaml'), nodesShown);
+  const { nodes, otherNodes } = splitInventory(parseNodeInventory(inventory, nodesShown));
+  const inventoryReconciled = (inventory as { reconciled?: InventoryReconciliation }).reconciled;
   if (nodes.length === 0) {
     throw new InputError(nodesShown, 'nodes', `none of the ${otherNodes.length} node(s) can migrate (${otherNodes.map((n) => `${n.name}: ${notMigratable(n)}`).slice(0, 3).join(', ')})`, 'at least one Linux node with a kubelet of its own');
   }
@@ -118,6 +134,7 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
   return {
     dir: shownAs,
     captured: { networkPolicies: isDir(path.join(dir, 'networkpolicies')), weave: weaveObjects.some((o) => o.kind === 'DaemonSet') },
+    ...(inventoryReconciled ? { inventoryReconciled } : {}),
     namespaces: ns ? (ns.namespaces as string[]) : undefined,
     networkFacts: facts ?? undefined,
     nodes,

@@ -45,7 +45,7 @@ export interface StatusReport {
     readonly podsOnCalico: number;
     /**
      * Linux nodes of the cluster that cluster/nodes.yaml does not list (joined since the
-     * snapshot): they get no Job, so they stay on whatever network their runtime picks first.
+     * snapshot): no Job of theirs; the newcomers' DaemonSet converges them (from calico on).
      */
     readonly nodesNotInInventory: readonly { readonly name: string; readonly podsOnWeave: number }[];
     /** Nodes of cluster/nodes.yaml that the cluster no longer has (removed, replaced). */
@@ -116,7 +116,7 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     const { wave, network: desired } = n;
     const problems: string[] = [];
     const live = liveNodes.get(n.name);
-    if (!live) problems.push('node not found in the cluster (removed?): its Job cannot run; re-snapshot and take it out of its wave');
+    if (!live) problems.push('node not found in the cluster (removed?): its Job cannot run; `cni-migrate snapshot --nodes-only` takes it out of the inventory and its wave');
     const drained = !!live?.spec?.unschedulable;
     if (drained) problems.push('cordoned');
     if (state.calicoInstalled && c.calicoReady !== true) problems.push('calico-node not Ready');
@@ -140,9 +140,12 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     .map((n) => ({ name: n.metadata.name as string, podsOnWeave: counts.get(n.metadata.name)?.weave ?? 0 }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (nodesNotInInventory.length) {
-    clusterProblems.push(`${nodesNotInInventory.length} node(s) are in the cluster but not in cluster/nodes.yaml (${nodesNotInInventory.slice(0, 5).map((n) => n.name).join(', ')}${nodesNotInInventory.length > 5 ? ', …' : ''}): they get no Job; re-snapshot and add them to a wave not yet switched`);
+    clusterProblems.push(`${nodesNotInInventory.length} node(s) are in the cluster but not in cluster/nodes.yaml (${nodesNotInInventory.slice(0, 5).map((n) => n.name).join(', ')}${nodesNotInInventory.length > 5 ? ', …' : ''}): ${model.newcomers.convergence ? 'the DaemonSet kube-system/cni-migrate-newcomer-switch converges them to this step' : 'they get Weave like every node until Calico is installed'}${state.switchedWaves === 0 ? '; or record them with `cni-migrate snapshot --nodes-only` (it adds them to a wave before the first one switches)' : ''}`);
   }
   const inventoryNodesGone = model.nodes.filter((n) => !liveNodes.has(n.name)).map((n) => n.name);
+  if (inventoryNodesGone.length) {
+    clusterProblems.push(`${inventoryNodesGone.length} inventory node(s) are gone from the cluster (${inventoryNodesGone.slice(0, 5).join(', ')}${inventoryNodesGone.length > 5 ? ', …' : ''}): a Job bound to such a node never runs and holds the step; run \`cni-migrate snapshot --nodes-only\` and commit the result (guard accepts it at any step), and the engine prunes those Jobs`);
+  }
   const expectedPolicies = model.policies.objects.map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
   const livePolicies = new Set(policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
   const missing = expectedPolicies.filter((p) => !livePolicies.has(p)).sort();

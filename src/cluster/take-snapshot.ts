@@ -187,7 +187,7 @@ function weaveRange(ds: any): string {
   return WEAVE_DEFAULT_CIDR;
 }
 
-function nodeInfo(n: any): NodeInfo {
+export function nodeInfo(n: any): NodeInfo {
   const labels: Record<string, string> = n.metadata.labels ?? {};
   const roles = Object.keys(labels).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice('node-role.kubernetes.io/'.length)).filter(Boolean);
   if (labels['kubernetes.io/role']) roles.push(labels['kubernetes.io/role']);
@@ -230,6 +230,6 @@ function fileName(o: KubeObject): string {
 }
 
 /** Stable YAML: keys sorted, no line folding. */
-function toYaml(obj: unknown): string {
+export function toYaml(obj: unknown): string {
   return YAML.stringify(obj, { sortMapEntries: true, lineWidth: 0, minContentWidth: 0 });
 }

@@ -9,7 +9,7 @@
  */
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { KubeJob, Quantity, type Container, type EnvVar, type JobSpec, type Volume } from '../../imports/k8s';
+import { KubeJob, Quantity, type Container, type EnvVar, type JobSpec, type PodSpec, type Volume } from '../../imports/k8s';
 import type { DrainLane, NodeCniState } from '../model/node-states';
 import { contentName } from './content-name';
 import { hostportCleanupContainer, NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources, XTABLES_LOCK_VOLUME } from './job-containers';
@@ -122,161 +122,17 @@ export class NodeSwitch extends Construct {
 
   constructor(scope: Construct, id: string, props: NodeSwitchProps) {
     super(scope, id);
-    const priorityName = props.priorityName ?? '05-calico.conflist';
-    if (!(priorityName < '10-weave.conflist') || !priorityName.endsWith('.conflist')) {
-      throw new Error(`priorityName must end in .conflist and sort before 10-weave.conflist, got ${JSON.stringify(priorityName)}`);
-    }
-    const calicoFirst = props.desired === 'calico-first';
-    if (!calicoFirst && (props.drain || props.restartRuntime)) {
-      throw new Error(`drain and restartRuntime apply to calico-first switches only, not to ${props.desired} on ${props.nodeName}`);
-    }
-    if (props.drain && !props.drainLane) {
-      throw new Error(`a drain waits for its lane of the disruption budget: drainLane is required (node ${props.nodeName})`);
-    }
-    if (calicoFirst && !props.kubectlImage) {
-      throw new Error(`a calico-first switch waits for calico-node through the API: kubectlImage is required (node ${props.nodeName})`);
-    }
-    this.usesApi = calicoFirst || !!props.releaseCordon;
-    if (!calicoFirst && props.releaseCordon && !props.kubectlImage) {
-      throw new Error(`releasing a cordon goes through the API: kubectlImage is required (node ${props.nodeName})`);
-    }
     const namespace = props.namespace ?? 'kube-system';
-    const nodeEnv: EnvVar = { name: 'NODE_NAME', value: props.nodeName };
-
-    const kubectl = (name: string, args: string[]): Container => ({
-      name,
-      image: props.kubectlImage!,
-      imagePullPolicy: 'IfNotPresent',
-      command: ['kubectl', ...args],
-      // kubectl keeps its discovery cache under $HOME; the root filesystem stays read-only.
-      env: [nodeEnv, { name: 'HOME', value: '/tmp' }],
-      securityContext: NON_ROOT,
-      resources: scriptResources('128Mi'),
-      volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-    });
-    const layer = Chart.of(this);
-    const switchScript = useScript(layer, 'node-switch.sh', namespace);
-    const volumes: Volume[] = [{ name: 'cni-net-d', hostPath: { path: '/etc/cni/net.d', type: 'Directory' } }, switchScript.volume];
-    const switchContainer: Container = {
-      name: 'switch',
-      image: props.image,
-      imagePullPolicy: 'IfNotPresent',
-      command: switchScript.command,
-      env: [
-        { name: 'DESIRED', value: props.desired },
-        { name: 'CALICO_CONF', value: props.calicoConfName ?? '20-calico.conflist' },
-        { name: 'PRIORITY_NAME', value: priorityName },
-        { name: 'CNI_DIR', value: '/host/etc/cni/net.d' },
-        nodeEnv,
-      ],
-      securityContext: ROOT_NO_CAPABILITIES,
-      resources: scriptResources('64Mi'),
-      volumeMounts: [{ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' }, switchScript.mount],
-    };
-
-    const steps: Container[] = [];
-    const tmpMount = { name: 'tmp', mountPath: '/tmp' };
-    // Anything that disrupts the node (drain, restarts) first asks whether the switch changes it.
-    const disruptive = !!(props.drain || props.restartRuntime);
-    const drainScript = props.drain || props.releaseCordon ? useScript(layer, 'node-drain.sh', namespace) : undefined;
-    const laneEnv: EnvVar[] = props.drainLane ? [{ name: 'DRAIN_LANE', value: String(props.drainLane.index) }] : [];
-    const laneLeaseSeconds = (props.drain?.timeoutSeconds ?? 0) + LANE_MARGIN_SECONDS;
-    // The last node of a lane waits for every node before it, each holding the lane at most this long.
-    const laneWaitSeconds = props.drain ? (props.drainLane!.length - 1) * laneLeaseSeconds + 60 : 0;
-    if (drainScript) volumes.push(drainScript.volume);
-    const drainStep = (name: string, env: EnvVar[]): Container => {
-      const c = kubectl(name, []);
-      return { ...c, command: drainScript!.command, env: [...c.env!, ...env], volumeMounts: [...c.volumeMounts!, drainScript!.mount] };
-    };
-    if (calicoFirst) {
-      // Calico's CNI plugin needs /var/lib/calico/nodename, written once calico-node runs there.
-      steps.push(kubectl('wait-for-calico-node', ['wait', 'pod', '--namespace=kube-system', `--selector=${props.calicoNodeSelector ?? 'k8s-app=calico-node'}`,
-        '--field-selector=spec.nodeName=$(NODE_NAME)', '--for=condition=Ready', `--timeout=${CALICO_READY_TIMEOUT_SECONDS}s`]));
-    }
-    if (disruptive) {
-      // node-switch.sh in inspect mode: read-only (the folder is mounted read-only), so it is root
-      // only to read files that may be root's alone.
-      steps.push({
-        ...switchContainer,
-        name: 'inspect',
-        env: [...switchContainer.env!, { name: 'VERDICT_FILE', value: VERDICT_FILE }],
-        volumeMounts: [{ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d', readOnly: true }, switchScript.mount, tmpMount],
-      });
-    }
-    if (props.drain) {
-      // Cordon (marked as ours) and drain only when the switch changes the node; kubectl drain
-      // evicts through the Eviction API, retrying while a PodDisruptionBudget forbids it, and
-      // fails with the blocking pod at the timeout.
-      steps.push(drainStep('drain', [
-        { name: 'PHASE', value: 'drain' }, { name: 'VERDICT_FILE', value: VERDICT_FILE }, { name: 'DRAIN_TIMEOUT', value: String(props.drain.timeoutSeconds) },
-        ...laneEnv, { name: 'LANE_LEASE_SECONDS', value: String(laneLeaseSeconds) }, { name: 'LANE_WAIT_SECONDS', value: String(laneWaitSeconds) },
-      ]));
-    }
-    steps.push(switchContainer);
-    if (props.restartRuntime) {
-      const restart = useScript(layer, 'restart-runtime.sh', namespace);
-      volumes.push(restart.volume);
-      steps.push({
-        name: 'restart-runtime',
-        image: props.image,
-        imagePullPolicy: 'IfNotPresent',
-        command: restart.command,
-        volumeMounts: [restart.mount, tmpMount],
-        env: [{ name: 'RUNTIME', value: props.restartRuntime }, { name: 'VERDICT_FILE', value: VERDICT_FILE }, nodeEnv],
-        // systemctl in the host's namespaces (nsenter on PID 1): the one step that needs privilege.
-        securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false },
-        resources: scriptResources('64Mi'),
-      });
-    }
-    if (props.drain?.restartDaemonSetPods) {
-      if (!props.netToolsImage) throw new Error(`restartDaemonSetPods needs netToolsImage (node ${props.nodeName})`);
-      // After the drain only DaemonSet and static pods are left; host-network ones need no restart.
-      // Waiting until they are gone means their teardown (under Calico's network name) is over. A
-      // pod stuck terminating (a finalizer) must not fail the Job and leave the node cordoned: its
-      // IP then counts as live below, and the Weave cleanup removes its entry at weave-removed.
-      steps.push({
-        ...kubectl('restart-daemonset-pods', []),
-        command: ['/bin/sh', '-c', `[ "$(cat ${VERDICT_FILE})" = converged ] && { echo "restart-daemonset-pods[$NODE_NAME]: the switch changed nothing: no restart"; exit 0; }; ` + 'kubectl delete pods --all-namespaces --field-selector="spec.nodeName=$NODE_NAME,spec.hostNetwork=false" --wait=true --timeout=300s || echo "restart-daemonset-pods[$NODE_NAME]: some pods are still terminating after 300s; their hostPort entries stay until weave-removed"'],
-      });
-      // The pods still on the node: their hostPort entries are live and must stay.
-      steps.push({ ...kubectl('live-pod-ips', []), command: ['/bin/sh', '-c', 'kubectl get pods --all-namespaces --field-selector="spec.nodeName=$NODE_NAME" -o jsonpath=\'{range .items[*]}{.status.podIP}{"\\n"}{end}\' > /tmp/live-ips'] });
-      const hostport = useScript(layer, 'hostport-cleanup.sh', namespace);
-      volumes.push(hostport.volume);
-      steps.push(hostportCleanupContainer(hostport, props.netToolsImage, [{ name: 'LIVE_IPS_FILE', value: '/tmp/live-ips' }, nodeEnv], [{ name: 'tmp', mountPath: '/tmp' }]));
-    }
-    if (drainScript) {
-      steps.push(drainStep('uncordon', [
-        { name: 'PHASE', value: 'uncordon' }, { name: 'WEAVE_TAINT', value: props.weaveTaint ?? 'remove' }, ...laneEnv,
-        { name: 'NETWORK', value: props.desired === 'weave-first' ? 'weave' : 'calico' },
-      ]));
-    }
-
-    if (props.drain?.restartDaemonSetPods) volumes.push(XTABLES_LOCK_VOLUME);
-    if (this.usesApi) volumes.push({ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } });
-    const deadline = 300 + (calicoFirst ? CALICO_READY_TIMEOUT_SECONDS : 0) + (props.drain?.timeoutSeconds ?? 0) + laneWaitSeconds;
-
+    const pod = nodeSwitchPod(this, props);
+    this.usesApi = pod.usesApi;
     const spec: JobSpec = {
       // A failed step leaves the node as it was (or cordoned, with the reason in the log); retries
       // cover a calico-node that is still starting.
       backoffLimit: 4,
-      activeDeadlineSeconds: deadline,
+      activeDeadlineSeconds: pod.deadlineSeconds,
       template: {
         metadata: { labels: { ...NODE_SWITCH_LABELS } },
-        spec: {
-          nodeName: props.nodeName,
-          restartPolicy: 'Never',
-          // Host network: the pod must start even when the node's pod network is what is broken.
-          hostNetwork: true,
-          // Host PID only to reach systemd for the optional runtime restart.
-          ...(props.restartRuntime ? { hostPid: true } : {}),
-          // Every taint, including NoExecute: the node must be converged whatever is on it.
-          tolerations: [{ operator: 'Exists' }],
-          ...(this.usesApi ? { serviceAccountName: NODE_SWITCH_SERVICE_ACCOUNT, automountServiceAccountToken: true } : { automountServiceAccountToken: false }),
-          enableServiceLinks: false,
-          initContainers: steps.length > 1 ? steps.slice(0, -1) : undefined,
-          containers: [steps[steps.length - 1]],
-          volumes,
-        },
+        spec: { nodeName: props.nodeName, restartPolicy: 'Never', ...pod.spec },
       },
     };
     // The name hashes the whole spec, so any change to it (even one made in this file, or in a
@@ -287,4 +143,172 @@ export class NodeSwitch extends Construct {
       spec,
     });
   }
+}
+
+/** The pod of a node switch, without its restart policy and binding (a Job's or a DaemonSet's). */
+export interface NodeSwitchPod {
+  /** The steps in order: every container but the last is an init container. */
+  readonly spec: Omit<PodSpec, 'restartPolicy' | 'nodeName'>;
+  /** Whether a step calls the API (and so needs the ServiceAccount). */
+  readonly usesApi: boolean;
+  /** How long every step may take at worst, waits included. */
+  readonly deadlineSeconds: number;
+}
+
+/**
+ * The pod that converges one node. With `nodeName` undefined it converges whichever node it runs
+ * on (NODE_NAME from the pod's spec.nodeName): the pod of a DaemonSet.
+ */
+export function nodeSwitchPod(scope: Construct, props: Omit<NodeSwitchProps, 'nodeName'> & { readonly nodeName?: string }): NodeSwitchPod {
+  const nodeLabel = props.nodeName ?? 'the node it runs on';
+  const priorityName = props.priorityName ?? '05-calico.conflist';
+  if (!(priorityName < '10-weave.conflist') || !priorityName.endsWith('.conflist')) {
+    throw new Error(`priorityName must end in .conflist and sort before 10-weave.conflist, got ${JSON.stringify(priorityName)}`);
+  }
+  const calicoFirst = props.desired === 'calico-first';
+  if (!calicoFirst && (props.drain || props.restartRuntime)) {
+    throw new Error(`drain and restartRuntime apply to calico-first switches only, not to ${props.desired} on ${nodeLabel}`);
+  }
+  if (props.drain && !props.drainLane) {
+    throw new Error(`a drain waits for its lane of the disruption budget: drainLane is required (node ${nodeLabel})`);
+  }
+  if (calicoFirst && !props.kubectlImage) {
+    throw new Error(`a calico-first switch waits for calico-node through the API: kubectlImage is required (node ${nodeLabel})`);
+  }
+  const usesApi = calicoFirst || !!props.releaseCordon;
+  if (!calicoFirst && props.releaseCordon && !props.kubectlImage) {
+    throw new Error(`releasing a cordon goes through the API: kubectlImage is required (node ${nodeLabel})`);
+  }
+  const namespace = props.namespace ?? 'kube-system';
+  const nodeEnv: EnvVar = props.nodeName !== undefined ? { name: 'NODE_NAME', value: props.nodeName } : { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } };
+
+  const kubectl = (name: string, args: string[]): Container => ({
+    name,
+    image: props.kubectlImage!,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['kubectl', ...args],
+    // kubectl keeps its discovery cache under $HOME; the root filesystem stays read-only.
+    env: [nodeEnv, { name: 'HOME', value: '/tmp' }],
+    securityContext: NON_ROOT,
+    resources: scriptResources('128Mi'),
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+  });
+  const layer = Chart.of(scope);
+  const switchScript = useScript(layer, 'node-switch.sh', namespace);
+  const volumes: Volume[] = [{ name: 'cni-net-d', hostPath: { path: '/etc/cni/net.d', type: 'Directory' } }, switchScript.volume];
+  const switchContainer: Container = {
+    name: 'switch',
+    image: props.image,
+    imagePullPolicy: 'IfNotPresent',
+    command: switchScript.command,
+    env: [
+      { name: 'DESIRED', value: props.desired },
+      { name: 'CALICO_CONF', value: props.calicoConfName ?? '20-calico.conflist' },
+      { name: 'PRIORITY_NAME', value: priorityName },
+      { name: 'CNI_DIR', value: '/host/etc/cni/net.d' },
+      nodeEnv,
+    ],
+    securityContext: ROOT_NO_CAPABILITIES,
+    resources: scriptResources('64Mi'),
+    volumeMounts: [{ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' }, switchScript.mount],
+  };
+
+  const steps: Container[] = [];
+  const tmpMount = { name: 'tmp', mountPath: '/tmp' };
+  // Anything that disrupts the node (drain, restarts) first asks whether the switch changes it.
+  const disruptive = !!(props.drain || props.restartRuntime);
+  const drainScript = props.drain || props.releaseCordon ? useScript(layer, 'node-drain.sh', namespace) : undefined;
+  const laneEnv: EnvVar[] = props.drainLane ? [{ name: 'DRAIN_LANE', value: String(props.drainLane.index) }] : [];
+  const laneLeaseSeconds = (props.drain?.timeoutSeconds ?? 0) + LANE_MARGIN_SECONDS;
+  // The last node of a lane waits for every node before it, each holding the lane at most this long.
+  const laneWaitSeconds = props.drain ? (props.drainLane!.length - 1) * laneLeaseSeconds + 60 : 0;
+  if (drainScript) volumes.push(drainScript.volume);
+  const drainStep = (name: string, env: EnvVar[]): Container => {
+    const c = kubectl(name, []);
+    return { ...c, command: drainScript!.command, env: [...c.env!, ...env], volumeMounts: [...c.volumeMounts!, drainScript!.mount] };
+  };
+  if (calicoFirst) {
+    // Calico's CNI plugin needs /var/lib/calico/nodename, written once calico-node runs there.
+    steps.push(kubectl('wait-for-calico-node', ['wait', 'pod', '--namespace=kube-system', `--selector=${props.calicoNodeSelector ?? 'k8s-app=calico-node'}`,
+      '--field-selector=spec.nodeName=$(NODE_NAME)', '--for=condition=Ready', `--timeout=${CALICO_READY_TIMEOUT_SECONDS}s`]));
+  }
+  if (disruptive) {
+    // node-switch.sh in inspect mode: read-only (the folder is mounted read-only), so it is root
+    // only to read files that may be root's alone.
+    steps.push({
+      ...switchContainer,
+      name: 'inspect',
+      env: [...switchContainer.env!, { name: 'VERDICT_FILE', value: VERDICT_FILE }],
+      volumeMounts: [{ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d', readOnly: true }, switchScript.mount, tmpMount],
+    });
+  }
+  if (props.drain) {
+    // Cordon (marked as ours) and drain only when the switch changes the node; kubectl drain
+    // evicts through the Eviction API, retrying while a PodDisruptionBudget forbids it, and
+    // fails with the blocking pod at the timeout.
+    steps.push(drainStep('drain', [
+      { name: 'PHASE', value: 'drain' }, { name: 'VERDICT_FILE', value: VERDICT_FILE }, { name: 'DRAIN_TIMEOUT', value: String(props.drain.timeoutSeconds) },
+      ...laneEnv, { name: 'LANE_LEASE_SECONDS', value: String(laneLeaseSeconds) }, { name: 'LANE_WAIT_SECONDS', value: String(laneWaitSeconds) },
+    ]));
+  }
+  steps.push(switchContainer);
+  if (props.restartRuntime) {
+    const restart = useScript(layer, 'restart-runtime.sh', namespace);
+    volumes.push(restart.volume);
+    steps.push({
+      name: 'restart-runtime',
+      image: props.image,
+      imagePullPolicy: 'IfNotPresent',
+      command: restart.command,
+      volumeMounts: [restart.mount, tmpMount],
+      env: [{ name: 'RUNTIME', value: props.restartRuntime }, { name: 'VERDICT_FILE', value: VERDICT_FILE }, nodeEnv],
+      // systemctl in the host's namespaces (nsenter on PID 1): the one step that needs privilege.
+      securityContext: { privileged: true, runAsUser: 0, runAsNonRoot: false },
+      resources: scriptResources('64Mi'),
+    });
+  }
+  if (props.drain?.restartDaemonSetPods) {
+    if (!props.netToolsImage) throw new Error(`restartDaemonSetPods needs netToolsImage (node ${nodeLabel})`);
+    // After the drain only DaemonSet and static pods are left; host-network ones need no restart.
+    // Waiting until they are gone means their teardown (under Calico's network name) is over. A
+    // pod stuck terminating (a finalizer) must not fail the Job and leave the node cordoned: its
+    // IP then counts as live below, and the Weave cleanup removes its entry at weave-removed.
+    steps.push({
+      ...kubectl('restart-daemonset-pods', []),
+      command: ['/bin/sh', '-c', `[ "$(cat ${VERDICT_FILE})" = converged ] && { echo "restart-daemonset-pods[$NODE_NAME]: the switch changed nothing: no restart"; exit 0; }; ` + 'kubectl delete pods --all-namespaces --field-selector="spec.nodeName=$NODE_NAME,spec.hostNetwork=false" --wait=true --timeout=300s || echo "restart-daemonset-pods[$NODE_NAME]: some pods are still terminating after 300s; their hostPort entries stay until weave-removed"'],
+    });
+    // The pods still on the node: their hostPort entries are live and must stay.
+    steps.push({ ...kubectl('live-pod-ips', []), command: ['/bin/sh', '-c', 'kubectl get pods --all-namespaces --field-selector="spec.nodeName=$NODE_NAME" -o jsonpath=\'{range .items[*]}{.status.podIP}{"\\n"}{end}\' > /tmp/live-ips'] });
+    const hostport = useScript(layer, 'hostport-cleanup.sh', namespace);
+    volumes.push(hostport.volume);
+    steps.push(hostportCleanupContainer(hostport, props.netToolsImage, [{ name: 'LIVE_IPS_FILE', value: '/tmp/live-ips' }, nodeEnv], [{ name: 'tmp', mountPath: '/tmp' }]));
+  }
+  if (drainScript) {
+    steps.push(drainStep('uncordon', [
+      { name: 'PHASE', value: 'uncordon' }, { name: 'WEAVE_TAINT', value: props.weaveTaint ?? 'remove' }, ...laneEnv,
+      { name: 'NETWORK', value: props.desired === 'weave-first' ? 'weave' : 'calico' },
+    ]));
+  }
+
+  if (props.drain?.restartDaemonSetPods) volumes.push(XTABLES_LOCK_VOLUME);
+  if (usesApi) volumes.push({ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } });
+  const deadline = 300 + (calicoFirst ? CALICO_READY_TIMEOUT_SECONDS : 0) + (props.drain?.timeoutSeconds ?? 0) + laneWaitSeconds;
+
+  return {
+    spec: {
+      // Host network: the pod must start even when the node's pod network is what is broken.
+      hostNetwork: true,
+      // Host PID only to reach systemd for the optional runtime restart.
+      ...(props.restartRuntime ? { hostPid: true } : {}),
+      // Every taint, including NoExecute: the node must be converged whatever is on it.
+      tolerations: [{ operator: 'Exists' }],
+      ...(usesApi ? { serviceAccountName: NODE_SWITCH_SERVICE_ACCOUNT, automountServiceAccountToken: true } : { automountServiceAccountToken: false }),
+      enableServiceLinks: false,
+      initContainers: steps.length > 1 ? steps.slice(0, -1) : undefined,
+      containers: [steps[steps.length - 1]],
+      volumes,
+    },
+    usesApi,
+    deadlineSeconds: deadline,
+  };
 }

@@ -96,6 +96,23 @@ export interface ClusterSnapshot {
    * knows only the nodes (`guard`, which checks the folders in git itself).
    */
   readonly captured?: { readonly networkPolicies: boolean; readonly weave: boolean };
+  /**
+   * The last inventory commit (`snapshot --nodes-only`), as recorded in nodes.yaml.
+   * @default - the inventory is as the full snapshot wrote it
+   */
+  readonly inventoryReconciled?: InventoryReconciliation;
+}
+
+/** What an inventory commit changed, as written into nodes.yaml and shown in PLAN.md. */
+export interface InventoryReconciliation {
+  /** The step the migration was at. */
+  readonly atStep: string;
+  /** Inventory nodes no longer in the cluster, removed from the inventory and their waves. */
+  readonly removed: readonly string[];
+  /** Live nodes added to the inventory (before the first wave, or nodes that run no Jobs). */
+  readonly added: readonly string[];
+  /** Live Linux nodes left out of the inventory: the newcomers' DaemonSet converges them. */
+  readonly leftToNewcomers: readonly string[];
 }
 
 /** Byte-wise string order, the same on every machine and locale. */

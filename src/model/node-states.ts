@@ -145,3 +145,38 @@ export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], wav
     };
   });
 }
+
+/**
+ * What a node that is not in the inventory (one that joined after the snapshot) converges to at
+ * this step: the network its peers get once the node phase starts, the same as the nodes of a
+ * switched wave (Calico first, drained when drains are on), and Weave first before it. One
+ * DaemonSet runs it on every such node, so its cost does not grow with the newcomers.
+ */
+export interface NewcomerState {
+  /** The convergence its DaemonSet runs; undefined before Calico is installed (nothing to do). */
+  readonly convergence?: NodeConvergence;
+  /** Weave's leftovers must be gone from it (a newcomer of the node phase has them). */
+  readonly weaveLeftoversRemoved: boolean;
+}
+
+export function newcomerState(migration: Migration, nodes: readonly NodeInfo[], state: StepState): NewcomerState {
+  const spec = migration.spec.nodes;
+  // A newcomer's runtime is not known at synth; one shared by every inventory node is the best guess.
+  const runtimes = new Set(nodes.map((n) => runtimeOf(n.containerRuntime)));
+  const runtime = runtimes.size === 1 ? [...runtimes][0] : undefined;
+  let convergence: NodeConvergence | undefined;
+  if (state.calicoFinalName) {
+    convergence = { role: 'final', desired: state.calicoNative ? 'calico-native' : 'calico-first', calicoConfName: FINAL_CONF_NAME };
+  } else if (state.calicoInstalled) {
+    const onCalico = state.switchedWaves > 0;
+    convergence = {
+      role: 'wave',
+      desired: onCalico ? 'calico-first' : 'weave-first',
+      calicoConfName: COEXISTENCE_CONF_NAME,
+      drain: onCalico && spec.drain ? { timeoutSeconds: spec.drainTimeoutSeconds, restartDaemonSetPods: spec.restartDaemonSetPods } : undefined,
+      restartRuntime: onCalico && spec.restartKubelet ? runtime : undefined,
+      weaveTaint: false,
+    };
+  }
+  return { convergence, weaveLeftoversRemoved: !state.weavePresent };
+}

@@ -14,7 +14,7 @@ import { coexistenceFor, type CalicoCoexistence } from './calico-settings';
 import { clusterCidrTargets, type ClusterCidrTargets } from './cluster-cidr-targets';
 import { COEXISTENCE_CONF_NAME, FINAL_CONF_NAME } from './conflist-names';
 import { gateChecksFor, type GateChecks } from './gate-checks';
-import { nodeStates, type NodeState } from './node-states';
+import { newcomerState, nodeStates, type NewcomerState, type NodeState } from './node-states';
 import { probeNetworks, type ProbeNetwork } from './probe-targets';
 
 /** What the model is computed from (a MigrationPlan is one). */
@@ -33,6 +33,8 @@ export interface StepModel {
   readonly state: StepState;
   /** Every inventory node, in inventory order. */
   readonly nodes: readonly NodeState[];
+  /** Linux nodes that are not in the inventory (joined since the snapshot), whatever their number. */
+  readonly newcomers: NewcomerState;
   readonly calico: {
     readonly installed: boolean;
     /** The name install-cni gives Calico's conflist at this step. */
@@ -86,6 +88,7 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
     step,
     state,
     nodes,
+    newcomers: newcomerState(migration, snapshot.nodes, state),
     calico: {
       installed: state.calicoInstalled,
       confName: state.calicoFinalName ? FINAL_CONF_NAME : COEXISTENCE_CONF_NAME,

@@ -144,6 +144,18 @@ export function stepReport(plan: MigrationPlan): StepReport {
       break;
   }
 
+  const newcomer = model.newcomers.convergence;
+  if (newcomer) {
+    const to = newcomer.desired === 'weave-first' ? 'Weave first, as every node is before its wave' : newcomer.desired === 'calico-native' ? 'Calico\'s own conflist first' : `Calico first${newcomer.drain ? ', drained as a wave\'s node is' : ''}`;
+    changes.push(`a Linux node that is not in ${snapshot.dir}/nodes.yaml (one that joined since the snapshot) is converged by the DaemonSet kube-system/cni-migrate-newcomer-switch: ${to}; one object for every such node, whatever their number`);
+  }
+  if (!model.weave.present) changes.push(`Weave's leftovers are removed from such nodes too (DaemonSet kube-system/cni-migrate-newcomer-weave-cleanup)`);
+  const rec = snapshot.inventoryReconciled;
+  if (rec) {
+    const parts = [rec.removed.length ? `removed ${rec.removed.length} node(s) gone from the cluster (${rec.removed.join(', ')})` : '', rec.added.length ? `added ${rec.added.join(', ')}` : '', rec.leftToNewcomers.length ? `left ${rec.leftToNewcomers.join(', ')} to the newcomers' DaemonSet` : ''].filter(Boolean);
+    changes.push(`inventory commit at ${rec.atStep} (\`cni-migrate snapshot --nodes-only\`): ${snapshot.dir}/nodes.yaml was reconciled with the live cluster: ${parts.join('; ') || 'no change'}; the Jobs of removed nodes leave the output, and the engine prunes them`);
+  }
+
   after.push('`npm run --silent cni-migrate -- status` exits 0: the cluster has converged to this step');
   if (model.gate) {
     const what = gateCheckList(model.gate).map((c) => c.text).join(' and ');

@@ -50,6 +50,11 @@ export class FakeApiServer {
   public serviceProbeMessage = 'Service "cni-migrate-service-cidr-probe" is invalid: spec.clusterIPs: Invalid value: []string{"0.0.0.1"}: failed to allocate IP 0.0.0.1: the provided IP (0.0.0.1) is not in the valid range. The range of valid IPs is 10.96.0.0/12';
 
   /** Serve `items` as the list at `listPath` (query included, e.g. ?labelSelector=...). */
+  /** The items served at `listPath` (what setList put there). */
+  getList(listPath: string): Obj[] {
+    return [...(this.lists.get(listPath) ?? [])];
+  }
+
   setList(listPath: string, items: Obj[]): void {
     this.lists.set(listPath, items);
   }

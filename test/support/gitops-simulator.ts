@@ -144,6 +144,11 @@ export class GitOpsSimulator {
       this.live.set(key(o), o);
       if (o.kind === 'DaemonSet' && o.metadata.name === 'weave-net' && !before) this.weaveInit();
       if (o.kind === 'DaemonSet' && o.metadata.name === 'calico-node' && JSON.stringify(before) !== JSON.stringify(o)) this.installCni();
+      // A new or changed DaemonSet of ours (re)creates its pod on every node it selects (a rollout).
+      if (isNewcomerSet(o) && JSON.stringify(before?.spec.template) !== JSON.stringify(o.spec.template)) {
+        if (containerNames(o).includes('cleanup')) cleanups.push(o);
+        else failed.push(...this.runOnNewcomers(o));
+      }
       if (o.kind === 'Job' && !before) {
         if (containerNames(o).includes('cleanup')) cleanups.push(o);
         else if (isGate(o) || containerNames(o).includes('delete-weave')) continue;
@@ -156,10 +161,62 @@ export class GitOpsSimulator {
     const names = new Set(desired.map(key));
     for (const k of [...this.live.keys()]) if (!names.has(k)) this.live.delete(k);
     for (const o of cleanups) {
-      const r = this.runCleanup(o);
+      const runs = isNewcomerSet(o) ? this.nodesOf(o).map((n) => this.runCleanup(o, n)) : [this.runCleanup(o, o.spec.template.spec.nodeName)];
+      failed.push(...runs.filter((r) => r.code !== 0));
+    }
+    return failed;
+  }
+
+  /**
+   * A node joins: the DaemonSets running now write their files first (Weave's init container,
+   * Calico's install-cni; calico-node turns Ready), then every DaemonSet of ours that selects it
+   * runs its pod there. Returns the failed runs.
+   */
+  addNode(name: string, labels: Record<string, string> = {}): JobRun[] {
+    const dir = path.join(this.root, name);
+    fs.mkdirSync(dir);
+    this.nodeDirs.set(name, dir);
+    fs.writeFileSync(path.join(this.store, `Node.default.${name}.json`), JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name, annotations: {}, labels }, spec: {} }, null, 2));
+    this.weaveInit();
+    this.installCni();
+    const failed: JobRun[] = [];
+    for (const ds of this.liveObjects('DaemonSet').filter(isNewcomerSet)) {
+      if (!this.nodesOf(ds).includes(name)) continue;
+      const r = ds.spec.template.spec.initContainers.some((c: any) => c.name === 'cleanup') ? this.runCleanup(ds, name) : this.runPod(ds, name);
       if (r.code !== 0) failed.push(r);
     }
     return failed;
+  }
+
+  /** A node leaves the cluster (scaled down, replaced): its folder and Node object are gone. */
+  removeNode(name: string): void {
+    fs.rmSync(this.nodeDirs.get(name)!, { recursive: true, force: true });
+    this.nodeDirs.delete(name);
+    fs.rmSync(path.join(this.store, `Node.default.${name}.json`), { force: true });
+  }
+
+  /**
+   * The nodes a DaemonSet places pods on: its required node affinity, matched as the DaemonSet
+   * controller does (nodeaffinity.GetRequiredNodeAffinity(pod).Match(node) in
+   * kubernetes pkg/controller/daemon/daemon_controller.go): any term, every expression and field
+   * of it, against the Node's labels (the kubelet's own included) and metadata.name.
+   */
+  private nodesOf(ds: Obj): string[] {
+    const terms = ds.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms as any[] | undefined;
+    const matches = (req: any, value: string | undefined) =>
+      req.operator === 'In' ? value !== undefined && req.values.includes(value)
+        : req.operator === 'NotIn' ? value === undefined || !req.values.includes(value)
+          : req.operator === 'Exists' ? value !== undefined : req.operator === 'DoesNotExist' ? value === undefined : false;
+    return [...this.nodeDirs.keys()].filter((n) => {
+      if (!terms) return true;
+      const labels = this.nodeObject(n).metadata.labels as Record<string, string>;
+      return terms.some((t) => (t.matchExpressions ?? []).every((e: any) => matches(e, labels[e.key])) && (t.matchFields ?? []).every((f: any) => f.key === 'metadata.name' && matches(f, n)));
+    });
+  }
+
+  /** Run a DaemonSet's pod on each node it selects, as its rollout does. */
+  private runOnNewcomers(ds: Obj): JobRun[] {
+    return this.nodesOf(ds).map((n) => this.runPod(ds, n)).filter((r) => r.code !== 0);
   }
 
   /** Pods the gate sees (as `kubectl get pods -A -o json` would list them). */
@@ -170,15 +227,7 @@ export class GitOpsSimulator {
   private runGate(job: Obj): JobRun {
     // What the API would show: every node, and a Ready calico-node on each while Calico runs.
     const nodes = [...this.nodeDirs.keys()];
-    // The Node objects as stored (annotations, cordon, taints), each Ready with room for pods.
-    const nodeObject = (n: string) => {
-      const f = path.join(this.store, `Node.default.${n}.json`);
-      const stored = fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : { metadata: { name: n } };
-      // The labels every kubelet sets on itself (kubelet_node_status.go): the gates select Linux nodes.
-      const labels = { 'kubernetes.io/hostname': n, 'kubernetes.io/os': 'linux', ...(stored.metadata?.labels ?? {}) };
-      return { ...stored, metadata: { ...stored.metadata, labels }, status: { allocatable: { cpu: '8', memory: '32Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] } };
-    };
-    fs.writeFileSync(path.join(this.store, 'NodeList.json'), JSON.stringify({ items: nodes.map(nodeObject) }));
+    fs.writeFileSync(path.join(this.store, 'NodeList.json'), JSON.stringify({ items: nodes.map((n) => this.nodeObject(n)) }));
     const calico = this.has('DaemonSet', 'calico-node') ? nodes.map((n) => ({ spec: { nodeName: n }, status: { conditions: [{ type: 'Ready', status: this.calicoNotReady.has(n) ? 'False' : 'True' }] } })) : [];
     fs.writeFileSync(path.join(this.store, 'PodList.k8s-app=calico-node.json'), JSON.stringify({ items: calico }));
     let log = '';
@@ -190,6 +239,15 @@ export class GitOpsSimulator {
       if (r.code !== 0) return this.record(job, '(gate)', r.code, log);
     }
     return this.record(job, '(gate)', 0, log);
+  }
+
+  /** A Node object as stored (annotations, cordon, taints), Ready with room for pods. */
+  private nodeObject(n: string): any {
+    const f = path.join(this.store, `Node.default.${n}.json`);
+    const stored = fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : { metadata: { name: n } };
+    // The labels every kubelet sets on itself (kubelet_node_status.go): the gates select Linux nodes.
+    const labels = { 'kubernetes.io/hostname': n, 'kubernetes.io/os': 'linux', ...(stored.metadata?.labels ?? {}) };
+    return { ...stored, metadata: { ...stored.metadata, labels }, status: { allocatable: { cpu: '8', memory: '32Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] } };
   }
 
   /**
@@ -211,11 +269,10 @@ export class GitOpsSimulator {
     return env;
   }
 
-  private runCleanup(job: Obj): JobRun {
+  private runCleanup(job: Obj, node: string): JobRun {
     const pod = job.spec.template.spec;
-    if (this.has('DaemonSet', 'weave-net')) return this.record(job, pod.nodeName, 1, 'weave-net is still running: wait-for-weave-pod-gone times out');
-    const c = pod.containers.find((x: any) => x.name === 'cleanup');
-    const node = pod.nodeName as string;
+    if (this.has('DaemonSet', 'weave-net')) return this.record(job, node, 1, 'weave-net is still running: wait-for-weave-pod-gone times out');
+    const c = [...(pod.initContainers ?? []), ...pod.containers].find((x: any) => x.name === 'cleanup');
     const scratch = path.join(this.root, '.host', node);
     fs.mkdirSync(path.join(scratch, 'bin'), { recursive: true });
     fs.mkdirSync(path.join(scratch, 'weave'), { recursive: true });
@@ -324,8 +381,13 @@ export class GitOpsSimulator {
   }
 
   private runJob(job: Obj): JobRun {
+    return this.runPod(job, job.spec.template.spec.nodeName);
+  }
+
+  /** The pod of a Job or a DaemonSet on `node`. */
+  private runPod(job: Obj, node: string): JobRun {
     const pod = job.spec.template.spec;
-    const node = pod.nodeName as string;
+    if (node !== undefined && !this.nodeDirs.has(node)) return this.record(job, node, 1, `node ${node} does not exist: the pod stays Pending until the Job's deadline`);
     const containers = [...(pod.initContainers ?? []), ...pod.containers] as any[];
     const cp = containers.find((c) => c.name === 'cluster-cidr' || c.name === 'kcm-cluster-cidr');
     if (cp) return this.opts.skipControlPlaneJobs ? this.record(job, node ?? '(api)', 0, 'skipped') : this.runControlPlaneJob(job, cp);
@@ -338,7 +400,8 @@ export class GitOpsSimulator {
     // the pod. The node's files are real; the API steps go to the stand-in kubectl; the restarts
     // (runtime, DaemonSet pods, hostPort entries) are covered by their own tests, not here.
     const work = fs.mkdtempSync(path.join(this.root, '.work-'));
-    const envOf = (c: Obj): Record<string, string> => Object.fromEntries((c.env as any[] ?? []).map((e) => [e.name, e.name === 'VERDICT_FILE' ? path.join(work, 'verdict') : e.value]));
+    // NODE_NAME from the downward API (a DaemonSet's pod) is the node it runs on.
+    const envOf = (c: Obj): Record<string, string> => Object.fromEntries((c.env as any[] ?? []).map((e) => [e.name, e.name === 'VERDICT_FILE' ? path.join(work, 'verdict') : e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName' ? node : e.value]));
     let log = '';
     for (const c of containers) {
       let r: { code: number; log: string };
@@ -400,6 +463,11 @@ export function withCrashPoints(script: string): { script: string; points: numbe
     if (t && !t.startsWith('#')) prev = line;
   }
   return { script: out.join('\n'), points };
+}
+
+/** A DaemonSet of ours for the nodes missing from the inventory (newcomer-switch.ts). */
+function isNewcomerSet(o: Obj): boolean {
+  return o.kind === 'DaemonSet' && (o.metadata as any).labels?.['cni-migrate.io/nodes'] === 'newcomers';
 }
 
 function readDist(dir: string): Obj[] {

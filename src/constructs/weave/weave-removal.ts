@@ -5,7 +5,8 @@
  */
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
+import { KubeDaemonSet, KubeJob, Quantity, type Container, type EnvVar, type PolicyRule } from '../../../imports/k8s';
+import { holdContainer, newcomerAffinity } from '../newcomer-switch';
 import { contentName } from '../content-name';
 import { hostportCleanupContainer, NON_ROOT, ROOT_NET_ADMIN, scriptResources, XTABLES_LOCK_MOUNT, XTABLES_LOCK_VOLUME } from '../job-containers';
 import { roleBoundAccount } from '../job-account';
@@ -21,7 +22,19 @@ export interface WeaveCleanupProps {
   readonly kubectlImage: string;
   /** Image with sh, ip, iptables (legacy and nft) and ipset; calico/node has them and is on every node. */
   readonly netToolsImage: string;
+  /**
+   * The inventory: a DaemonSet cleans every other Linux node (one that joined while Weave ran).
+   * @default - no DaemonSet: inventory nodes only
+   */
+  readonly newcomersExcept?: readonly string[];
+  /**
+   * Image of the container that holds a cleaned newcomer's pod (any image with /bin/sh and sleep).
+   * @default - kubectlImage
+   */
+  readonly holdImage?: string;
 }
+
+const NEWCOMER_CLEANUP_LABELS = { ...LABELS, 'cni-migrate.io/nodes': 'newcomers' } as const;
 
 /** Deletes Weave's DaemonSet and runtime ConfigMap, then cleans every node. */
 export class WeaveCleanup extends Construct {
@@ -63,26 +76,26 @@ export class WeaveCleanup extends Construct {
     const layer = Chart.of(this);
     const cleanupScript = props.nodes.length > 0 ? useScript(layer, 'weave-cleanup.sh', NS) : undefined;
     const hostportScript = props.nodes.length > 0 ? useScript(layer, 'hostport-cleanup.sh', NS) : undefined;
-    for (const node of props.nodes) {
+    const nodeEnv = (node?: string): EnvVar => (node !== undefined ? { name: 'NODE_NAME', value: node } : { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    const cleanupPod = (node?: string, scripts = { cleanup: cleanupScript!, hostport: hostportScript! }) => {
       const hostPath = (name: string, path: string, type: string) => ({ name, hostPath: { path, type } });
-      const spec = jobSpec({
-        nodeName: node,
+      return {
         // The devices and iptables chains to remove are the host's.
         hostNetwork: true,
         tolerations: [{ operator: 'Exists' }],
         serviceAccountName: CLEANUP_ACCOUNT,
         automountServiceAccountToken: true,
         initContainers: [
-          { ...kubectlContainer('wait-for-weave-pod-gone', props.kubectlImage), command: ['/bin/sh', '-c', waitScript], env: [{ name: 'NODE_NAME', value: node }, { name: 'HOME', value: '/tmp' }] },
+          { ...kubectlContainer('wait-for-weave-pod-gone', props.kubectlImage), command: ['/bin/sh', '-c', waitScript], env: [nodeEnv(node), { name: 'HOME', value: '/tmp' }] },
           // No pod has a Weave IP any more (the gate): every hostPort entry named after Weave is stale.
-          hostportCleanupContainer(hostportScript!, props.netToolsImage, [{ name: 'NODE_NAME', value: node }]),
+          hostportCleanupContainer(scripts.hostport, props.netToolsImage, [nodeEnv(node)]),
         ],
         containers: [{
           name: 'cleanup',
           image: props.netToolsImage,
           imagePullPolicy: 'IfNotPresent',
-          command: cleanupScript!.command,
-          env: [{ name: 'NODE_NAME', value: node }],
+          command: scripts.cleanup.command,
+          env: [nodeEnv(node)],
           // Root owns the files; NET_ADMIN and NET_RAW are what deleting links and iptables
           // rules take: no other capability, not privileged.
           securityContext: ROOT_NET_ADMIN,
@@ -91,21 +104,46 @@ export class WeaveCleanup extends Construct {
             { name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' },
             { name: 'cni-bin', mountPath: '/host/opt/cni/bin' },
             { name: 'weave-data', mountPath: '/host/var/lib/weave' },
-            cleanupScript!.mount,
+            scripts.cleanup.mount,
             XTABLES_LOCK_MOUNT,
           ],
-        }],
+        }] as Container[],
         volumes: [
           hostPath('cni-net-d', '/etc/cni/net.d', 'Directory'),
           hostPath('cni-bin', '/opt/cni/bin', 'Directory'),
           hostPath('weave-data', '/var/lib/weave', 'DirectoryOrCreate'),
           XTABLES_LOCK_VOLUME,
           tmpVolume(),
-          cleanupScript!.volume,
-          hostportScript!.volume,
+          scripts.cleanup.volume,
+          scripts.hostport.volume,
         ],
-      }, 900);
+      };
+    };
+    for (const node of props.nodes) {
+      const spec = jobSpec({ nodeName: node, ...cleanupPod(node) }, 900);
       this.addJob(node, contentName('weave-cleanup', node, jobContent(spec)), spec);
+    }
+    if (props.newcomersExcept && props.newcomersExcept.length > 0) {
+      // Nodes that joined while Weave ran (the node phase) carry its leftovers too: one DaemonSet
+      // cleans every node missing from the inventory, the way NewcomerSwitch converges them.
+      const scripts = { cleanup: useScript(layer, 'weave-cleanup.sh', NS), hostport: useScript(layer, 'hostport-cleanup.sh', NS) };
+      const pod = cleanupPod(undefined, scripts);
+      new KubeDaemonSet(this, 'newcomers', {
+        metadata: { name: 'cni-migrate-newcomer-weave-cleanup', namespace: NS, labels: { ...NEWCOMER_CLEANUP_LABELS } },
+        spec: {
+          selector: { matchLabels: { ...NEWCOMER_CLEANUP_LABELS } },
+          template: {
+            metadata: { labels: { ...NEWCOMER_CLEANUP_LABELS } },
+            spec: {
+              ...pod,
+              enableServiceLinks: false,
+              initContainers: [...pod.initContainers, ...pod.containers],
+              containers: [holdContainer(props.holdImage ?? props.kubectlImage)],
+              affinity: newcomerAffinity(props.newcomersExcept),
+            },
+          },
+        },
+      });
     }
   }
 
