@@ -95,8 +95,9 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
       drain: newcomer.drain,
       restartRuntime: newcomer.restartRuntime,
       releaseCordon: spec.nodes.drain && !newcomer.drain,
-      // Lane 0 of the budget: a newcomer's drain waits for it like a wave's, for at most one holder.
-      drainLane: newcomer.drain ? { index: 0, length: 2 } : undefined,
+      // Lane 0 of the budget: a newcomer's drain waits for it like a wave's, for at most one holder;
+      // whichever step uncordons the newcomer later (a revert's) gives it back.
+      drainLane: spec.nodes.drain ? { index: 0, length: 2 } : undefined,
       maxUnavailable: spec.nodes.maxConcurrentDrains,
     });
     usesApi ||= ds.usesApi;

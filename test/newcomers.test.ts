@@ -87,6 +87,29 @@ describe.each(['argocd', 'flux'])('nodes that join mid-migration (%s output)', (
     }
   });
 
+  it('a newcomer whose drain is stuck stays cordoned on Weave; the revert uncordons it and gives its lane back', () => {
+    const sim = new GitOpsSimulator(NODES, { skipControlPlaneJobs: true });
+    const node = () => sim.apiObject('Node', 'default', 'stuck-1');
+    try {
+      expect(applyAll(sim, engine, upTo('nodes-1'))).toEqual([]);
+      // A PodDisruptionBudget at zero on the newcomer: its drain fails, before any switch.
+      sim.blockDrain('stuck-1');
+      const failed = sim.addNode('stuck-1');
+      expect(failed.map((f) => [f.node, f.code !== 0, /disruption budget/.test(f.log)])).toEqual([['stuck-1', true, true]]);
+      expect(node().spec.unschedulable).toBe(true);
+      expect(sim.loadedNetwork('stuck-1')).toBe('weave');
+      expect(sim.apiObject('Lease', 'kube-system', 'cni-migrate-drain-lane-0').spec.holderIdentity).toBe('stuck-1');
+      // git revert of nodes-1: the DaemonSet rolls to weave-first, which releases what the drain held.
+      expect(applyAll(sim, engine, ['policies-suspended'])).toEqual([]);
+      expect(node().spec.unschedulable).toBeFalsy();
+      expect(node().metadata.annotations['cni-migrate.io/network']).toBe('weave');
+      expect(sim.apiObject('Lease', 'kube-system', 'cni-migrate-drain-lane-0').spec.holderIdentity).toBe('');
+      expect(sim.loadedNetwork('stuck-1')).toBe('weave');
+    } finally {
+      sim.dispose();
+    }
+  });
+
   it('leave Windows nodes and virtual kubelets alone', () => {
     const sim = new GitOpsSimulator(NODES, { skipControlPlaneJobs: true });
     try {

@@ -58,7 +58,8 @@ export async function reconcileInventory(api: ApiClient, configFile: string, clu
   }
   if (waves && addedMigratable.length > 0) {
     // Only before the first wave: into the last wave of workers, where a new node waits longest.
-    const workerWave = Math.max(0, ...waves.map((w, i) => (w.some((n) => !isControlPlane(plan.snapshot.nodes.find((x) => x.name === n)!)) ? i : 0)));
+    const byName = new Map(plan.snapshot.nodes.map((n) => [n.name, n]));
+    const workerWave = Math.max(0, ...waves.map((w, i) => (w.some((n) => !isControlPlane(byName.get(n)!)) ? i : 0)));
     waves[workerWave] = [...waves[workerWave], ...addedMigratable.map((n) => n.name).sort(cmp)];
   }
   const empty = waves?.findIndex((w) => w.length === 0) ?? -1;

@@ -46,3 +46,11 @@ export function hostportCleanupContainer(script: ScriptUse, image: string, env: 
     volumeMounts: [...mounts, script.mount, XTABLES_LOCK_MOUNT],
   };
 }
+
+/**
+ * NODE_NAME for a step: the node a Job is bound to, or (undefined) the node a DaemonSet's pod runs
+ * on, from the downward API.
+ */
+export function nodeNameEnv(node: string | undefined): EnvVar {
+  return node !== undefined ? { name: 'NODE_NAME', value: node } : { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } };
+}

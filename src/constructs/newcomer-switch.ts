@@ -17,7 +17,7 @@
  */
 import { Construct } from 'constructs';
 import { IntOrString, KubeDaemonSet, Quantity, type Affinity, type Container } from '../../imports/k8s';
-import { NON_ROOT } from './job-containers';
+import { nodeNameEnv, NON_ROOT } from './job-containers';
 import { NODE_SWITCH_LABELS, nodeSwitchPod, type NodeSwitchProps } from './node-switch';
 
 /** Labels of the newcomers' pods (the drain skips them by their component, like the Jobs' pods). */
@@ -82,7 +82,7 @@ export function holdContainer(image: string): Container {
     image,
     imagePullPolicy: 'IfNotPresent',
     command: ['/bin/sh', '-c', 'echo "converged: $NODE_NAME"; trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'],
-    env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+    env: [nodeNameEnv(undefined)],
     securityContext: NON_ROOT,
     resources: { requests: { cpu: Quantity.fromString('1m'), memory: Quantity.fromString('4Mi') }, limits: { memory: Quantity.fromString('16Mi') } },
   };

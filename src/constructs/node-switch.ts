@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { KubeJob, Quantity, type Container, type EnvVar, type JobSpec, type PodSpec, type Volume } from '../../imports/k8s';
 import type { DrainLane, NodeCniState } from '../model/node-states';
 import { contentName } from './content-name';
-import { hostportCleanupContainer, NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources, XTABLES_LOCK_VOLUME } from './job-containers';
+import { hostportCleanupContainer, nodeNameEnv, NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources, XTABLES_LOCK_VOLUME } from './job-containers';
 import { jobContent } from './job-content';
 import { useScript } from './job-scripts';
 
@@ -180,7 +180,7 @@ export function nodeSwitchPod(scope: Construct, props: Omit<NodeSwitchProps, 'no
     throw new Error(`releasing a cordon goes through the API: kubectlImage is required (node ${nodeLabel})`);
   }
   const namespace = props.namespace ?? 'kube-system';
-  const nodeEnv: EnvVar = props.nodeName !== undefined ? { name: 'NODE_NAME', value: props.nodeName } : { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } };
+  const nodeEnv = nodeNameEnv(props.nodeName);
 
   const kubectl = (name: string, args: string[]): Container => ({
     name,

@@ -5,10 +5,10 @@
  */
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { KubeDaemonSet, KubeJob, Quantity, type Container, type EnvVar, type PolicyRule } from '../../../imports/k8s';
+import { KubeDaemonSet, KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
 import { holdContainer, newcomerAffinity } from '../newcomer-switch';
 import { contentName } from '../content-name';
-import { hostportCleanupContainer, NON_ROOT, ROOT_NET_ADMIN, scriptResources, XTABLES_LOCK_MOUNT, XTABLES_LOCK_VOLUME } from '../job-containers';
+import { hostportCleanupContainer, nodeNameEnv, NON_ROOT, ROOT_NET_ADMIN, scriptResources, XTABLES_LOCK_MOUNT, XTABLES_LOCK_VOLUME } from '../job-containers';
 import { roleBoundAccount } from '../job-account';
 import { jobContent } from '../job-content';
 import { useScript, type ScriptUse } from '../job-scripts';
@@ -74,10 +74,12 @@ export class WeaveCleanup extends Construct {
       'echo "weave-net pod still running on $NODE_NAME after 600s: $left" >&2; exit 1',
     ].join('\n');
     const layer = Chart.of(this);
-    const cleanupScript = props.nodes.length > 0 ? useScript(layer, 'weave-cleanup.sh', NS) : undefined;
-    const hostportScript = props.nodes.length > 0 ? useScript(layer, 'hostport-cleanup.sh', NS) : undefined;
-    const nodeEnv = (node?: string): EnvVar => (node !== undefined ? { name: 'NODE_NAME', value: node } : { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
-    const cleanupPod = (node?: string, scripts = { cleanup: cleanupScript!, hostport: hostportScript! }) => {
+    const newcomers = props.newcomersExcept && props.newcomersExcept.length > 0 ? props.newcomersExcept : undefined;
+    const cleansNodes = props.nodes.length > 0 || !!newcomers;
+    const cleanupScript = cleansNodes ? useScript(layer, 'weave-cleanup.sh', NS) : undefined;
+    const hostportScript = cleansNodes ? useScript(layer, 'hostport-cleanup.sh', NS) : undefined;
+    // The pod that cleans `node`, or (undefined) whichever node a DaemonSet's pod runs on.
+    const cleanupPod = (node: string | undefined) => {
       const hostPath = (name: string, path: string, type: string) => ({ name, hostPath: { path, type } });
       return {
         // The devices and iptables chains to remove are the host's.
@@ -86,16 +88,16 @@ export class WeaveCleanup extends Construct {
         serviceAccountName: CLEANUP_ACCOUNT,
         automountServiceAccountToken: true,
         initContainers: [
-          { ...kubectlContainer('wait-for-weave-pod-gone', props.kubectlImage), command: ['/bin/sh', '-c', waitScript], env: [nodeEnv(node), { name: 'HOME', value: '/tmp' }] },
+          { ...kubectlContainer('wait-for-weave-pod-gone', props.kubectlImage), command: ['/bin/sh', '-c', waitScript], env: [nodeNameEnv(node), { name: 'HOME', value: '/tmp' }] },
           // No pod has a Weave IP any more (the gate): every hostPort entry named after Weave is stale.
-          hostportCleanupContainer(scripts.hostport, props.netToolsImage, [nodeEnv(node)]),
+          hostportCleanupContainer(hostportScript!, props.netToolsImage, [nodeNameEnv(node)]),
         ],
         containers: [{
           name: 'cleanup',
           image: props.netToolsImage,
           imagePullPolicy: 'IfNotPresent',
-          command: scripts.cleanup.command,
-          env: [nodeEnv(node)],
+          command: cleanupScript!.command,
+          env: [nodeNameEnv(node)],
           // Root owns the files; NET_ADMIN and NET_RAW are what deleting links and iptables
           // rules take: no other capability, not privileged.
           securityContext: ROOT_NET_ADMIN,
@@ -104,7 +106,7 @@ export class WeaveCleanup extends Construct {
             { name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' },
             { name: 'cni-bin', mountPath: '/host/opt/cni/bin' },
             { name: 'weave-data', mountPath: '/host/var/lib/weave' },
-            scripts.cleanup.mount,
+            cleanupScript!.mount,
             XTABLES_LOCK_MOUNT,
           ],
         }] as Container[],
@@ -114,8 +116,8 @@ export class WeaveCleanup extends Construct {
           hostPath('weave-data', '/var/lib/weave', 'DirectoryOrCreate'),
           XTABLES_LOCK_VOLUME,
           tmpVolume(),
-          scripts.cleanup.volume,
-          scripts.hostport.volume,
+          cleanupScript!.volume,
+          hostportScript!.volume,
         ],
       };
     };
@@ -123,11 +125,10 @@ export class WeaveCleanup extends Construct {
       const spec = jobSpec({ nodeName: node, ...cleanupPod(node) }, 900);
       this.addJob(node, contentName('weave-cleanup', node, jobContent(spec)), spec);
     }
-    if (props.newcomersExcept && props.newcomersExcept.length > 0) {
+    if (newcomers) {
       // Nodes that joined while Weave ran (the node phase) carry its leftovers too: one DaemonSet
       // cleans every node missing from the inventory, the way NewcomerSwitch converges them.
-      const scripts = { cleanup: useScript(layer, 'weave-cleanup.sh', NS), hostport: useScript(layer, 'hostport-cleanup.sh', NS) };
-      const pod = cleanupPod(undefined, scripts);
+      const pod = cleanupPod(undefined);
       new KubeDaemonSet(this, 'newcomers', {
         metadata: { name: 'cni-migrate-newcomer-weave-cleanup', namespace: NS, labels: { ...NEWCOMER_CLEANUP_LABELS } },
         spec: {
@@ -139,7 +140,7 @@ export class WeaveCleanup extends Construct {
               enableServiceLinks: false,
               initContainers: [...pod.initContainers, ...pod.containers],
               containers: [holdContainer(props.holdImage ?? props.kubectlImage)],
-              affinity: newcomerAffinity(props.newcomersExcept),
+              affinity: newcomerAffinity(newcomers),
             },
           },
         },
