@@ -122,6 +122,10 @@ describe('invalid input', () => {
     const lines = bad.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     for (const s of c.expect) expect(lines[0]).toContain(s);
+    // The field is named where the format puts it ("<file>: <field>: <problem>"), not just
+    // somewhere in the line: a fix text that mentions the field would match a wrong field too.
+    const field = c.expect.find((e) => /^(spec|apiVersion|kind|metadata|specs|nodes\[)/.test(e));
+    if (field) expect(lines[0].slice(lines[0].indexOf(': ') + 2).startsWith(`${field}: `) ? field : lines[0]).toBe(field);
     expect(treeDigest(ws.dist)).toEqual(distBefore);
     expect(treeDigest(ws.gitops)).toEqual(gitopsBefore);
     // No staging folder is left behind either.

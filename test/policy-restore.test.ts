@@ -94,6 +94,23 @@ describe('the demo\'s allow-from-pod-network', () => {
     expect(fs.readFileSync(path.join(ws.dist, 'PLAN.md'), 'utf8')).toContain('ipBlock rewrite in payments/allow-from-pod-network, spec.ingress[0].from[0].ipBlock.cidr: `10.32.0.0/12` → `10.48.0.0/12`');
   });
 
+  it('with rewriteIPBlocks on, the restored object is the backup with only the rewritten CIDR changed (labels, annotations, every other field kept)', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => (d.spec.policies = { rewriteIPBlocks: true }));
+    const file = path.join(ws.cluster, 'networkpolicies', 'payments', 'allow-from-pod-network.yaml');
+    const backup = YAML.parse(fs.readFileSync(file, 'utf8'));
+    backup.metadata.labels = { team: 'payments', 'app.kubernetes.io/part-of': 'ledger' };
+    backup.metadata.annotations = { 'example.com/owner': 'payments-oncall', 'example.com/reviewed': '2024-05-01' };
+    backup.spec.egress = [{ to: [{ ipBlock: { cidr: '192.168.0.0/16', except: ['192.168.1.0/24'] } }] }];
+    backup.spec.policyTypes = ['Ingress', 'Egress'];
+    fs.writeFileSync(file, YAML.stringify(backup));
+    const got = await restored(ws);
+    delete got.metadata.annotations['argocd.argoproj.io/sync-wave'];
+    const want = structuredClone(backup);
+    want.spec.ingress[0].from[0].ipBlock.cidr = '10.48.0.0/12';
+    expect(got).toEqual(want);
+  });
+
   it('passes with an acknowledgement, restored as backed up; an unknown name is an error', async () => {
     const ws = demoWorkspace();
     editConfig(ws, (d) => (d.spec.policies = { acknowledge: ['payments/allow-from-pod-network'] }));
