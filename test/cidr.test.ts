@@ -20,7 +20,14 @@ describe('Cidr.parse', () => {
     ['fd00::/64', /IPv6 is not supported yet/],
     ['10.0.0.0/8,fd00::/64', /dual-stack .* not supported yet/],
     ['', /IPv4 CIDR/],
+    ['x10.32.0.0/12', /IPv4 CIDR/],
+    ['10.32.0.0/12x', /IPv4 CIDR/],
+    ['10.32.0.0/12\n', /IPv4 CIDR/],
   ])('rejects %j', (input, msg) => expect(() => c(input)).toThrow(msg));
+
+  it.each([[12], [null], [undefined], [['10.32.0.0/12']]])('rejects the non-string %j (a YAML value of the wrong type)', (input) => {
+    expect(() => Cidr.parse(input as unknown as string)).toThrow('expected an IPv4 CIDR such as 10.32.0.0/12');
+  });
 });
 
 describe('sibling block', () => {
@@ -84,6 +91,15 @@ describe('containment and overlap', () => {
     expect(c('10.48.0.0/12').overlaps(c('10.32.0.0/11'))).toBe(true);
     expect(c('10.48.0.0/12').overlaps(c('10.64.0.0/12'))).toBe(false);
     expect(c('10.96.0.0/12').overlaps(c('10.32.0.0/11'))).toBe(false);
+    // Same first address, wider block: the narrower does not contain it.
+    expect(c('10.32.0.0/12').contains(c('10.32.0.0/11'))).toBe(false);
+    expect(c('10.32.0.0/12').contains(c('10.32.0.0/12'))).toBe(true);
+  });
+  it('widens only to a shorter prefix', () => {
+    expect(c('10.48.0.0/12').enclosing(11).toString()).toBe('10.32.0.0/11');
+    expect(c('10.48.0.0/12').enclosing(12).toString()).toBe('10.48.0.0/12');
+    expect(() => c('10.48.0.0/12').enclosing(13)).toThrow('cannot widen 10.48.0.0/12 to /13');
+    expect(() => c('10.48.0.0/12').enclosing(-1)).toThrow('cannot widen 10.48.0.0/12 to /-1');
   });
   it('addresses at both edges', () => {
     const b = c('10.32.0.0/11');
@@ -91,6 +107,8 @@ describe('containment and overlap', () => {
     expect(b.containsAddress('10.63.255.255')).toBe(true);
     expect(b.containsAddress('10.64.0.0')).toBe(false);
     expect(b.containsAddress('10.31.255.255')).toBe(false);
+    // An IPv6 address is in no IPv4 block (a dual-stack node lists both).
+    expect(c('0.0.0.0/0').containsAddress('fd00::1')).toBe(false);
     expect(b.broadcast.toString()).toBe('10.63.255.255');
   });
 });

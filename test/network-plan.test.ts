@@ -77,3 +77,47 @@ describe('planNetwork', () => {
     expect(() => planNetwork(net(), snap([node('a', 'fd00::1')]), 'kubeadm')).toThrow(/nodes\[name=a\]\.internalIP.*IPv6 is not supported yet/);
   });
 });
+
+describe('planNetwork findings, word for word (what the operator reads in plan and PLAN.md)', () => {
+  const weaveDs = (env: unknown[]): KubeObject => ({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'weave-net', namespace: 'kube-system' }, spec: { template: { spec: { containers: [{ name: 'weave', env }] } } } });
+  const kcms = (...clusterCidrs: string[]) => new Map(clusterCidrs.map((c, i) => [`cp-${i + 1}`, kcm(`cp-${i + 1}`, ['--allocate-node-cidrs=true', `--cluster-cidr=${c}`])] as [string, KubeObject]));
+
+  it('a range from a ConfigMap, a service CIDR the snapshot disagrees with, node IPs in the Calico range (listed up to three), controller-managers that disagree', () => {
+    const s: ClusterSnapshot = {
+      dir: 'cluster', networkPolicies: [],
+      nodes: ['a', 'b', 'c', 'd', 'e'].map((n, i) => node(n, `10.4${8 + (i % 2)}.0.${i + 1}`)),
+      weaveObjects: [weaveDs([{ name: 'IPALLOC_RANGE', valueFrom: { configMapKeyRef: { name: 'weave', key: 'range' } } }])],
+      networkFacts: { serviceCIDR: '10.100.0.0/16', serviceCIDRSource: 'kube-apiserver --service-cluster-ip-range' },
+      controlPlane: { controllerManagers: kcms('10.32.0.0/12', '10.32.0.0/11') },
+    } as ClusterSnapshot;
+    expect(planNetwork(net(), s, 'kubeadm').findings).toEqual([
+      { severity: 'warning', code: 'weave-cidr-unverified', message: 'Weave\'s DaemonSet takes IPALLOC_RANGE from a ConfigMap or Secret, so the snapshot cannot confirm spec.network.weaveCIDR 10.32.0.0/12', fix: 'check it by hand: `kubectl exec -n kube-system <weave-net pod> -c weave -- /home/weave/weave --local status ipam`', field: 'spec.network.weaveCIDR' },
+      { severity: 'error', code: 'service-cidr-mismatch', message: 'the snapshot found service CIDR 10.100.0.0/16 (kube-apiserver --service-cluster-ip-range) but spec.network.serviceCIDR is 10.96.0.0/12', fix: 'set spec.network.serviceCIDR: 10.100.0.0/16', field: 'spec.network.serviceCIDR' },
+      { severity: 'error', code: 'calico-holds-node-ip', message: '5 node InternalIP(s) lie inside the Calico CIDR 10.48.0.0/12: a 10.48.0.1, b 10.49.0.2, c 10.48.0.3 and 2 more', fix: 'choose a spec.network.calicoCIDR that holds no node address', field: 'spec.network.calicoCIDR' },
+      { severity: 'warning', code: 'kcm-cluster-cidr-differs', message: 'the controller-managers disagree on --cluster-cidr: 10.32.0.0/11, 10.32.0.0/12', fix: 'make them agree before migrating; leader election hides the difference until a failover' },
+    ]);
+  });
+
+  it('with disableNodeCidrAllocation, podCIDRs outside Calico turn allocation off at finalized instead of keeping the supernet', () => {
+    const s = snap([node('a', '192.168.0.1', ['10.32.5.0/24'])], { kcm: ['--allocate-node-cidrs=true'] });
+    const p = planNetwork(net(), s, 'kubeadm', true);
+    expect([p.finalClusterCidr.toString(), p.disableAllocationAtFinal, p.finalReason]).toEqual(['10.48.0.0/12', true, '1 node podCIDR(s) (e.g. a: 10.32.5.0/24) lie outside the Calico CIDR, so node CIDR allocation is turned off (spec.controlPlane.disableNodeCidrAllocation) before --cluster-cidr narrows to 10.48.0.0/12']);
+    expect(p.findings.map((f) => [f.severity, f.code, f.fix])).toEqual([['info', 'final-cidr-allocation-off', 'nothing to do, unless something else reads Node.spec.podCIDR (kube-proxy in NodeCIDR mode, a cloud route controller): then keep allocation on']]);
+    // Without it the supernet stays, and says why.
+    const kept = planNetwork(net(), s, 'kubeadm');
+    expect([kept.finalClusterCidr.toString(), kept.disableAllocationAtFinal, kept.finalReason]).toEqual(['10.32.0.0/11', false, 'kube-controller-manager allocates node CIDRs and 1 node podCIDR(s) (e.g. a: 10.32.5.0/24) lie outside the Calico CIDR; narrowing --cluster-cidr would crash-loop it, so the supernet 10.32.0.0/11 stays']);
+  });
+
+  it('overlaps with the service CIDR name both blocks', () => {
+    const msg = (network: ReturnType<typeof net>, code: string) => planNetwork(network, snap([node('ok', '192.168.1.1')]), 'kubeadm').findings.find((f) => f.code === code)!.message;
+    expect(msg(net('10.48.0.0/12', '10.32.0.0/12', '10.33.0.0/16'), 'weave-overlaps-service')).toBe('the Weave CIDR 10.32.0.0/12 overlaps the service CIDR 10.33.0.0/16');
+    expect(msg(net('10.112.0.0/12'), 'supernet-holds-service')).toBe('the supernet 10.0.0.0/9 of 10.32.0.0/12 and 10.112.0.0/12 overlaps the service CIDR 10.96.0.0/12');
+    expect(msg(net('10.96.0.0/16'), 'calico-overlaps-service')).toBe('the Calico CIDR 10.96.0.0/16 overlaps the service CIDR 10.96.0.0/12');
+    expect(msg(net('10.40.0.0/13'), 'calico-overlaps-weave')).toBe('the Calico CIDR 10.40.0.0/13 overlaps the Weave CIDR 10.32.0.0/12');
+  });
+
+  it('a node podCIDR that is not a CIDR is one error naming the node and the index', () => {
+    expect(() => planNetwork(net(), snap([node('a', '192.168.0.1', ['10.32.0.0/24', '10.32.1.0'])]), 'kubeadm'))
+      .toThrow('cluster/nodes.yaml: nodes[name=a].podCIDRs[1]: got "10.32.1.0": expected an IPv4 CIDR such as 10.32.0.0/12 (four decimal octets, "/", a prefix length); allowed: an IPv4 CIDR');
+  });
+});

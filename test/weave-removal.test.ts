@@ -96,9 +96,11 @@ describe('weave-cleanup.sh', () => {
   (canNetns ? describe : describe.skip)('inside a network namespace of its own', () => {
     const ns = (...args: string[]) => spawnSync('ip', ['netns', 'exec', netns, ...args], { encoding: 'utf8' });
     /** weave-cleanup.sh in the namespace, with calico/node's tools alone on PATH (its image). */
-    const inCalicoNode = (...env: string[]) => {
+    const inCalicoNode = (...env: string[]) => inCalicoNodeWith('', ...env);
+    /** As inCalicoNode, with `first` (a folder of commands that stand in for some of the image's) ahead on PATH. */
+    const inCalicoNodeWith = (first: string, ...env: string[]) => {
       const tools = toolRoot('calico-node');
-      return spawnSync('ip', ['netns', 'exec', netns, 'env', '-i', `PATH=${tools}/bin`, ...env, `${tools}/bin/sh`, scriptPath('weave-cleanup.sh')], { encoding: 'utf8' });
+      return spawnSync('ip', ['netns', 'exec', netns, 'env', '-i', `PATH=${first ? `${first}:` : ''}${tools}/bin`, ...env, `${tools}/bin/sh`, scriptPath('weave-cleanup.sh')], { encoding: 'utf8' });
     };
     beforeEach(() => {
       expect(spawnSync('ip', ['netns', 'add', netns]).status).toBe(0);
@@ -140,6 +142,25 @@ describe('weave-cleanup.sh', () => {
       }
       const again = inCalicoNode(`CNI_DIR=${root}/net`, `BIN_DIR=${root}/bin`, `DATA_DIR=${root}/data`, 'NODE_NAME=n1');
       expect([again.status, again.stdout.match(/done: .*/)?.[0]]).toEqual([0, 'done: 0 item(s) removed']);
+    });
+
+    it('fails the Job, naming what is left, when the rules cannot be removed (the table keeps changing under it)', () => {
+      const must = (...args: string[]) => expect([args.join(' '), ns(...args).status]).toEqual([args.join(' '), 0]);
+      must('iptables-legacy', '-N', 'WEAVE-NPC');
+      must('iptables-legacy', '-A', 'FORWARD', '-o', 'weave', '-j', 'WEAVE-NPC');
+      // iptables-restore refusing every transaction, as it does when Felix or kube-proxy rewrite
+      // the table between the read and the write: the one failure the kernel itself would give.
+      const refuse = tmp();
+      for (const b of ['iptables-legacy-restore', 'iptables-nft-restore']) {
+        fs.writeFileSync(path.join(refuse, b), `#!${toolRoot('calico-node')}/bin/sh\ncat >/dev/null\necho "${b}: line 2 failed" >&2\nexit 1\n`, { mode: 0o755 });
+      }
+      const root = scratch();
+      const r = inCalicoNodeWith(refuse, `CNI_DIR=${root}/net`, `BIN_DIR=${root}/bin`, `DATA_DIR=${root}/data`, 'NODE_NAME=n1');
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/WARNING: could not remove Weave's iptables-legacy filter rules and chains after 3 attempts/);
+      expect(ns('iptables-legacy', '-S').stdout).toMatch(/-A FORWARD -o weave -j WEAVE-NPC/);
+      // The files were still removed: the rest of the cleanup does not stop at the first failure.
+      expect(fs.existsSync(path.join(root, 'net', '10-weave.conflist'))).toBe(false);
     });
 
     it('removes the exact rules Weave 2.8 writes, quotes and all, and never evaluates rule text', () => {
