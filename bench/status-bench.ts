@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { FakeApiServer } from '../test/support/fake-apiserver';
 import { loadPlan } from '../src/plan/migration-plan';
-import { expectedJobs } from '../src/step-app';
+import { expectedWorkloads } from '../src/step-app';
 import { generateCluster } from './generate';
 
 export async function benchStatus(nodeCount: number, podCount: number): Promise<void> {
@@ -17,7 +17,7 @@ export async function benchStatus(nodeCount: number, podCount: number): Promise<
   try {
     const g = generateCluster(path.join(work, 'c'), nodeCount, 100, 20, 'nodes-10');
     const plan = loadPlan({ configFile: g.config });
-    const jobs = expectedJobs(plan);
+    const workloads = expectedWorkloads(plan);
     const names = plan.snapshot.nodes.map((n) => n.name);
     const ready = [{ type: 'Ready', status: 'True' }];
     const pods: object[] = [];
@@ -25,6 +25,10 @@ export async function benchStatus(nodeCount: number, podCount: number): Promise<
     names.forEach((node, i) => {
       pods.push({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'kube-system', name: `calico-node-${i}`, labels: { 'k8s-app': 'calico-node' } }, spec: { nodeName: node, hostNetwork: true }, status: { phase: 'Running', podIP: `172.16.0.${i % 250}`, conditions: ready } });
       pods.push({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'kube-system', name: `weave-net-${i}`, labels: { name: 'weave-net' } }, spec: { nodeName: node, hostNetwork: true }, status: { phase: 'Running', podIP: `172.16.0.${i % 250}`, conditions: ready } });
+      // The pod of each of our DaemonSets that selects the node, converged at this step.
+      for (const set of workloads.sets.filter((x) => (x.only ? x.only.includes(node) : !x.except?.includes(node)))) {
+        pods.push({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'kube-system', name: `${set.name}-${i}`, labels: { 'app.kubernetes.io/name': 'cni-migrate', 'cni-migrate.io/nodes': set.setLabel, 'cni-migrate.io/pod-spec': set.podSpec } }, spec: { nodeName: node, hostNetwork: true }, status: { phase: 'Running', conditions: ready } });
+      }
       const onCalico = plan.waveOf.get(node)! <= plan.state.switchedWaves;
       for (let j = 0; j < perNode; j++) {
         const n = i * perNode + j;
@@ -35,7 +39,7 @@ export async function benchStatus(nodeCount: number, podCount: number): Promise<
     api.requireToken = false;
     api.setList('/api/v1/nodes', names.map((n) => ({ metadata: { name: n }, spec: {} })));
     api.setList('/api/v1/pods', pods);
-    api.setList('/apis/batch/v1/namespaces/kube-system/jobs?labelSelector=app.kubernetes.io%2Fname%3Dcni-migrate', jobs.map((j) => ({ metadata: { name: j.name }, status: { conditions: [{ type: 'Complete', status: 'True' }] } })));
+    api.setList('/apis/batch/v1/namespaces/kube-system/jobs?labelSelector=app.kubernetes.io%2Fname%3Dcni-migrate', workloads.jobs.map((j) => ({ metadata: { name: j.name }, status: { conditions: [{ type: 'Complete', status: 'True' }] } })));
     api.setList('/apis/networking.k8s.io/v1/networkpolicies', []);
     api.setList('/api/v1/namespaces/kube-system/pods?labelSelector=component%3Dkube-controller-manager', []);
     // Discovery, for kubectl: it resolves "pods" through it before listing.
@@ -48,7 +52,7 @@ export async function benchStatus(nodeCount: number, podCount: number): Promise<
     const { collectStatus } = await import('../src/cluster/status');
     const client = ApiClient.fromKubeconfig(kubeconfig, undefined, { timeoutMs: 60000 });
     const t0 = process.hrtime.bigint();
-    const report = await collectStatus(client, plan, jobs);
+    const report = await collectStatus(client, plan, workloads);
     const statusMs = Number(process.hrtime.bigint() - t0) / 1e6;
     console.log(`status: ${names.length} nodes, ${pods.length} pods: ${statusMs.toFixed(0)} ms (goal < 10000 ms), converged=${report.converged}`);
     if (spawnSync('kubectl', ['version', '--client']).status === 0) {

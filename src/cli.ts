@@ -149,15 +149,15 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
       const timeout = seconds('--timeout', o.timeout ?? (o.watch ? '1800' : '120'));
       const requestTimeout = seconds('--request-timeout', o.requestTimeout);
       const plan = loadPlan(inputs());
-      const { expectedJobs } = await import('./step-app');
-      const jobs = expectedJobs(plan);
+      const { expectedWorkloads } = await import('./step-app');
+      const workloads = expectedWorkloads(plan);
       const { ApiClient } = await import('./cluster/api-client');
       const { collectStatus, renderStatus } = await import('./cluster/status');
       // The overall deadline outlasts the watch by one request, so a watch ends by its own rule.
       const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: requestTimeout * 1000, deadlineMs: (timeout + (o.watch ? requestTimeout : 0)) * 1000, progress: (l) => io.err(`status: ${l}`) });
       const until = Date.now() + timeout * 1000;
       for (;;) {
-        const r = await collectStatus(api, plan, jobs);
+        const r = await collectStatus(api, plan, workloads);
         if (o.json) io.out(JSON.stringify(r, null, 2));
         else io.out(`${o.watch && process.stdout.isTTY ? '\x1b[H\x1b[2J' : ''}${renderStatus(r, process.stdout.columns ?? 100)}`);
         if (r.converged || !o.watch) {

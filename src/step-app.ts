@@ -9,14 +9,16 @@ import { ClusterCidr } from './constructs/control-plane/cluster-cidr';
 import { ConnectivityProbe } from './constructs/connectivity-probe';
 import { NetworkPolicies } from './constructs/network-policies';
 import { PolicyFreeze } from './constructs/policy-freeze';
-import { NodeSwitch } from './constructs/node-switch';
 import { NodeSwitchRbac } from './constructs/node-switch-rbac';
-import { NewcomerSwitch } from './constructs/newcomer-switch';
+import { NodeSwitchSet } from './constructs/node-switch-set';
+import { NODE_SET_LABEL, POD_SPEC_LABEL } from './kube/names';
+import type { ExpectedJob, ExpectedSet } from './cluster/status';
 import { StepGate } from './constructs/step-gate';
 import { WeaveNet } from './constructs/weave-net';
 import { WeaveCleanup } from './constructs/weave/weave-removal';
 import { annotateSyncWave } from './gitops/argocd';
 import { LAYERS, type LayerId } from './gitops/layers';
+import { NEWCOMER_SET_NAME, SWITCH_SET_PREFIX } from './model/node-states';
 import type { MigrationPlan } from './plan/migration-plan';
 
 export interface StepCharts {
@@ -67,29 +69,36 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   const nodes = charts.get('40-nodes')!;
   const common = { image: spec.images.shell, kubectlImage: spec.images.kubectl, calicoNodeSelector, netToolsImage: spec.images.netTools ?? calicoNodeImage };
   let usesApi = false;
-  for (const node of model.nodes) {
-    for (const c of node.convergences) {
-      const job = new NodeSwitch(nodes, c.role === 'wave' ? node.name : `${node.name}-${c.role}`, {
-        ...common,
-        nodeName: node.name,
-        desired: c.desired,
-        calicoConfName: c.calicoConfName,
-        drain: c.drain,
-        restartRuntime: c.restartRuntime,
-        // With drains on, every other Job of the node releases a cordon this tool left (a Job
-        // that failed mid-drain, a reverted wave), so whichever Job converges it next uncordons it.
-        releaseCordon: spec.nodes.drain && !c.drain,
-        drainLane: node.drainLane,
-        weaveTaint: c.weaveTaint ? 'add' : 'remove',
-      });
-      usesApi ||= job.usesApi;
-    }
+  for (const set of model.switchSets) {
+    const c = set.convergence;
+    const ds = new NodeSwitchSet(nodes, set.name, {
+      ...common,
+      name: set.name,
+      setLabel: set.name.slice(SWITCH_SET_PREFIX.length),
+      nodes: set.nodes ? { only: set.nodes } : 'all',
+      desired: c.desired,
+      calicoConfName: c.calicoConfName,
+      drain: c.drain,
+      restartRuntime: c.restartRuntime,
+      // With drains on, every other switch of the node releases a cordon this tool left (a pod
+      // that failed mid-drain, a reverted wave), so whichever converges it next uncordons it.
+      releaseCordon: spec.nodes.drain && !c.drain,
+      drainLane: set.drainLane,
+      weaveTaint: c.weaveTaint ? 'add' : 'remove',
+      // A lane drains one node at a time (its Lease holds that across sets too); a switch without
+      // a drain changes no pod, so the whole set goes at once, as a revert must.
+      maxUnavailable: c.drain ? 1 : '100%',
+    });
+    usesApi ||= ds.usesApi;
   }
   const newcomer = model.newcomers.convergence;
-  if (newcomer) {
-    const ds = new NewcomerSwitch(nodes, 'Newcomers', {
+  // From Calico's final name every node converges alike, and the set of all nodes covers newcomers.
+  if (newcomer && !model.state.calicoFinalName) {
+    const ds = new NodeSwitchSet(nodes, 'Newcomers', {
       ...common,
-      inventoryNodes: model.nodes.map((n) => n.name),
+      name: NEWCOMER_SET_NAME,
+      setLabel: 'newcomers',
+      nodes: { except: model.nodes.map((n) => n.name) },
       desired: newcomer.desired,
       calicoConfName: newcomer.calicoConfName,
       drain: newcomer.drain,
@@ -115,10 +124,8 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
     new WeaveNet(charts.get('50-weave')!, 'WeaveNet', { objects: model.weave.objects });
   } else {
     new WeaveCleanup(charts.get('50-weave')!, 'WeaveCleanup', {
-      nodes: model.nodes.filter((n) => n.weaveLeftoversRemoved).map((n) => n.name),
       kubectlImage: spec.images.kubectl,
       netToolsImage: spec.images.netTools ?? calicoNodeImage,
-      newcomersExcept: model.nodes.map((n) => n.name),
       holdImage: spec.images.shell,
     });
   }
@@ -141,15 +148,27 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   return { app, charts };
 }
 
-/** The Jobs this step's output holds (Argo CD hooks aside: they are re-created on every sync). */
-export function expectedJobs(plan: MigrationPlan): { name: string; node?: string }[] {
+/**
+ * What `status` checks this step's output against: its Jobs (Argo CD hooks aside: they are
+ * re-created on every sync) and the DaemonSets that converge nodes, with the nodes each selects.
+ */
+export function expectedWorkloads(plan: MigrationPlan): { jobs: ExpectedJob[]; sets: ExpectedSet[] } {
   const { charts } = buildStepApp(plan);
-  const out: { name: string; node?: string }[] = [];
+  const jobs: ExpectedJob[] = [];
+  const sets: ExpectedSet[] = [];
   for (const chart of charts.values()) {
-    for (const o of chart.toJson() as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: { template?: { spec?: { nodeName?: string } } } }[]) {
-      if (o.kind !== 'Job' || o.metadata.annotations?.['argocd.argoproj.io/hook']) continue;
-      out.push({ name: o.metadata.name, node: o.spec?.template?.spec?.nodeName });
+    for (const o of chart.toJson() as any[]) {
+      if (o.kind === 'Job' && !o.metadata.annotations?.['argocd.argoproj.io/hook']) jobs.push({ name: o.metadata.name });
+      const labels = o.spec?.template?.metadata?.labels ?? {};
+      if (o.kind !== 'DaemonSet' || labels[NODE_SET_LABEL] === undefined) continue;
+      const byName = o.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchFields?.[0];
+      sets.push({
+        name: o.metadata.name,
+        setLabel: labels[NODE_SET_LABEL],
+        podSpec: labels[POD_SPEC_LABEL],
+        ...(byName?.operator === 'In' ? { only: byName.values } : byName?.operator === 'NotIn' ? { except: byName.values } : {}),
+      });
     }
   }
-  return out;
+  return { jobs, sets };
 }

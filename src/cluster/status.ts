@@ -7,12 +7,34 @@ import type { MigrationPlan } from '../plan/migration-plan';
 import { gateCheckList } from '../model/gate-checks';
 import type { ApiClient } from './api-client';
 import { containerFlags } from '../kube/control-plane-facts';
+import { NODE_SET_LABEL, POD_SPEC_LABEL } from '../kube/names';
 
-/** A Job the step expects, as synthesized. */
+/** A cluster-wide Job the step expects, as synthesized. */
 export interface ExpectedJob {
   readonly name: string;
-  readonly node?: string;
 }
+
+/** A DaemonSet of ours that converges nodes (node-switch-set.ts), as synthesized. */
+export interface ExpectedSet {
+  readonly name: string;
+  /** Its pods' cni-migrate.io/nodes label. */
+  readonly setLabel: string;
+  /** Its pods' cni-migrate.io/pod-spec label at this step. */
+  readonly podSpec: string;
+  /**
+   * The nodes it selects by name.
+   * @default - every node (or every node but `except`)
+   */
+  readonly only?: readonly string[];
+  /**
+   * The nodes it leaves out by name.
+   * @default - none
+   */
+  readonly except?: readonly string[];
+}
+
+/** What a set's pod on a node says about the node's convergence. */
+export type SwitchPodState = 'done' | 'running' | 'outdated' | 'failing' | 'missing';
 
 export interface NodeStatus {
   readonly name: string;
@@ -25,8 +47,12 @@ export interface NodeStatus {
   /** undefined: not expected at this step. */
   readonly calicoNodeReady?: boolean;
   readonly weaveNetReady?: boolean;
-  /** complete | failed | running | missing, of the node's switch Job(s). */
-  readonly switchJob: string;
+  /**
+   * Its DaemonSets' pods there, the worst of: done (Ready at this step's spec), running (a step
+   * still running), outdated (the rolling update has not reached it), failing (a step failed and
+   * the kubelet retries it), missing (no pod); `-` when none selects it at this step.
+   */
+  readonly switch: SwitchPodState | '-';
   readonly drained: boolean;
   readonly problems: readonly string[];
 }
@@ -63,7 +89,31 @@ interface NodeCounts {
   weaveReady?: boolean;
 }
 
-export async function collectStatus(api: ApiClient, plan: MigrationPlan, expectedJobs: readonly ExpectedJob[], calicoSelector = 'k8s-app=calico-node'): Promise<StatusReport> {
+/** A pod of one of our sets on a node: its spec label, and how far its steps are. */
+interface SetPod {
+  readonly name: string;
+  readonly podSpec?: string;
+  readonly state: 'done' | 'running' | 'failing';
+  /** The step it is at (and why it fails). */
+  readonly detail?: string;
+}
+
+function setPodOf(p: any, ready: (p: any) => boolean): SetPod {
+  const base = { name: p.metadata.name as string, podSpec: p.metadata.labels?.[POD_SPEC_LABEL] as string | undefined };
+  if (ready(p)) return { ...base, state: 'done' };
+  for (const cs of (p.status?.initContainerStatuses ?? []) as any[]) {
+    if (cs.state?.terminated?.exitCode === 0) continue;
+    const lastExit = cs.lastState?.terminated?.exitCode;
+    const failed = (cs.restartCount ?? 0) > 0 || cs.state?.waiting?.reason === 'CrashLoopBackOff' || (cs.state?.terminated && cs.state.terminated.exitCode !== 0);
+    if (failed) return { ...base, state: 'failing', detail: `step ${cs.name} failed${lastExit !== undefined ? ` (exit ${lastExit})` : ''}, ${cs.restartCount ?? 0} retries so far: kubectl logs --namespace=kube-system ${base.name} --container=${cs.name}` };
+    return { ...base, state: 'running', detail: `at step ${cs.name}` };
+  }
+  return { ...base, state: 'running', detail: p.status?.phase === 'Pending' ? 'pending' : undefined };
+}
+
+const SWITCH_ORDER: readonly SwitchPodState[] = ['done', 'running', 'outdated', 'failing', 'missing'];
+
+export async function collectStatus(api: ApiClient, plan: MigrationPlan, expected: { readonly jobs: readonly ExpectedJob[]; readonly sets: readonly ExpectedSet[] }, calicoSelector = 'k8s-app=calico-node'): Promise<StatusReport> {
   const t0 = Date.now();
   const { model, network: net } = plan;
   const state = model.state;
@@ -79,10 +129,14 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
   const ready = (p: any) => (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
 
   const nodesP = api.list<any>('/api/v1/nodes', 'nodes');
+  // Pods of our sets, by `<set label>/<node>`.
+  const setPods = new Map<string, SetPod>();
   const podsP = api.eachPage<any>('/api/v1/pods', 'pods', (items) => {
     for (const p of items) {
       const node = p.spec?.nodeName;
       if (!node) continue;
+      const setLabel = p.metadata?.namespace === 'kube-system' && p.metadata?.labels?.['app.kubernetes.io/name'] === 'cni-migrate' ? p.metadata.labels[NODE_SET_LABEL] : undefined;
+      if (setLabel !== undefined) setPods.set(`${setLabel}/${node}`, setPodOf(p, ready));
       const c = at(node);
       if (p.metadata?.namespace === 'kube-system' && p.metadata?.labels?.[calicoKey] === calicoValue) c.calicoReady = (c.calicoReady ?? true) && ready(p);
       if (p.metadata?.namespace === 'kube-system' && p.metadata?.labels?.name === 'weave-net') c.weaveReady = (c.weaveReady ?? true) && ready(p);
@@ -96,7 +150,10 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
       if (weave.containsAddress(ip)) c.weave++;
       else if (calico.containsAddress(ip)) c.calico++;
     }
-  }, () => counts.clear(), 2000);
+  }, () => {
+    counts.clear();
+    setPods.clear();
+  }, 2000);
   const jobsP = api.list<any>(`/apis/batch/v1/namespaces/kube-system/jobs?labelSelector=${encodeURIComponent('app.kubernetes.io/name=cni-migrate')}`, 'jobs');
   const policiesP = api.list<any>('/apis/networking.k8s.io/v1/networkpolicies', 'networkpolicies');
   const kubeProxyP = api.get<any>('/api/v1/namespaces/kube-system/configmaps/kube-proxy');
@@ -110,26 +167,33 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     jobState.set(j.metadata.name, s);
   }
   const liveNodes = new Map<string, any>(nodes.map((n) => [n.metadata.name, n]));
+  const selecting = expected.sets.map((set) => ({ set, only: set.only && new Set(set.only), except: new Set(set.except ?? []) }));
+  const setsOf = (node: string) => selecting.filter((x) => (x.only ? x.only.has(node) : !x.except.has(node))).map((x) => x.set);
   const nodeReports: NodeStatus[] = [];
   for (const n of model.nodes) {
     const c = counts.get(n.name) ?? { weave: 0, calico: 0, host: 0 };
     const { wave, network: desired } = n;
     const problems: string[] = [];
     const live = liveNodes.get(n.name);
-    if (!live) problems.push('node not found in the cluster (removed?): its Job cannot run; `cni-migrate snapshot --nodes-only` takes it out of the inventory and its wave');
+    if (!live) problems.push('node not found in the cluster (removed?): nothing runs there, and it holds no step back; `cni-migrate snapshot --nodes-only` takes it out of the inventory and its wave');
     const drained = !!live?.spec?.unschedulable;
     if (drained) problems.push('cordoned');
     if (state.calicoInstalled && c.calicoReady !== true) problems.push('calico-node not Ready');
     if (state.weavePresent && c.weaveReady !== true) problems.push('weave-net not Ready');
     if (!state.weavePresent && c.weaveReady !== undefined) problems.push('a weave-net pod still runs');
-    const mine = expectedJobs.filter((j) => j.node === n.name);
-    const states = mine.map((j) => jobState.get(j.name) ?? 'missing');
-    const switchJob = states.length === 0 ? '-' : states.includes('failed') ? 'failed' : states.includes('missing') ? 'missing' : states.includes('running') ? 'running' : 'complete';
-    if (switchJob !== 'complete' && switchJob !== '-') problems.push(`switch Job ${switchJob}`);
+    let sw: SwitchPodState | '-' = '-';
+    if (live) {
+      for (const set of setsOf(n.name)) {
+        const pod = setPods.get(`${set.setLabel}/${n.name}`);
+        const st: SwitchPodState = !pod ? 'missing' : pod.podSpec !== set.podSpec ? 'outdated' : pod.state;
+        if (st !== 'done') problems.push(`${set.name}: ${st === 'missing' ? 'no pod on the node yet' : st === 'outdated' ? `pod ${pod!.name} is of an earlier step (the rolling update has not reached it)` : `pod ${pod!.name} ${st}${pod!.detail ? `: ${pod!.detail}` : ''}`}`);
+        if (sw === '-' || SWITCH_ORDER.indexOf(st) > SWITCH_ORDER.indexOf(sw)) sw = st;
+      }
+    }
     // Pods keep their IP until restarted: a switched node converges once no pod there has a Weave IP.
     if (n.drainedOnSwitch && c.weave > 0) problems.push(`${c.weave} pod(s) still on Weave IPs`);
     if (n.weaveLeftoversRemoved && c.weave > 0) problems.push(`${c.weave} pod(s) still on Weave IPs after Weave's removal`);
-    nodeReports.push({ name: n.name, wave, desired, podsOnWeave: c.weave, podsOnCalico: c.calico, podsOnHost: c.host, calicoNodeReady: state.calicoInstalled ? c.calicoReady === true : undefined, weaveNetReady: state.weavePresent ? c.weaveReady === true : undefined, switchJob, drained, problems });
+    nodeReports.push({ name: n.name, wave, desired, podsOnWeave: c.weave, podsOnCalico: c.calico, podsOnHost: c.host, calicoNodeReady: state.calicoInstalled ? c.calicoReady === true : undefined, weaveNetReady: state.weavePresent ? c.weaveReady === true : undefined, switch: sw, drained, problems });
   }
 
   const clusterProblems: string[] = [];
@@ -140,11 +204,11 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     .map((n) => ({ name: n.metadata.name as string, podsOnWeave: counts.get(n.metadata.name)?.weave ?? 0 }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (nodesNotInInventory.length) {
-    clusterProblems.push(`${nodesNotInInventory.length} node(s) are in the cluster but not in cluster/nodes.yaml (${nodesNotInInventory.slice(0, 5).map((n) => n.name).join(', ')}${nodesNotInInventory.length > 5 ? ', …' : ''}): ${model.newcomers.convergence ? 'the DaemonSet kube-system/cni-migrate-newcomer-switch converges them to this step' : 'they get Weave like every node until Calico is installed'}${state.switchedWaves === 0 ? '; or record them with `cni-migrate snapshot --nodes-only` (it adds them to a wave before the first one switches)' : ''}`);
+    clusterProblems.push(`${nodesNotInInventory.length} node(s) are in the cluster but not in cluster/nodes.yaml (${nodesNotInInventory.slice(0, 5).map((n) => n.name).join(', ')}${nodesNotInInventory.length > 5 ? ', …' : ''}): ${model.newcomers.convergence ? `the DaemonSet kube-system/${model.newcomers.daemonSet} converges them to this step` : 'they get Weave like every node until Calico is installed'}${state.switchedWaves === 0 ? '; or record them with `cni-migrate snapshot --nodes-only` (it adds them to a wave before the first one switches)' : ''}`);
   }
   const inventoryNodesGone = model.nodes.filter((n) => !liveNodes.has(n.name)).map((n) => n.name);
   if (inventoryNodesGone.length) {
-    clusterProblems.push(`${inventoryNodesGone.length} inventory node(s) are gone from the cluster (${inventoryNodesGone.slice(0, 5).join(', ')}${inventoryNodesGone.length > 5 ? ', …' : ''}): a Job bound to such a node never runs and holds the step; run \`cni-migrate snapshot --nodes-only\` and commit the result (guard accepts it at any step), and the engine prunes those Jobs`);
+    clusterProblems.push(`${inventoryNodesGone.length} inventory node(s) are gone from the cluster (${inventoryNodesGone.slice(0, 5).join(', ')}${inventoryNodesGone.length > 5 ? ', …' : ''}): the node DaemonSets place no pod there, so they hold nothing back; run \`cni-migrate snapshot --nodes-only\` and commit the result (guard accepts it at any step) to take them out of the inventory and their waves`);
   }
   const expectedPolicies = model.policies.objects.map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
   const livePolicies = new Set(policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
@@ -172,7 +236,7 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
       if (live !== expected) clusterProblems.push(`kube-controller-manager on ${t.node} has --cluster-cidr=${live ?? 'unset'}, expected ${expected}`);
     }
   }
-  for (const j of expectedJobs.filter((x) => !x.node)) {
+  for (const j of expected.jobs) {
     const s = jobState.get(j.name) ?? 'missing';
     if (s !== 'complete') clusterProblems.push(`Job ${j.name} ${s}`);
   }
@@ -219,7 +283,7 @@ export function renderStatus(r: StatusReport, width = 80): string {
   const yn = (b?: boolean) => (b === undefined ? '-' : b ? 'Ready' : 'NOT READY');
   const shown = r.nodes.filter((n) => n.problems.length > 0).concat(r.nodes.filter((n) => n.problems.length === 0)).slice(0, 50);
   for (const n of shown) {
-    lines.push(`${n.name.padEnd(26).slice(0, 26)} ${String(n.wave).padStart(4)}  ${n.desired.padEnd(6)} ${String(n.podsOnWeave).padStart(6)} ${String(n.podsOnCalico).padStart(7)} ${String(n.podsOnHost).padStart(5)}  ${yn(n.calicoNodeReady).padEnd(11)}  ${yn(n.weaveNetReady).padEnd(9)}  ${n.switchJob.padEnd(8)}  ${n.problems.join('; ')}`);
+    lines.push(`${n.name.padEnd(26).slice(0, 26)} ${String(n.wave).padStart(4)}  ${n.desired.padEnd(6)} ${String(n.podsOnWeave).padStart(6)} ${String(n.podsOnCalico).padStart(7)} ${String(n.podsOnHost).padStart(5)}  ${yn(n.calicoNodeReady).padEnd(11)}  ${yn(n.weaveNetReady).padEnd(9)}  ${n.switch.padEnd(8)}  ${n.problems.join('; ')}`);
   }
   if (r.nodes.length > shown.length) lines.push(`… and ${r.nodes.length - shown.length} more nodes`);
   const c = r.cluster;

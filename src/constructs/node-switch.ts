@@ -1,7 +1,8 @@
 /**
- * One Job per node that converges the node's /etc/cni/net.d to the desired network: Calico first
- * (a copy of Calico's conflist that sorts before Weave's) or Weave first (no copy). Named after
- * its content, so a changed desired state is a new Job and a revert re-creates the earlier one.
+ * The pod that converges a node's /etc/cni/net.d to the desired network: Calico first (a copy of
+ * Calico's conflist that sorts before Weave's) or Weave first (no copy). A NodeSwitchSet runs it
+ * on each node of a set (a wave, the newcomers, every node); its steps are safe to run again on a
+ * converged node (node-switch.sh inspects first), as a DaemonSet's pod restarted does.
  *
  * A switch to Calico runs as a sequence of init containers: wait until calico-node is Ready on the
  * node; optionally cordon and drain it (Eviction API, so PodDisruptionBudgets hold); switch;
@@ -9,11 +10,9 @@
  */
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { KubeJob, Quantity, type Container, type EnvVar, type JobSpec, type PodSpec, type Volume } from '../../imports/k8s';
+import { Quantity, type Container, type EnvVar, type PodSpec, type Volume } from '../../imports/k8s';
 import type { DrainLane, NodeCniState } from '../model/node-states';
-import { contentName } from './content-name';
 import { hostportCleanupContainer, nodeNameEnv, NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources, XTABLES_LOCK_VOLUME } from './job-containers';
-import { jobContent } from './job-content';
 import { useScript } from './job-scripts';
 
 /** Which network new pods on the node get (the model's NodeCniState). */
@@ -113,37 +112,6 @@ const CALICO_READY_TIMEOUT_SECONDS = 600;
  * the restarts (the DaemonSet pods' deletion waits up to 300 s) and the uncordon that gives it back.
  */
 const LANE_MARGIN_SECONDS = 900;
-
-export class NodeSwitch extends Construct {
-  /** Name of the Job (content-addressed). */
-  public readonly jobName: string;
-  /** Whether the Job calls the API (and so needs the ServiceAccount). */
-  public readonly usesApi: boolean;
-
-  constructor(scope: Construct, id: string, props: NodeSwitchProps) {
-    super(scope, id);
-    const namespace = props.namespace ?? 'kube-system';
-    const pod = nodeSwitchPod(this, props);
-    this.usesApi = pod.usesApi;
-    const spec: JobSpec = {
-      // A failed step leaves the node as it was (or cordoned, with the reason in the log); retries
-      // cover a calico-node that is still starting.
-      backoffLimit: 4,
-      activeDeadlineSeconds: pod.deadlineSeconds,
-      template: {
-        metadata: { labels: { ...NODE_SWITCH_LABELS } },
-        spec: { nodeName: props.nodeName, restartPolicy: 'Never', ...pod.spec },
-      },
-    };
-    // The name hashes the whole spec, so any change to it (even one made in this file, or in a
-    // script, whose ConfigMap the volumes name by digest) is a new Job.
-    this.jobName = contentName(props.desired, props.nodeName, { spec: jobContent(spec), namespace });
-    new KubeJob(this, 'Resource', {
-      metadata: { name: this.jobName, namespace, labels: { ...NODE_SWITCH_LABELS, 'cni-migrate.io/desired': props.desired } },
-      spec,
-    });
-  }
-}
 
 /** The pod of a node switch, without its restart policy and binding (a Job's or a DaemonSet's). */
 export interface NodeSwitchPod {

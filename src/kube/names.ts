@@ -7,3 +7,11 @@
 export const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 /** Most object names, node names among them: at most 253 characters. */
 export const DNS_SUBDOMAIN = '^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+/** The label that tells the sets' pods apart (and selects them: selectors must not overlap). */
+export const NODE_SET_LABEL = 'cni-migrate.io/nodes';
+/**
+ * A digest of the pod's spec, on the pods only: `status` tells a pod of this step from one the
+ * rolling update has not replaced yet (the controller's own revision hash is not known at synth).
+ */
+export const POD_SPEC_LABEL = 'cni-migrate.io/pod-spec';

@@ -9,6 +9,13 @@ import type { StepState } from '../steps/steps';
 import { isControlPlane, nodeCountOf } from '../steps/waves';
 import { COEXISTENCE_CONF_NAME, FINAL_CONF_NAME, PRIORITY_CONF_NAME, WEAVE_CONF_NAME } from './conflist-names';
 
+/** The DaemonSet of the nodes missing from the inventory (before Calico's final name). */
+export const NEWCOMER_SET_NAME = 'cni-migrate-newcomer-switch';
+/** The prefix of the inventory's switch DaemonSets (cni-migrate-switch-wave-N…, cni-migrate-switch-all). */
+export const SWITCH_SET_PREFIX = 'cni-migrate-switch-';
+/** The DaemonSet of every Linux node, from Calico's final name on. */
+export const ALL_NODES_SET_NAME = `${SWITCH_SET_PREFIX}all`;
+
 /** The state a node-switch Job converges /etc/cni/net.d to. */
 export type NodeCniState = 'calico-first' | 'weave-first' | 'calico-native';
 
@@ -155,6 +162,11 @@ export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], wav
 export interface NewcomerState {
   /** The convergence its DaemonSet runs; undefined before Calico is installed (nothing to do). */
   readonly convergence?: NodeConvergence;
+  /**
+   * The DaemonSet that converges them: their own before Calico's final name, then the one of all nodes.
+   * @default - none (before Calico is installed)
+   */
+  readonly daemonSet?: string;
   /** Weave's leftovers must be gone from it (a newcomer of the node phase has them). */
   readonly weaveLeftoversRemoved: boolean;
 }
@@ -178,5 +190,6 @@ export function newcomerState(migration: Migration, nodes: readonly NodeInfo[], 
       weaveTaint: false,
     };
   }
-  return { convergence, weaveLeftoversRemoved: !state.weavePresent };
+  const daemonSet = !convergence ? undefined : state.calicoFinalName ? ALL_NODES_SET_NAME : NEWCOMER_SET_NAME;
+  return { convergence, ...(daemonSet ? { daemonSet } : {}), weaveLeftoversRemoved: !state.weavePresent };
 }

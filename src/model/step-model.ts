@@ -16,6 +16,7 @@ import { COEXISTENCE_CONF_NAME, FINAL_CONF_NAME } from './conflist-names';
 import { gateChecksFor, type GateChecks } from './gate-checks';
 import { newcomerState, nodeStates, type NewcomerState, type NodeState } from './node-states';
 import { probeNetworks, type ProbeNetwork } from './probe-targets';
+import { switchSets, type SwitchSet } from './switch-sets';
 
 /** What the model is computed from (a MigrationPlan is one). */
 export interface StepModelInputs {
@@ -33,6 +34,8 @@ export interface StepModel {
   readonly state: StepState;
   /** Every inventory node, in inventory order. */
   readonly nodes: readonly NodeState[];
+  /** The DaemonSets that converge the inventory's nodes, each a group of nodes with one switch. */
+  readonly switchSets: readonly SwitchSet[];
   /** Linux nodes that are not in the inventory (joined since the snapshot), whatever their number. */
   readonly newcomers: NewcomerState;
   readonly calico: {
@@ -88,6 +91,7 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
     step,
     state,
     nodes,
+    switchSets: switchSets(migration, snapshot.nodes, nodes, state),
     newcomers: newcomerState(migration, snapshot.nodes, state),
     calico: {
       installed: state.calicoInstalled,

@@ -147,9 +147,9 @@ export function stepReport(plan: MigrationPlan): StepReport {
   const newcomer = model.newcomers.convergence;
   if (newcomer) {
     const to = newcomer.desired === 'weave-first' ? 'Weave first, as every node is before its wave' : newcomer.desired === 'calico-native' ? 'Calico\'s own conflist first' : `Calico first${newcomer.drain ? ', drained as a wave\'s node is' : ''}`;
-    changes.push(`a Linux node that is not in ${snapshot.dir}/nodes.yaml (one that joined since the snapshot) is converged by the DaemonSet kube-system/cni-migrate-newcomer-switch: ${to}; one object for every such node, whatever their number`);
+    changes.push(`a Linux node that is not in ${snapshot.dir}/nodes.yaml (one that joined since the snapshot) is converged by the DaemonSet kube-system/${model.newcomers.daemonSet}: ${to}; one object for every such node, whatever their number`);
   }
-  if (!model.weave.present) changes.push(`Weave's leftovers are removed from such nodes too (DaemonSet kube-system/cni-migrate-newcomer-weave-cleanup)`);
+  if (!model.weave.present) changes.push(`Weave's leftovers are removed from such nodes too (the DaemonSet kube-system/cni-migrate-weave-cleanup cleans every node)`);
   const rec = snapshot.inventoryReconciled;
   if (rec) {
     const parts = [rec.removed.length ? `removed ${rec.removed.length} node(s) gone from the cluster (${rec.removed.join(', ')})` : '', rec.added.length ? `added ${rec.added.join(', ')}` : '', rec.leftToNewcomers.length ? `left ${rec.leftToNewcomers.join(', ')} to the newcomers' DaemonSet` : ''].filter(Boolean);

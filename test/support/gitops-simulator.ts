@@ -1,7 +1,9 @@
 /**
  * A GitOps simulator: applies synthesized dist/ folders one after another with prune semantics,
- * runs every newly created Job's switch script (busybox sh, the real script) against a per-node
- * CNI config folder, and models the two DaemonSets that write into that folder:
+ * runs every newly created Job, and the pod of each of our DaemonSets on every node it selects
+ * when the DaemonSet is new or its template changed (its rolling update), with the real scripts
+ * (busybox sh) against a per-node CNI config folder, and models the two DaemonSets of the networks
+ * that write into that folder:
  *  - Weave's init container creates 10-weave.conflist when it is missing;
  *  - Calico's install-cni writes CNI_CONF_NAME (in place) and deletes CNI_OLD_CONF_NAME
  *    (default 10-calico.conflist) when the names differ.
@@ -100,6 +102,14 @@ export class GitOpsSimulator {
     for (const [k, o] of [...this.live]) if (o.kind === 'Job') this.live.delete(k);
   }
 
+  /**
+   * Every pod of our DaemonSets starts again (nodes rebooted, pods evicted or deleted): the
+   * kubelet runs its init containers again from the first. Returns the failed runs.
+   */
+  restartPods(): JobRun[] {
+    return this.liveObjects('DaemonSet').filter(isOurSet).flatMap((ds) => this.nodesOf(ds).map((n) => this.runSetPod(ds, n))).filter((r) => r.code !== 0);
+  }
+
   /** Set fields of a node's spec (unschedulable: a cordon by someone else). */
   setNode(name: string, spec: Obj): void {
     const f = path.join(this.store, `Node.default.${name}.json`);
@@ -145,9 +155,9 @@ export class GitOpsSimulator {
       if (o.kind === 'DaemonSet' && o.metadata.name === 'weave-net' && !before) this.weaveInit();
       if (o.kind === 'DaemonSet' && o.metadata.name === 'calico-node' && JSON.stringify(before) !== JSON.stringify(o)) this.installCni();
       // A new or changed DaemonSet of ours (re)creates its pod on every node it selects (a rollout).
-      if (isNewcomerSet(o) && JSON.stringify(before?.spec.template) !== JSON.stringify(o.spec.template)) {
+      if (isOurSet(o) && JSON.stringify(before?.spec.template) !== JSON.stringify(o.spec.template)) {
         if (containerNames(o).includes('cleanup')) cleanups.push(o);
-        else failed.push(...this.runOnNewcomers(o));
+        else failed.push(...this.nodesOf(o).map((n) => this.runPod(o, n)).filter((r) => r.code !== 0));
       }
       if (o.kind === 'Job' && !before) {
         if (containerNames(o).includes('cleanup')) cleanups.push(o);
@@ -161,7 +171,7 @@ export class GitOpsSimulator {
     const names = new Set(desired.map(key));
     for (const k of [...this.live.keys()]) if (!names.has(k)) this.live.delete(k);
     for (const o of cleanups) {
-      const runs = isNewcomerSet(o) ? this.nodesOf(o).map((n) => this.runCleanup(o, n)) : [this.runCleanup(o, o.spec.template.spec.nodeName)];
+      const runs = isOurSet(o) ? this.nodesOf(o).map((n) => this.runCleanup(o, n)) : [this.runCleanup(o, o.spec.template.spec.nodeName)];
       failed.push(...runs.filter((r) => r.code !== 0));
     }
     return failed;
@@ -180,9 +190,9 @@ export class GitOpsSimulator {
     this.weaveInit();
     this.installCni();
     const failed: JobRun[] = [];
-    for (const ds of this.liveObjects('DaemonSet').filter(isNewcomerSet)) {
+    for (const ds of this.liveObjects('DaemonSet').filter(isOurSet)) {
       if (!this.nodesOf(ds).includes(name)) continue;
-      const r = ds.spec.template.spec.initContainers.some((c: any) => c.name === 'cleanup') ? this.runCleanup(ds, name) : this.runPod(ds, name);
+      const r = this.runSetPod(ds, name);
       if (r.code !== 0) failed.push(r);
     }
     return failed;
@@ -214,9 +224,9 @@ export class GitOpsSimulator {
     });
   }
 
-  /** Run a DaemonSet's pod on each node it selects, as its rollout does. */
-  private runOnNewcomers(ds: Obj): JobRun[] {
-    return this.nodesOf(ds).map((n) => this.runPod(ds, n)).filter((r) => r.code !== 0);
+  /** The pod of one of our DaemonSets on `node`. */
+  private runSetPod(ds: Obj, node: string): JobRun {
+    return ds.spec.template.spec.initContainers.some((c: any) => c.name === 'cleanup') ? this.runCleanup(ds, node) : this.runPod(ds, node);
   }
 
   /** Pods the gate sees (as `kubectl get pods -A -o json` would list them). */
@@ -465,9 +475,9 @@ export function withCrashPoints(script: string): { script: string; points: numbe
   return { script: out.join('\n'), points };
 }
 
-/** A DaemonSet of ours for the nodes missing from the inventory (newcomer-switch.ts). */
-function isNewcomerSet(o: Obj): boolean {
-  return o.kind === 'DaemonSet' && (o.metadata as any).labels?.['cni-migrate.io/nodes'] === 'newcomers';
+/** A DaemonSet of ours (node-switch-set.ts): a wave's, the newcomers', every node's, the Weave cleanup's. */
+function isOurSet(o: Obj): boolean {
+  return o.kind === 'DaemonSet' && (o.metadata as any).labels?.['app.kubernetes.io/name'] === 'cni-migrate';
 }
 
 function readDist(dir: string): Obj[] {

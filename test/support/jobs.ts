@@ -50,3 +50,23 @@ export function switchStepOf(distDir: string, node: string, desired: string): Sw
   }
   throw new Error(`no ${desired} Job for ${node} in ${dir}`);
 }
+
+/**
+ * The node-switch DaemonSets of `objects` that select each inventory node, as the DaemonSet
+ * controller would place their pods: by the `metadata.name` field of the required node affinity
+ * (In: the named nodes; NotIn: the others; none: every node).
+ */
+export function switchSetsByNode(objects: readonly Obj[], inventory: readonly string[]): Map<string, Obj[]> {
+  const out = new Map<string, Obj[]>(inventory.map((n) => [n, []]));
+  for (const ds of objects.filter((o) => o.kind === 'DaemonSet' && o.metadata.labels?.['app.kubernetes.io/component'] === 'node-switch')) {
+    const byName = ds.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchFields?.[0];
+    const selected = !byName ? inventory : byName.operator === 'In' ? inventory.filter((n) => byName.values.includes(n)) : inventory.filter((n) => !byName.values.includes(n));
+    for (const n of selected) out.get(n)!.push(ds);
+  }
+  return out;
+}
+
+/** Every container of a pod template, in the order they run. */
+export function stepsOf(o: Obj): Obj[] {
+  return [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers];
+}

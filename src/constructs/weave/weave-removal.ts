@@ -1,40 +1,43 @@
 /**
  * Removing Weave (weave-removed and later): an API Job that deletes Weave's DaemonSet and its
- * runtime ConfigMap, and one cleanup Job per node that removes Weave's files, devices and iptables
- * chains once its pod is gone. (The gate that no pod is left on a Weave IP is a StepGate.)
+ * runtime ConfigMap, and one DaemonSet whose pod, on every Linux node (the inventory's and any that
+ * joined while Weave ran), removes Weave's files, devices and iptables chains once Weave's pod is
+ * gone from it. A node that leaves holds nothing back; a failed cleanup is retried by the kubelet.
+ * (The gate that no pod is left on a Weave IP is a StepGate.)
  */
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { KubeDaemonSet, KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
-import { holdContainer, newcomerAffinity } from '../newcomer-switch';
+import { KubeJob, Quantity, type Container, type PolicyRule } from '../../../imports/k8s';
 import { contentName } from '../content-name';
 import { hostportCleanupContainer, nodeNameEnv, NON_ROOT, ROOT_NET_ADMIN, scriptResources, XTABLES_LOCK_MOUNT, XTABLES_LOCK_VOLUME } from '../job-containers';
 import { roleBoundAccount } from '../job-account';
 import { jobContent } from '../job-content';
 import { useScript, type ScriptUse } from '../job-scripts';
+import { NODE_SET_LABEL, NodeDaemonSet } from '../node-switch-set';
 
 const NS = 'kube-system';
 const LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'weave-removal' } as const;
 const CLEANUP_ACCOUNT = 'cni-migrate-weave-cleanup';
 
 export interface WeaveCleanupProps {
-  readonly nodes: readonly string[];
   readonly kubectlImage: string;
   /** Image with sh, ip, iptables (legacy and nft) and ipset; calico/node has them and is on every node. */
   readonly netToolsImage: string;
   /**
-   * The inventory: a DaemonSet cleans every other Linux node (one that joined while Weave ran).
-   * @default - no DaemonSet: inventory nodes only
-   */
-  readonly newcomersExcept?: readonly string[];
-  /**
-   * Image of the container that holds a cleaned newcomer's pod (any image with /bin/sh and sleep).
+   * Image of the container that holds a cleaned node's pod (any image with /bin/sh and sleep).
    * @default - kubectlImage
    */
   readonly holdImage?: string;
+  /**
+   * How many nodes' cleanup pods a changed step replaces at once.
+   * @default 10%
+   */
+  readonly maxUnavailable?: number | string;
 }
 
-const NEWCOMER_CLEANUP_LABELS = { ...LABELS, 'cni-migrate.io/nodes': 'newcomers' } as const;
+/** Name of the DaemonSet that cleans the nodes. */
+export const WEAVE_CLEANUP_DAEMONSET = 'cni-migrate-weave-cleanup';
+const CLEANUP_SET_LABELS = { ...LABELS, [NODE_SET_LABEL]: 'all' } as const;
 
 /** Deletes Weave's DaemonSet and runtime ConfigMap, then cleans every node. */
 export class WeaveCleanup extends Construct {
@@ -74,12 +77,10 @@ export class WeaveCleanup extends Construct {
       'echo "weave-net pod still running on $NODE_NAME after 600s: $left" >&2; exit 1',
     ].join('\n');
     const layer = Chart.of(this);
-    const newcomers = props.newcomersExcept && props.newcomersExcept.length > 0 ? props.newcomersExcept : undefined;
-    const cleansNodes = props.nodes.length > 0 || !!newcomers;
-    const cleanupScript = cleansNodes ? useScript(layer, 'weave-cleanup.sh', NS) : undefined;
-    const hostportScript = cleansNodes ? useScript(layer, 'hostport-cleanup.sh', NS) : undefined;
-    // The pod that cleans `node`, or (undefined) whichever node a DaemonSet's pod runs on.
-    const cleanupPod = (node: string | undefined) => {
+    const cleanupScript = useScript(layer, 'weave-cleanup.sh', NS);
+    const hostportScript = useScript(layer, 'hostport-cleanup.sh', NS);
+    // The pod cleans whichever node it runs on (NODE_NAME from the downward API).
+    const cleanupPod = () => {
       const hostPath = (name: string, path: string, type: string) => ({ name, hostPath: { path, type } });
       return {
         // The devices and iptables chains to remove are the host's.
@@ -88,16 +89,16 @@ export class WeaveCleanup extends Construct {
         serviceAccountName: CLEANUP_ACCOUNT,
         automountServiceAccountToken: true,
         initContainers: [
-          { ...kubectlContainer('wait-for-weave-pod-gone', props.kubectlImage), command: ['/bin/sh', '-c', waitScript], env: [nodeNameEnv(node), { name: 'HOME', value: '/tmp' }] },
+          { ...kubectlContainer('wait-for-weave-pod-gone', props.kubectlImage), command: ['/bin/sh', '-c', waitScript], env: [nodeNameEnv(undefined), { name: 'HOME', value: '/tmp' }] },
           // No pod has a Weave IP any more (the gate): every hostPort entry named after Weave is stale.
-          hostportCleanupContainer(hostportScript!, props.netToolsImage, [nodeNameEnv(node)]),
+          hostportCleanupContainer(hostportScript, props.netToolsImage, [nodeNameEnv(undefined)]),
         ],
         containers: [{
           name: 'cleanup',
           image: props.netToolsImage,
           imagePullPolicy: 'IfNotPresent',
-          command: cleanupScript!.command,
-          env: [nodeNameEnv(node)],
+          command: cleanupScript.command,
+          env: [nodeNameEnv(undefined)],
           // Root owns the files; NET_ADMIN and NET_RAW are what deleting links and iptables
           // rules take: no other capability, not privileged.
           securityContext: ROOT_NET_ADMIN,
@@ -106,7 +107,7 @@ export class WeaveCleanup extends Construct {
             { name: 'cni-net-d', mountPath: '/host/etc/cni/net.d' },
             { name: 'cni-bin', mountPath: '/host/opt/cni/bin' },
             { name: 'weave-data', mountPath: '/host/var/lib/weave' },
-            cleanupScript!.mount,
+            cleanupScript.mount,
             XTABLES_LOCK_MOUNT,
           ],
         }] as Container[],
@@ -116,36 +117,19 @@ export class WeaveCleanup extends Construct {
           hostPath('weave-data', '/var/lib/weave', 'DirectoryOrCreate'),
           XTABLES_LOCK_VOLUME,
           tmpVolume(),
-          cleanupScript!.volume,
-          hostportScript!.volume,
+          cleanupScript.volume,
+          hostportScript.volume,
         ],
       };
     };
-    for (const node of props.nodes) {
-      const spec = jobSpec({ nodeName: node, ...cleanupPod(node) }, 900);
-      this.addJob(node, contentName('weave-cleanup', node, jobContent(spec)), spec);
-    }
-    if (newcomers) {
-      // Nodes that joined while Weave ran (the node phase) carry its leftovers too: one DaemonSet
-      // cleans every node missing from the inventory, the way NewcomerSwitch converges them.
-      const pod = cleanupPod(undefined);
-      new KubeDaemonSet(this, 'newcomers', {
-        metadata: { name: 'cni-migrate-newcomer-weave-cleanup', namespace: NS, labels: { ...NEWCOMER_CLEANUP_LABELS } },
-        spec: {
-          selector: { matchLabels: { ...NEWCOMER_CLEANUP_LABELS } },
-          template: {
-            metadata: { labels: { ...NEWCOMER_CLEANUP_LABELS } },
-            spec: {
-              ...pod,
-              enableServiceLinks: false,
-              initContainers: [...pod.initContainers, ...pod.containers],
-              containers: [holdContainer(props.holdImage ?? props.kubectlImage)],
-              affinity: newcomerAffinity(newcomers),
-            },
-          },
-        },
-      });
-    }
+    new NodeDaemonSet(this, 'Nodes', {
+      name: WEAVE_CLEANUP_DAEMONSET,
+      labels: CLEANUP_SET_LABELS,
+      pod: { ...cleanupPod(), enableServiceLinks: false },
+      holdImage: props.holdImage ?? props.kubectlImage,
+      nodes: 'all',
+      maxUnavailable: props.maxUnavailable ?? '10%',
+    });
   }
 
   private addJob(id: string, name: string, spec: object): void {

@@ -1,0 +1,68 @@
+/**
+ * The node switches of a step, grouped: every inventory node whose convergence is the same (same
+ * wave, same drain lane, same runtime) is converged by one DaemonSet, so the manifests grow by a
+ * node's name per node, not by a Job, and a node that leaves the cluster simply has no pod.
+ *
+ * Names are stable from step to step: a wave's set is the same object whether the wave is on Weave
+ * or switched, so a wave commit (or its revert) changes that set's pod template and nothing else,
+ * and the DaemonSet's rolling update re-runs the switch only on that wave's nodes.
+ */
+import type { Migration } from '../config/types';
+import type { NodeInfo } from '../kube/objects';
+import type { StepState } from '../steps/steps';
+import { ALL_NODES_SET_NAME, runtimeOf, SWITCH_SET_PREFIX, type DrainLane, type NodeConvergence, type NodeState } from './node-states';
+
+export interface SwitchSet {
+  /** Name of its DaemonSet (and the value of its pods' cni-migrate.io/nodes label). */
+  readonly name: string;
+  /**
+   * The inventory nodes it converges, in inventory order.
+   * @default - every Linux node, the inventory's and any that joined since (one convergence for all)
+   */
+  readonly nodes?: readonly string[];
+  readonly convergence: NodeConvergence;
+  /**
+   * The drain lane its nodes share (the set is per lane, so its nodes drain one after another).
+   * @default - no drain lane
+   */
+  readonly drainLane?: DrainLane;
+}
+
+export function switchSets(migration: Migration, inventory: readonly NodeInfo[], nodes: readonly NodeState[], state: StepState): SwitchSet[] {
+  if (state.calicoFinalName) {
+    // From weave-removed every node, newcomer or not, converges to the same final state, so one
+    // set without a name list covers them all (no drain, no restart: nothing to tell apart).
+    const finals = new Set(nodes.map((n) => JSON.stringify(n.convergences.find((c) => c.role === 'final'))));
+    if (finals.size > 1) throw new Error(`the final convergence differs between nodes: ${[...finals].join(' / ')}`);
+    const convergence = nodes[0]?.convergences.find((c) => c.role === 'final');
+    return convergence ? [{ name: ALL_NODES_SET_NAME, convergence }] : [];
+  }
+  if (!state.calicoInstalled) return [];
+  const runtimeOfNode = new Map(inventory.map((n) => [n.name, runtimeOf(n.containerRuntime) ?? 'unknown']));
+  // The runtime names a set only when the restart is on (it is part of the pod) and a wave holds
+  // several: the name must not depend on whether the wave has switched yet.
+  const runtimesOfWave = new Map<number, Set<string>>();
+  for (const n of nodes) {
+    if (!runtimesOfWave.has(n.wave)) runtimesOfWave.set(n.wave, new Set());
+    runtimesOfWave.get(n.wave)!.add(runtimeOfNode.get(n.name)!);
+  }
+  const sets = new Map<string, { nodes: string[]; convergence: NodeConvergence; drainLane?: DrainLane; wave: number; lane: number }>();
+  for (const n of nodes) {
+    const convergence = n.convergences.find((c) => c.role === 'wave');
+    if (!convergence) continue;
+    const byRuntime = migration.spec.nodes.restartKubelet && runtimesOfWave.get(n.wave)!.size > 1;
+    const name = `${SWITCH_SET_PREFIX}wave-${n.wave}${n.drainLane ? `-lane-${n.drainLane.index}` : ''}${byRuntime ? `-${runtimeOfNode.get(n.name)}` : ''}`;
+    const set = sets.get(name);
+    if (!set) {
+      sets.set(name, { nodes: [n.name], convergence, drainLane: n.drainLane, wave: n.wave, lane: n.drainLane?.index ?? 0 });
+    } else if (JSON.stringify(set.convergence) !== JSON.stringify(convergence)) {
+      // Unreachable by construction: a set's key holds everything a wave convergence depends on.
+      throw new Error(`nodes of ${name} need different switches: ${set.nodes[0]} ${JSON.stringify(set.convergence)}, ${n.name} ${JSON.stringify(convergence)}`);
+    } else {
+      set.nodes.push(n.name);
+    }
+  }
+  return [...sets.entries()]
+    .sort(([a, x], [b, y]) => x.wave - y.wave || x.lane - y.lane || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, s]) => ({ name, nodes: s.nodes, convergence: s.convergence, ...(s.drainLane ? { drainLane: s.drainLane } : {}) }));
+}
