@@ -1,5 +1,5 @@
 /**
- * One model, read everywhere: at every step of the demo, what synth renders (node Jobs, the gate
+ * One model, read everywhere: at every step of the demo, what synth renders (node switches, the gate
  * Job, the cluster-CIDR Jobs, policies, Weave's objects), PLAN.md and step.json state exactly what
  * the step model says. `status` is checked against the same model in status.test.ts.
  */
@@ -8,6 +8,7 @@ import { gateCheckList } from '../src/model/gate-checks';
 import { loadPlan } from '../src/plan/migration-plan';
 import { renderStep } from '../src/synth/render';
 import { stepList } from '../src/steps/steps';
+import { stepsOf, switchSetsByNode } from './support/jobs';
 import { demoWorkspace, editConfig, setStep } from './support/workspace';
 
 const STEPS = stepList(5).map((s) => s.name);
@@ -28,16 +29,19 @@ describe.each(['argocd', 'flux'])('the model and what is rendered from it (%s)',
     const objs = [...files].filter(([f]) => f.endsWith('.yaml') && !f.endsWith('kustomization.yaml')).map(([file, text]) => ({ file, obj: YAML.parse(text) }));
     const jobs = objs.filter((o) => o.obj.kind === 'Job').map((o) => o.obj);
 
-    // Node Jobs: one per convergence of the model, with its desired state, conflist and drain.
-    const nodeJobs = jobs.filter((j) => j.metadata.labels?.['app.kubernetes.io/component'] === 'node-switch');
-    const rendered = nodeJobs.map((j) => {
-      const pod = j.spec.template.spec;
-      const env = [...(pod.initContainers ?? []), ...pod.containers].flatMap((c: any) => c.env ?? []);
-      const names = [...(pod.initContainers ?? []), ...pod.containers].map((c: any) => c.name);
-      return `${pod.nodeName} ${j.metadata.labels['cni-migrate.io/desired']} ${env.find((e: any) => e.name === 'CALICO_CONF').value} drain=${names.includes('drain')}`;
-    }).sort();
+    // Node switches: each node is selected by one DaemonSet per convergence of the model, with
+    // its desired state, conflist and drain; no node Job.
+    expect(jobs.filter((j) => j.metadata.labels?.['app.kubernetes.io/component'] === 'node-switch')).toEqual([]);
+    const sets = switchSetsByNode(objs.map((o) => o.obj), model.nodes.map((n) => n.name));
+    const rendered = [...sets].flatMap(([node, dss]) => dss.filter((ds) => ds.metadata.name !== 'cni-migrate-newcomer-switch').map((ds) => {
+      const steps = stepsOf(ds);
+      const env = steps.flatMap((c: any) => c.env ?? []);
+      return `${node} ${ds.metadata.labels['cni-migrate.io/desired']} ${env.find((e: any) => e.name === 'CALICO_CONF').value} drain=${steps.some((c: any) => c.name === 'drain')}`;
+    })).sort();
     const modelled = model.nodes.flatMap((n) => n.convergences.map((c) => `${n.name} ${c.desired} ${c.calicoConfName} drain=${!!c.drain}`)).sort();
     expect(rendered).toEqual(modelled);
+    // The newcomers' own DaemonSet exists exactly while the model gives them a convergence of their own.
+    expect(objs.some((o) => o.obj.kind === 'DaemonSet' && o.obj.metadata.name === 'cni-migrate-newcomer-switch')).toBe(model.newcomers.daemonSet === 'cni-migrate-newcomer-switch');
 
     // The gate Job runs exactly the model's checks, in its order, with its CIDR.
     const gate = jobs.find((j) => j.metadata.labels?.['app.kubernetes.io/component'] === 'gate');

@@ -1,5 +1,6 @@
 /**
- * The shape of the synthesized node Jobs and their RBAC: the step order, and least privilege.
+ * The shape of the synthesized node switches (a DaemonSet per wave and drain lane, whose pod runs
+ * the steps as init containers) and their RBAC: the step order, and least privilege.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -7,6 +8,7 @@ import * as path from 'path';
 import { contentName } from '../src/constructs/content-name';
 import { scriptConfigMapName } from '../src/constructs/job-scripts';
 import { runInImage } from './support/image-tools';
+import { switchSetsByNode } from './support/jobs';
 import { cli, demoWorkspace, editConfig, readManifests, setStep, type Workspace } from './support/workspace';
 
 async function nodesLayer(ws: Workspace, step: string): Promise<any[]> {
@@ -15,17 +17,30 @@ async function nodesLayer(ws: Workspace, step: string): Promise<any[]> {
   expect(r).toMatchObject({ code: 0, stderr: '' });
   return readManifests(ws.dist).filter((m) => m.file.startsWith('40-nodes/')).map((m) => m.obj);
 }
-const job = (objs: any[], node: string, desired: string) => objs.find((o) => o.kind === 'Job' && o.spec.template.spec.nodeName === node && o.metadata.labels['cni-migrate.io/desired'] === desired);
+/** The one switch DaemonSet of the inventory that selects `node`, with the given desired state. */
+const job = (objs: any[], node: string, desired: string) => {
+  const sets = switchSetsByNode(objs, [node]).get(node)!.filter((ds) => ds.metadata.labels['cni-migrate.io/desired'] === desired);
+  expect(sets.map((ds) => ds.metadata.name)).toHaveLength(1);
+  return sets[0];
+};
 const steps = (j: any) => [...(j.spec.template.spec.initContainers ?? []), ...j.spec.template.spec.containers].map((c: any) => c.name);
 const containers = (j: any) => [...(j.spec.template.spec.initContainers ?? []), ...j.spec.template.spec.containers];
 
-describe('node switch Jobs', () => {
+describe('node switch DaemonSets', () => {
   it('calico-first with drain: wait, inspect, drain, switch, uncordon; host network, pinned, every taint, one host path', async () => {
     const objs = await nodesLayer(demoWorkspace(), 'nodes-1');
     const j = job(objs, 'worker-1', 'calico-first');
-    expect(steps(j)).toEqual(['wait-for-calico-node', 'inspect', 'drain', 'switch', 'uncordon']);
+    expect(steps(j)).toEqual(['wait-for-calico-node', 'inspect', 'drain', 'switch', 'uncordon', 'converged']);
+    expect(j.metadata.name).toBe('cni-migrate-switch-wave-1-lane-0');
     const pod = j.spec.template.spec;
-    expect(pod).toMatchObject({ nodeName: 'worker-1', hostNetwork: true, restartPolicy: 'Never', tolerations: [{ operator: 'Exists' }], serviceAccountName: 'cni-migrate-node-switch', automountServiceAccountToken: true });
+    // Every step an init container, retried by the kubelet until it succeeds (restartPolicy Always).
+    expect(pod.containers.map((c: any) => c.name)).toEqual(['converged']);
+    expect(pod.restartPolicy).toBeUndefined();
+    expect(pod.nodeName).toBeUndefined();
+    expect(pod).toMatchObject({ hostNetwork: true, tolerations: [{ operator: 'Exists' }], serviceAccountName: 'cni-migrate-node-switch', automountServiceAccountToken: true });
+    expect(pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields).toEqual([{ key: 'metadata.name', operator: 'In', values: ['worker-1'] }]);
+    // A lane's nodes drain one at a time: the rolling update replaces one pod at a time.
+    expect(j.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
     expect(pod.hostPID).toBeUndefined();
     expect(pod.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual(['/etc/cni/net.d']);
     for (const c of containers(j)) expect(c.securityContext.privileged ?? false).toBe(false);
@@ -38,22 +53,22 @@ describe('node switch Jobs', () => {
     // The inspect step only reads the node's folder.
     const inspect = containers(j).find((c: any) => c.name === 'inspect');
     expect(inspect.volumeMounts.find((m: any) => m.name === 'cni-net-d')).toEqual({ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d', readOnly: true });
-    expect(j.spec.ttlSecondsAfterFinished).toBeUndefined();
-    expect(j.spec.activeDeadlineSeconds).toBe(300 + 600 + 600 + 60);
   });
 
   it('weave-first and calico-native Jobs call the API only to release a cordon this tool left, and never without drains', async () => {
     const ws = demoWorkspace();
     for (const [step, desired] of [['nodes-1', 'weave-first'], ['finalized', 'calico-native']]) {
       const j = job(await nodesLayer(ws, step), 'cp-2', desired);
-      expect(steps(j)).toEqual(['switch', 'uncordon']);
+      expect(steps(j)).toEqual(['switch', 'uncordon', 'converged']);
       expect(containers(j).find((c: any) => c.name === 'uncordon').env).toContainEqual({ name: 'PHASE', value: 'uncordon' });
       expect(j.spec.template.spec.serviceAccountName).toBe('cni-migrate-node-switch');
     }
     editConfig(ws, (d) => (d.spec.nodes.drain = false));
     for (const [step, desired] of [['nodes-1', 'weave-first'], ['finalized', 'calico-native']]) {
       const j = job(await nodesLayer(ws, step), 'cp-2', desired);
-      expect(steps(j)).toEqual(['switch']);
+      expect(steps(j)).toEqual(['switch', 'converged']);
+      // No drain: a changed step replaces every pod of the set at once (a revert must be quick).
+      expect(j.spec.updateStrategy.rollingUpdate.maxUnavailable).toBe('100%');
       expect(j.spec.template.spec.automountServiceAccountToken).toBe(false);
       expect(j.spec.template.spec.serviceAccountName).toBeUndefined();
     }
@@ -63,7 +78,7 @@ describe('node switch Jobs', () => {
     const ws = demoWorkspace();
     editConfig(ws, (d) => (d.spec.nodes.drain = false));
     const objs = await nodesLayer(ws, 'nodes-2');
-    expect(steps(job(objs, 'worker-2', 'calico-first'))).toEqual(['wait-for-calico-node', 'switch']);
+    expect(steps(job(objs, 'worker-2', 'calico-first'))).toEqual(['wait-for-calico-node', 'switch', 'converged']);
     expect(objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding')).toEqual([]);
     const role = objs.find((o) => o.kind === 'Role');
     expect(role.metadata.namespace).toBe('kube-system');
@@ -97,7 +112,9 @@ describe('node switch Jobs', () => {
       { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] },
     ]);
     expect(calico.filter((o) => o.kind === 'ConfigMap').map((o) => o.metadata.name).sort()).toEqual([scriptConfigMapName('40-nodes', 'node-drain.sh'), scriptConfigMapName('40-nodes', 'node-switch.sh')].sort());
-    expect(calico.filter((o) => o.kind === 'Job').length).toBe(6);
+    // One DaemonSet per wave (one lane each here), and the newcomers'.
+    expect(calico.filter((o) => o.kind === 'Job')).toEqual([]);
+    expect(calico.filter((o) => o.kind === 'DaemonSet').map((o) => o.metadata.name)).toEqual([1, 2, 3, 4, 5].map((w) => `cni-migrate-switch-wave-${w}-lane-0`).concat('cni-migrate-newcomer-switch').sort());
   });
 
   it('restartKubelet adds hostPID and one privileged step after the switch; restartDaemonSetPods adds pod deletes', async () => {
@@ -105,7 +122,7 @@ describe('node switch Jobs', () => {
     editConfig(ws, (d) => Object.assign(d.spec.nodes, { restartKubelet: true, restartDaemonSetPods: true }));
     const objs = await nodesLayer(ws, 'nodes-1');
     const j = job(objs, 'worker-1', 'calico-first');
-    expect(steps(j)).toEqual(['wait-for-calico-node', 'inspect', 'drain', 'switch', 'restart-runtime', 'restart-daemonset-pods', 'live-pod-ips', 'hostport-cleanup', 'uncordon']);
+    expect(steps(j)).toEqual(['wait-for-calico-node', 'inspect', 'drain', 'switch', 'restart-runtime', 'restart-daemonset-pods', 'live-pod-ips', 'hostport-cleanup', 'uncordon', 'converged']);
     // The restarted pods were torn down under Calico's network name: their hostPort entries go,
     // by a container with NET_ADMIN and NET_RAW only, in calico/node (iptables), once they are gone.
     const restart = containers(j).find((c: any) => c.name === 'restart-daemonset-pods');
@@ -132,6 +149,23 @@ describe('node switch Jobs', () => {
     const other = job(objs, 'worker-2', 'weave-first');
     expect(other.spec.template.spec.hostPID).toBeUndefined();
     expect(fs.readFileSync(path.join(ws.dist, 'PLAN.md'), 'utf8')).toMatch(/hostPID and one privileged container/);
+  });
+
+  it('restartKubelet on a wave of two runtimes: one DaemonSet per runtime, named by it before and after the wave switches', async () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => (d.spec.nodes.restartKubelet = true));
+    const file = path.join(ws.cluster, 'nodes.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('containerRuntime: containerd://1.6.20', 'containerRuntime: cri-o://1.30.4'));
+    for (const [step, desired] of [['nodes-1', 'weave-first'], ['nodes-2', 'calico-first']]) {
+      const objs = await nodesLayer(ws, step);
+      const w2 = job(objs, 'worker-2', desired);
+      const w3 = job(objs, 'worker-3', desired);
+      expect([w2.metadata.name, w3.metadata.name]).toEqual(['cni-migrate-switch-wave-2-lane-0-containerd', 'cni-migrate-switch-wave-2-lane-0-crio']);
+      const runtime = (ds: any) => containers(ds).find((c: any) => c.name === 'restart-runtime')?.env.find((e: any) => e.name === 'RUNTIME').value;
+      expect([runtime(w2), runtime(w3)]).toEqual(desired === 'calico-first' ? ['containerd', 'crio'] : [undefined, undefined]);
+    }
+    // A wave of one runtime keeps the plain name.
+    expect(job(await nodesLayer(ws, 'nodes-2'), 'worker-1', 'calico-first').metadata.name).toBe('cni-migrate-switch-wave-1-lane-0');
   });
 
   it('restartKubelet is refused for nodes on another runtime', async () => {
@@ -162,13 +196,15 @@ describe('Job names', () => {
     expect(contentName('calico-first', 'Node_A.b', {})).toMatch(/^calico-first-node-a-b-[0-9a-f]{8}$/);
   });
 
-  it('change when anything in the Job changes (here, the shell image)', async () => {
+  it('of the switch DaemonSets stay, and their pods\' spec label changes when anything in the pod changes (here, the shell image)', async () => {
     const ws = demoWorkspace();
-    const before = job(await nodesLayer(ws, 'nodes-1'), 'worker-1', 'calico-first').metadata.name;
+    const before = job(await nodesLayer(ws, 'nodes-1'), 'worker-1', 'calico-first');
     editConfig(ws, (d) => (d.spec.images = { shell: 'registry.local/busybox:1.36.1' }));
-    const after = job(await nodesLayer(ws, 'nodes-1'), 'worker-1', 'calico-first').metadata.name;
-    expect(after).not.toBe(before);
-    expect(after.startsWith('calico-first-worker-1-')).toBe(true);
+    const after = job(await nodesLayer(ws, 'nodes-1'), 'worker-1', 'calico-first');
+    expect(after.metadata.name).toBe(before.metadata.name);
+    const spec = (ds: any) => ds.spec.template.metadata.labels['cni-migrate.io/pod-spec'];
+    expect(spec(before)).toMatch(/^[0-9a-f]{8}$/);
+    expect(spec(after)).not.toBe(spec(before));
   });
 });
 
