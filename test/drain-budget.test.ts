@@ -1,15 +1,15 @@
 /**
- * The disruption budget (spec.nodes.maxConcurrentDrains) holds across a wave's Jobs running at
- * once: the drain and uncordon steps of the synthesized Jobs of a 12-node wave, run in parallel
+ * The disruption budget (spec.nodes.maxConcurrentDrains) holds across a wave's pods running at
+ * once: the drain and uncordon steps of the synthesized switch DaemonSets of a 12-node wave, run in parallel
  * with their real scripts against the stand-in API (whose Lease writes race as the API server's
  * optimistic concurrency makes them race), never have more nodes cordoned than the budget, also
- * when some drains are killed mid-drain (SIGKILL: no cleanup runs) and their Job retries.
+ * when some drains are killed mid-drain (SIGKILL: no cleanup runs) and the kubelet retries them.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { containerScript } from './support/jobs';
+import { containerScript, switchSetsByNode } from './support/jobs';
 import { imageShell, toolRoot } from './support/image-tools';
 import { cli, demoWorkspace, editConfig, readManifests, setStep } from './support/workspace';
 
@@ -24,6 +24,8 @@ interface DrainJob {
 }
 
 let jobs: DrainJob[];
+/** The switch DaemonSet of each node of the wave. */
+let setOf: Map<string, any>;
 beforeAll(async () => {
   const ws = demoWorkspace();
   const inv = fs.readFileSync(`${ws.cluster}/nodes.yaml`, 'utf8');
@@ -38,13 +40,15 @@ beforeAll(async () => {
   const r = await cli(ws, 'synth');
   expect(r).toMatchObject({ code: 0, stderr: '' });
   const objs = readManifests(ws.dist).filter((m) => m.file.startsWith('40-nodes/')).map((m) => m.obj);
-  const envOf = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+  // NODE_NAME comes from the pod's spec.nodeName (the downward API): the node the pod runs on.
+  const envOf = (c: any, node: string) => Object.fromEntries(c.env.map((e: any) => [e.name, e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName' ? node : e.value]));
+  const sets = switchSetsByNode(objs, WAVE);
+  setOf = new Map(WAVE.map((n) => [n, sets.get(n)!.find((ds) => ds.metadata.labels['cni-migrate.io/desired'] === 'calico-first')]));
   jobs = WAVE.map((node) => {
-    const job = objs.find((o) => o.kind === 'Job' && o.spec.template.spec.nodeName === node && o.metadata.labels['cni-migrate.io/desired'] === 'calico-first');
-    const pod = job.spec.template.spec;
+    const pod = setOf.get(node).spec.template.spec;
     const step = (name: string) => {
       const c = pod.initContainers.find((x: any) => x.name === name) ?? pod.containers.find((x: any) => x.name === name);
-      return { script: containerScript(c, pod, objs), env: envOf(c) };
+      return { script: containerScript(c, pod, objs), env: envOf(c, node) };
     };
     return { node, drain: step('drain'), uncordon: step('uncordon') };
   });
@@ -95,14 +99,14 @@ function peakCordoned(log: readonly string[]): number {
   return peak;
 }
 
-/** One node's Job: drain (killed once after its cordon when `crashOnce`, then retried), the switch, uncordon. */
+/** One node's pod: drain (killed once after its cordon when `crashOnce`, then retried by the kubelet), the switch, uncordon. */
 async function nodeJob(store: string, job: DrainJob, crashOnce: boolean): Promise<void> {
   if (crashOnce) {
     const first = run(store, job.node, job.drain);
     while (!events(store).includes(`cordon ${job.node}`)) await sleep(20);
     first.kill();
     expect(await first.done).toBe(137);
-    await sleep(100); // the Job controller's back-off before the next pod
+    await sleep(100); // the kubelet's back-off before it runs the init container again
   }
   await run(store, job.node, job.drain).done;
   await sleep(50); // the switch
@@ -110,7 +114,9 @@ async function nodeJob(store: string, job: DrainJob, crashOnce: boolean): Promis
 }
 
 describe('drain budget across a wave', () => {
-  it('the wave is dealt to three lanes, and the Jobs carry their lane', () => {
+  it('the wave is dealt to three lanes, one DaemonSet each, replacing one pod at a time, and the pods carry their lane', () => {
+    expect(WAVE.map((n) => setOf.get(n).metadata.name)).toEqual(WAVE.map((_, i) => `cni-migrate-switch-wave-2-lane-${i % BUDGET}`));
+    for (const ds of setOf.values()) expect(ds.spec.updateStrategy.rollingUpdate.maxUnavailable).toBe(1);
     expect(jobs.map((j) => j.drain.env.DRAIN_LANE)).toEqual(WAVE.map((_, i) => String(i % BUDGET)));
     expect(jobs.map((j) => j.uncordon.env.DRAIN_LANE)).toEqual(WAVE.map((_, i) => String(i % BUDGET)));
     // Four nodes a lane: the last waits for three lanes' worth of drains.

@@ -1,10 +1,11 @@
 /**
- * Node Jobs are safe to run twice. Every node Job of every step is re-created on nodes already in
- * that step's state (a janitor deleted the completed Jobs; a settings-only commit renamed them;
- * the steps after weave-removed): the real node-switch.sh inspects the node's real folder first,
- * and the drain steps, run against the stand-in API, then neither cordon nor drain it, and every
- * node ends uncordoned. A node this tool cordoned is released by whichever Job converges it next,
- * forward or back; a node someone else cordoned is left cordoned.
+ * Node switches are safe to run twice. Every switch pod of every step runs again on nodes already
+ * in that step's state (nodes rebooted or pods deleted, so the kubelet runs the init containers
+ * again; a settings-only commit changed every pod template, so the rolling update replaced every
+ * pod): the real node-switch.sh inspects the node's real folder first, and the drain steps, run
+ * against the stand-in API, then neither cordon nor drain it, and every node ends uncordoned. A
+ * node this tool cordoned is released by whichever switch converges it next, forward or back; a
+ * node someone else cordoned is left cordoned.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -35,8 +36,8 @@ beforeAll(async () => {
 const nodeObj = (sim: GitOpsSimulator, n: string) => sim.apiObject('Node', 'default', n);
 const cordoned = (sim: GitOpsSimulator) => NODES.filter((n) => nodeObj(sim, n).spec.unschedulable);
 
-describe('node Jobs re-created on converged nodes', () => {
-  it('every step, after a janitor deletes the Jobs: no cordon, drain or restart, and every node uncordoned', () => {
+describe('node switch pods run again on converged nodes', () => {
+  it('every step, after every pod restarts: no cordon, drain or restart, and every node uncordoned', () => {
     const sim = new GitOpsSimulator(NODES, { skipControlPlaneJobs: true });
     try {
       for (const step of STEPS) {
@@ -46,10 +47,10 @@ describe('node Jobs re-created on converged nodes', () => {
         // The forward step drains exactly the wave it switches (a check that can fail).
         const wave = /^nodes-(\d+)$/.exec(step);
         expect([step, drained]).toEqual([step, wave ? [...WAVES[Number(wave[1]) - 1]].sort() : []]);
-        // The janitor, then the engine applying the same step again: every node Job is new.
-        sim.deleteJobs();
+        // Every node rebooted (or its pods deleted), then the engine applying the same step again.
         const runsBefore = sim.runs.length;
         const callsBefore = sim.apiCalls().length;
+        expect([step, sim.restartPods()]).toEqual([step, []]);
         expect([step, sim.apply(dists.get(step)!).filter((r) => r.node !== '(gate)')]).toEqual([step, []]);
         const rerun = sim.runs.slice(runsBefore).filter((r) => NODES.includes(r.node));
         expect(rerun.length).toBeGreaterThanOrEqual(step === 'adopt' ? 0 : NODES.length);
@@ -62,18 +63,21 @@ describe('node Jobs re-created on converged nodes', () => {
     }
   });
 
-  it('a settings-only commit at nodes-3 renames the switched nodes\' Jobs, and the new ones drain nothing', async () => {
+  it('a settings-only commit at nodes-3 changes every switch pod template, and the new pods drain nothing', async () => {
     const sim = new GitOpsSimulator(NODES, { skipControlPlaneJobs: true });
     try {
       for (const step of STEPS.slice(0, STEPS.indexOf('nodes-3') + 1)) expect(sim.apply(dists.get(step)!).filter((r) => r.node !== '(gate)')).toEqual([]);
-      const names = new Set(sim.liveObjects('Job').map((j) => j.metadata.name));
+      const specs = new Map(sim.liveObjects('DaemonSet').map((d) => [d.metadata.name, JSON.stringify(d.spec.template)]));
+      const runsBefore = sim.runs.length;
       editConfig(ws, (d) => (d.spec.images = { ...(d.spec.images ?? {}), kubectl: 'registry.example/mirror/kubectl:v1.33.1' }));
       const changed = await synth('nodes-3', 'settings');
       editConfig(ws, (d) => delete d.spec.images);
       const callsBefore = sim.apiCalls().length;
       expect(sim.apply(changed).filter((r) => r.node !== '(gate)')).toEqual([]);
-      const renamed = sim.liveObjects('Job').filter((j) => !names.has(j.metadata.name) && j.metadata.labels['app.kubernetes.io/component'] === 'node-switch');
-      expect(renamed.map((j) => j.spec.template.spec.nodeName).sort()).toEqual([...NODES].sort());
+      const changedSets = sim.liveObjects('DaemonSet').filter((d) => d.metadata.labels['app.kubernetes.io/component'] === 'node-switch' && specs.get(d.metadata.name) !== JSON.stringify(d.spec.template));
+      expect(changedSets.length).toBeGreaterThan(0);
+      // Every node's pod was replaced (and ran its steps again).
+      expect([...new Set(sim.runs.slice(runsBefore).map((r) => r.node))].filter((n) => NODES.includes(n)).sort()).toEqual([...NODES].sort());
       expect(sim.apiCalls().slice(callsBefore).filter((c) => DISRUPTIVE.test(c))).toEqual([]);
       expect(cordoned(sim)).toEqual([]);
     } finally {
@@ -87,7 +91,7 @@ describe('cordons this tool leaves are released; others are not', () => {
     const sim = new GitOpsSimulator(NODES, { skipControlPlaneJobs: true });
     try {
       for (const step of STEPS.slice(0, STEPS.indexOf('policies-suspended') + 1)) sim.apply(dists.get(step)!);
-      // Someone else cordoned cp-2 for maintenance: no Job of this tool may undo that.
+      // Someone else cordoned cp-2 for maintenance: no step of this tool may undo that.
       sim.setNode('cp-2', { unschedulable: true });
       sim.blockDrain('worker-1');
       const failed = sim.apply(dists.get('nodes-1')!).filter((r) => r.node === 'worker-1');
@@ -100,11 +104,12 @@ describe('cordons this tool leaves are released; others are not', () => {
       expect(sim.apiObject('Lease', 'kube-system', 'cni-migrate-drain-lane-0').spec.holderIdentity).toBe('worker-1');
       // Nothing switched: the drain came first.
       expect(sim.loadedNetwork('worker-1')).toBe('weave');
-      // git revert of nodes-1: the engine prunes the failed Job and re-creates worker-1's weave-first Job.
+      // git revert of nodes-1: the wave's DaemonSet goes back to weave-first, and its rolling update
+      // replaces worker-1's failing pod.
       expect(sim.apply(dists.get('policies-suspended')!).filter((r) => r.code !== 0 && r.node !== '(gate)')).toEqual([]);
       expect(nodeObj(sim, 'worker-1').spec.unschedulable).toBeFalsy();
       expect(nodeObj(sim, 'worker-1').metadata.annotations['cni-migrate.io/cordoned']).toBeUndefined();
-      // The revert's weave-first Job gave the lane back, and recorded the node as on Weave (so the
+      // The revert's weave-first pod gave the lane back, and recorded the node as on Weave (so the
       // next forward wave's room check counts it again).
       expect(sim.apiObject('Lease', 'kube-system', 'cni-migrate-drain-lane-0').spec.holderIdentity).toBe('');
       expect(nodeObj(sim, 'worker-1').metadata.annotations['cni-migrate.io/network']).toBe('weave');
