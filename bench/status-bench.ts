@@ -27,7 +27,7 @@ export async function benchStatus(nodeCount: number, podCount: number): Promise<
       pods.push({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'kube-system', name: `weave-net-${i}`, labels: { name: 'weave-net' } }, spec: { nodeName: node, hostNetwork: true }, status: { phase: 'Running', podIP: `172.16.0.${i % 250}`, conditions: ready } });
       // The pod of each of our DaemonSets that selects the node, converged at this step.
       for (const set of workloads.sets.filter((x) => (x.only ? x.only.includes(node) : !x.except?.includes(node)))) {
-        pods.push({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'kube-system', name: `${set.name}-${i}`, labels: { 'app.kubernetes.io/name': 'cni-migrate', 'cni-migrate.io/nodes': set.setLabel, 'cni-migrate.io/pod-spec': set.podSpec } }, spec: { nodeName: node, hostNetwork: true }, status: { phase: 'Running', conditions: ready } });
+        pods.push({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'kube-system', name: `${set.name}-${i}`, labels: { 'app.kubernetes.io/name': 'cni-migrate', 'cni-migrate.io/nodes': 'set', 'cni-migrate.io/pod-spec': set.podSpec }, ownerReferences: [{ kind: 'DaemonSet', name: set.name, controller: true }] }, spec: { nodeName: node, hostNetwork: true }, status: { phase: 'Running', conditions: ready } });
       }
       const onCalico = plan.waveOf.get(node)! <= plan.state.switchedWaves;
       for (let j = 0; j < perNode; j++) {

@@ -164,7 +164,6 @@ export function expectedWorkloads(plan: MigrationPlan): { jobs: ExpectedJob[]; s
       const byName = o.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchFields?.[0];
       sets.push({
         name: o.metadata.name,
-        setLabel: labels[NODE_SET_LABEL],
         podSpec: labels[POD_SPEC_LABEL],
         ...(byName?.operator === 'In' ? { only: byName.values } : byName?.operator === 'NotIn' ? { except: byName.values } : {}),
       });

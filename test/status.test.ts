@@ -44,6 +44,15 @@ async function convergedAt(ws: Workspace, step: string): Promise<Cluster> {
       pods.push({ metadata: { namespace: 'shop', name: `app-${k}-${j}` }, spec: { nodeName: n.name }, status: { phase: 'Running', podIP: onCalico ? `10.48.${k}.${j + 2}` : `10.32.${k}.${j + 2}`, conditions: ready } });
     }
   });
+  // Our DaemonSets' pods, Ready at this step's spec, on every inventory node each selects.
+  for (const ds of dist.filter((o) => o.kind === 'DaemonSet' && o.spec.template.metadata.labels['cni-migrate.io/nodes'])) {
+    const byName = ds.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields?.[0];
+    const selected = inv.map((n: any) => n.name).filter((n: string) => !byName || (byName.operator === 'In') === byName.values.includes(n));
+    for (const n of selected) {
+      const ownerReferences = [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name, uid: `uid-${ds.metadata.name}`, controller: true, blockOwnerDeletion: true }];
+      pods.push({ metadata: { namespace: 'kube-system', name: `${ds.metadata.name}-${n}`, labels: ds.spec.template.metadata.labels, ownerReferences }, spec: { nodeName: n, hostNetwork: true }, status: { phase: 'Running', podIP: '192.168.56.1', conditions: ready } });
+    }
+  }
   const kpTarget = dist.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('cni-migrate-cidr-'))?.data['kube-proxy.target'];
   const kubeProxy = YAML.parse(fs.readFileSync(path.join(ws.cluster, 'control-plane', 'kube-proxy-configmap.yaml'), 'utf8'));
   if (kpTarget) kubeProxy.data['config.conf'] = kpTarget;
@@ -107,7 +116,21 @@ describe('cni-migrate status', () => {
     c.nodes.find((n) => n.metadata.name === 'worker-2').spec.unschedulable = true;
     c.pods.find((p) => p.metadata.name === 'calico-node-5').status.conditions = [{ type: 'Ready', status: 'False' }];
     c.pods.find((p) => p.metadata.name === 'app-3-0').status.podIP = '10.32.3.2';
-    c.jobs = c.jobs.filter((j) => !(j.spec.template.spec.nodeName === 'worker-3' && j.metadata.labels['cni-migrate.io/desired'] === 'calico-first'));
+    // worker-3's pod of its wave's DaemonSet is not there yet; worker-1's fails at its drain, and
+    // cp-1's is still of the step before (the rolling update has not reached it).
+    c.pods = c.pods.filter((p) => p.metadata.name !== 'cni-migrate-switch-wave-2-lane-0-worker-3');
+    const w1 = c.pods.find((p) => p.metadata.name === 'cni-migrate-switch-wave-1-lane-0-worker-1');
+    w1.status = { phase: 'Pending', conditions: [{ type: 'Ready', status: 'False' }], initContainerStatuses: [
+      { name: 'wait-for-calico-node', restartCount: 0, state: { terminated: { exitCode: 0 } } },
+      { name: 'inspect', restartCount: 0, state: { terminated: { exitCode: 0 } } },
+      { name: 'drain', restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1 } } },
+      { name: 'switch', restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } },
+    ] };
+    const cp1 = c.pods.find((p) => p.metadata.name === 'cni-migrate-switch-wave-4-lane-0-cp-1');
+    cp1.metadata = { ...cp1.metadata, labels: { ...cp1.metadata.labels, 'cni-migrate.io/pod-spec': '0badc0de' } };
+    // worker-gpu-1's pod is at its switch step, not failed.
+    const gpu = c.pods.find((p) => p.metadata.name === 'cni-migrate-switch-wave-3-lane-0-worker-gpu-1');
+    gpu.status = { phase: 'Pending', conditions: [{ type: 'Ready', status: 'False' }], initContainerStatuses: [{ name: 'switch', restartCount: 0, state: { running: {} } }] };
     c.kubeProxy.data['config.conf'] = c.kubeProxy.data['config.conf'].replace('clusterCIDR: 10.32.0.0/11', 'clusterCIDR: 10.32.0.0/12');
     serve(api, c);
     const r = await status('--json');
@@ -115,10 +138,13 @@ describe('cni-migrate status', () => {
     const report = JSON.parse(r.stdout);
     const problems = Object.fromEntries(report.nodes.filter((n: any) => n.problems.length).map((n: any) => [n.name, n.problems]));
     expect(problems).toEqual({
+      'worker-1': ['cni-migrate-switch-wave-1-lane-0: pod cni-migrate-switch-wave-1-lane-0-worker-1 failing: step drain failed (exit 1), 3 retries so far: kubectl logs --namespace=kube-system cni-migrate-switch-wave-1-lane-0-worker-1 --container=drain'],
       'worker-2': ['cordoned', '1 pod(s) still on Weave IPs'],
-      'worker-3': ['switch Job missing'],
-      'worker-gpu-1': ['calico-node not Ready'],
+      'worker-3': ['cni-migrate-switch-wave-2-lane-0: no pod on the node yet'],
+      'worker-gpu-1': ['calico-node not Ready', 'cni-migrate-switch-wave-3-lane-0: pod cni-migrate-switch-wave-3-lane-0-worker-gpu-1 running: at step switch'],
+      'cp-1': ['cni-migrate-switch-wave-4-lane-0: pod cni-migrate-switch-wave-4-lane-0-cp-1 is of an earlier step (the rolling update has not reached it)'],
     });
+    expect(Object.fromEntries(report.nodes.map((n: any) => [n.name, n.switch]))).toEqual({ 'cp-1': 'outdated', 'cp-2': 'done', 'worker-1': 'failing', 'worker-2': 'done', 'worker-3': 'missing', 'worker-gpu-1': 'running' });
     expect(report.cluster.problems).toEqual(['kube-proxy clusterCIDR is 10.32.0.0/12, expected 10.32.0.0/11']);
     expect(report.gate).toEqual([
       { check: 'calico-node is Ready on every node', holds: false },
@@ -127,7 +153,7 @@ describe('cni-migrate status', () => {
     const text = await status();
     expect(text.stdout).toMatch(/^gate: calico-node is Ready on every node: DOES NOT HOLD$/m);
     expect(text.stdout).toMatch(/^gate: the other schedulable nodes have room .* with the most to evict: see the gate Job's log$/m);
-    expect(text.stdout).toMatch(/step nodes-2: not converged yet\n\[#+\.+\] 3\/6 nodes ready for this step/);
+    expect(text.stdout).toMatch(/step nodes-2: not converged yet\n\[#+\.+\] 1\/6 nodes ready for this step/);
     expect(text.stdout).toMatch(/worker-2 .* cordoned; 1 pod\(s\) still on Weave IPs/);
   });
 
@@ -148,8 +174,10 @@ describe('cni-migrate status', () => {
     // The 9 app pods of the three nodes not switched at nodes-2, and the newcomer's.
     expect(report.cluster.podsOnWeave).toBe(9 + 1);
     expect(report.cluster.problems).toContain('1 node(s) are in the cluster but not in cluster/nodes.yaml (worker-new-7): the DaemonSet kube-system/cni-migrate-newcomer-switch converges them to this step');
-    expect(report.cluster.problems).toContain('1 inventory node(s) are gone from the cluster (worker-3): a Job bound to such a node never runs and holds the step; run `cni-migrate snapshot --nodes-only` and commit the result (guard accepts it at any step), and the engine prunes those Jobs');
-    expect(report.nodes.find((n: any) => n.name === 'worker-3').problems[0]).toBe('node not found in the cluster (removed?): its Job cannot run; `cni-migrate snapshot --nodes-only` takes it out of the inventory and its wave');
+    expect(report.cluster.problems).toContain('1 inventory node(s) are gone from the cluster (worker-3): the node DaemonSets place no pod there, so they hold nothing back; run `cni-migrate snapshot --nodes-only` and commit the result (guard accepts it at any step) to take them out of the inventory and their waves');
+    // Gone, so no pod of its set is expected there.
+    expect(report.nodes.find((n: any) => n.name === 'worker-3').problems).toEqual(['node not found in the cluster (removed?): nothing runs there, and it holds no step back; `cni-migrate snapshot --nodes-only` takes it out of the inventory and its wave']);
+    expect(report.nodes.find((n: any) => n.name === 'worker-3').switch).toBe('-');
   });
 
   it('flags policies re-applied by another owner while suspended', async () => {

@@ -235,14 +235,20 @@ describe('synth at weave-removed', () => {
     expect(gate.find((m) => m.obj.kind === 'Job')!.obj.metadata.annotations).toBeUndefined();
   });
 
-  it('cleanup Jobs: NET_ADMIN and NET_RAW only, the four host paths they change, after Weave\'s pod is gone', async () => {
-    const jobs = (await layers('argocd')).filter((m) => m.file.startsWith('50-weave/job-kube-system-weave-cleanup-')).map((m) => m.obj);
-    expect(jobs).toHaveLength(6);
-    for (const j of jobs) {
+  it('the cleanup: one DaemonSet on every Linux node, NET_ADMIN and NET_RAW only, the four host paths it changes, after Weave\'s pod is gone', async () => {
+    const weave = (await layers('argocd')).filter((m) => m.file.startsWith('50-weave/')).map((m) => m.obj);
+    // No Job per node: the only Job deletes Weave's DaemonSet and ConfigMap.
+    expect(weave.filter((o) => o.kind === 'Job').map((o) => o.metadata.name)).toEqual([expect.stringMatching(/^weave-delete-daemonset-[0-9a-f]{8}$/)]);
+    const sets = weave.filter((o) => o.kind === 'DaemonSet');
+    expect(sets.map((d) => d.metadata.name)).toEqual(['cni-migrate-weave-cleanup']);
+    for (const j of sets) {
       const pod = j.spec.template.spec;
-      expect(pod.initContainers.map((c: any) => c.name)).toEqual(['wait-for-weave-pod-gone', 'hostport-cleanup']);
+      // Every Linux node, the inventory's and any that joined: no name list.
+      expect(pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }, { key: 'type', operator: 'NotIn', values: ['virtual-kubelet'] }] }]);
+      expect(pod.initContainers.map((c: any) => c.name)).toEqual(['wait-for-weave-pod-gone', 'hostport-cleanup', 'cleanup']);
+      expect(pod.containers.map((c: any) => c.name)).toEqual(['converged']);
       expect(pod.initContainers[1].securityContext).toMatchObject({ privileged: false, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } });
-      const c = pod.containers[0];
+      const c = pod.initContainers[2];
       expect(c.securityContext).toMatchObject({ privileged: false, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } });
       expect(c.image).toBe('docker.io/calico/node:v3.28.5');
       expect(pod.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual(['/etc/cni/net.d', '/opt/cni/bin', '/var/lib/weave', '/run/xtables.lock']);
@@ -288,8 +294,8 @@ describe('guard and simulator around weave-removed', () => {
       const blocked = sim.apply(dists['weave-removed']);
       expect(blocked).toHaveLength(1);
       expect(blocked[0].log).toMatch(/3 pod\(s\) still have an IP in the Weave CIDR/);
-      // Still nodes-5's DaemonSets: no newcomers' Weave cleanup yet, and Weave's own still there.
-      expect(sim.liveObjects('DaemonSet').map((d) => d.metadata.name).sort()).toEqual(['calico-node', 'cni-migrate-newcomer-switch', 'weave-net']);
+      // Still nodes-5's DaemonSets: no Weave cleanup yet, and Weave's own still there.
+      expect(sim.liveObjects('DaemonSet').map((d) => d.metadata.name).sort()).toEqual(['calico-node', 'cni-migrate-newcomer-switch', ...[1, 2, 3, 4, 5].map((w) => `cni-migrate-switch-wave-${w}-lane-0`), 'weave-net']);
       sim.setPods([]);
       expect(sim.apply(dists['weave-removed'])).toEqual([]);
       for (const n of nodes) {

@@ -17,8 +17,6 @@ export interface ExpectedJob {
 /** A DaemonSet of ours that converges nodes (node-switch-set.ts), as synthesized. */
 export interface ExpectedSet {
   readonly name: string;
-  /** Its pods' cni-migrate.io/nodes label. */
-  readonly setLabel: string;
   /** Its pods' cni-migrate.io/pod-spec label at this step. */
   readonly podSpec: string;
   /**
@@ -129,14 +127,15 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
   const ready = (p: any) => (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
 
   const nodesP = api.list<any>('/api/v1/nodes', 'nodes');
-  // Pods of our sets, by `<set label>/<node>`.
+  // Pods of our sets, by `<DaemonSet>/<node>` (their controller's ownerReference).
   const setPods = new Map<string, SetPod>();
   const podsP = api.eachPage<any>('/api/v1/pods', 'pods', (items) => {
     for (const p of items) {
       const node = p.spec?.nodeName;
       if (!node) continue;
-      const setLabel = p.metadata?.namespace === 'kube-system' && p.metadata?.labels?.['app.kubernetes.io/name'] === 'cni-migrate' ? p.metadata.labels[NODE_SET_LABEL] : undefined;
-      if (setLabel !== undefined) setPods.set(`${setLabel}/${node}`, setPodOf(p, ready));
+      const owner = p.metadata?.namespace === 'kube-system' && p.metadata?.labels?.[NODE_SET_LABEL] !== undefined
+        ? (p.metadata.ownerReferences as any[] | undefined)?.find((o) => o.kind === 'DaemonSet' && o.controller)?.name : undefined;
+      if (owner !== undefined) setPods.set(`${owner}/${node}`, setPodOf(p, ready));
       const c = at(node);
       if (p.metadata?.namespace === 'kube-system' && p.metadata?.labels?.[calicoKey] === calicoValue) c.calicoReady = (c.calicoReady ?? true) && ready(p);
       if (p.metadata?.namespace === 'kube-system' && p.metadata?.labels?.name === 'weave-net') c.weaveReady = (c.weaveReady ?? true) && ready(p);
@@ -178,13 +177,13 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     if (!live) problems.push('node not found in the cluster (removed?): nothing runs there, and it holds no step back; `cni-migrate snapshot --nodes-only` takes it out of the inventory and its wave');
     const drained = !!live?.spec?.unschedulable;
     if (drained) problems.push('cordoned');
-    if (state.calicoInstalled && c.calicoReady !== true) problems.push('calico-node not Ready');
-    if (state.weavePresent && c.weaveReady !== true) problems.push('weave-net not Ready');
+    if (live && state.calicoInstalled && c.calicoReady !== true) problems.push('calico-node not Ready');
+    if (live && state.weavePresent && c.weaveReady !== true) problems.push('weave-net not Ready');
     if (!state.weavePresent && c.weaveReady !== undefined) problems.push('a weave-net pod still runs');
     let sw: SwitchPodState | '-' = '-';
     if (live) {
       for (const set of setsOf(n.name)) {
-        const pod = setPods.get(`${set.setLabel}/${n.name}`);
+        const pod = setPods.get(`${set.name}/${n.name}`);
         const st: SwitchPodState = !pod ? 'missing' : pod.podSpec !== set.podSpec ? 'outdated' : pod.state;
         if (st !== 'done') problems.push(`${set.name}: ${st === 'missing' ? 'no pod on the node yet' : st === 'outdated' ? `pod ${pod!.name} is of an earlier step (the rolling update has not reached it)` : `pod ${pod!.name} ${st}${pod!.detail ? `: ${pod!.detail}` : ''}`}`);
         if (sw === '-' || SWITCH_ORDER.indexOf(st) > SWITCH_ORDER.indexOf(sw)) sw = st;
