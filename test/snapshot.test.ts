@@ -128,9 +128,11 @@ describe('cni-migrate snapshot', () => {
     expect(steps.stdout).not.toMatch(/win-1|virtual-node/);
     setStep(ws, 'nodes-1');
     expect((await cli(ws, 'synth')).code).toBe(0);
-    const jobsOn = readManifests(ws.dist).filter((m) => m.obj.kind === 'Job').map((m) => m.obj.spec.template.spec.nodeName);
-    expect(jobsOn).toContain('worker-1');
-    expect(jobsOn.filter((n) => n === 'win-1' || n === 'virtual-node-aci-linux')).toEqual([]);
+    // The waves' switch DaemonSets name worker-1 and neither of the others.
+    const named = readManifests(ws.dist).filter((m) => m.obj.kind === 'DaemonSet' && m.obj.metadata.name.startsWith('cni-migrate-switch-wave-'))
+      .flatMap((m) => m.obj.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].values);
+    expect(named).toContain('worker-1');
+    expect(named.filter((n: string) => n === 'win-1' || n === 'virtual-node-aci-linux')).toEqual([]);
     // Named in an explicit wave, such a node is refused with the field and why.
     editConfig(ws, (d) => { d.spec.nodes.waves = [['win-1'], ['worker-1']]; delete d.spec.nodes.waveStrategy; });
     const bad = await cli(ws, 'synth');

@@ -1,5 +1,5 @@
 /**
- * The scripts of synthesized Jobs, ready to run outside a cluster: the switch step of a node Job,
+ * The scripts of synthesized Jobs and DaemonSets, ready to run outside a cluster: the switch step of a node,
  * and, for any container, the text of the script it runs, read from the ConfigMap its mount names
  * (as the kubelet would mount it), so a Job whose ConfigMap is missing fails here too.
  */
@@ -38,17 +38,21 @@ function layerObjects(dir: string): Obj[] {
   return fs.readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => YAML.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
 }
 
-/** The `switch` container of the Job in `distDir` for `node` with the given desired state. */
+/**
+ * The `switch` container of the DaemonSet in `distDir` that converges `node` to the given desired
+ * state, with NODE_NAME as the downward API gives it on that node.
+ */
 export function switchStepOf(distDir: string, node: string, desired: string): SwitchStep {
   const dir = path.join(distDir, '40-nodes');
   const objects = layerObjects(dir);
-  for (const job of objects.filter((o) => o.kind === 'Job')) {
-    const pod = job.spec.template.spec;
-    if (pod.nodeName !== node || job.metadata.labels['cni-migrate.io/desired'] !== desired) continue;
-    const sw = [...(pod.initContainers ?? []), ...pod.containers].find((c: any) => c.name === 'switch');
-    return { job: job.metadata.name, script: containerScript(sw, pod, objects), env: Object.fromEntries(sw.env.map((e: any) => [e.name, e.value])) };
+  for (const ds of switchSetsByNode(objects, [node]).get(node)!) {
+    if (ds.metadata.labels['cni-migrate.io/desired'] !== desired) continue;
+    const pod = ds.spec.template.spec;
+    const sw = stepsOf(ds).find((c: any) => c.name === 'switch');
+    const env = Object.fromEntries(sw.env.map((e: any) => [e.name, e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName' ? node : e.value]));
+    return { job: ds.metadata.name, script: containerScript(sw, pod, objects), env };
   }
-  throw new Error(`no ${desired} Job for ${node} in ${dir}`);
+  throw new Error(`no ${desired} switch DaemonSet for ${node} in ${dir}`);
 }
 
 /**
