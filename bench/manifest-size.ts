@@ -1,7 +1,7 @@
 /**
  * Manifests per step at 500 and 5,000 generated nodes with the demo's number of NetworkPolicies
  * (12): bytes of dist/ (the largest step against Argo CD's repo server limit), bytes per node,
- * Jobs, the pods a wave commit starts, synth time against the floor and peak memory.
+ * Jobs and DaemonSets, the pods a wave commit starts, synth time against the floor and peak memory.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -19,6 +19,9 @@ interface StepSize {
   bytes: number;
   jobs: number;
   jobNames: Set<string>;
+  daemonSets: number;
+  /** Per DaemonSet of ours: its pod template (as JSON) and how many inventory nodes it selects. */
+  sets: Map<string, { template: string; nodes: number }>;
   ms: number;
   rssMiB: number;
   floorMs: number;
@@ -37,6 +40,19 @@ function manifests(dir: string): { file: string; text: string }[] {
   return out;
 }
 
+/** Nodes of the inventory beside migration.yaml (one `- name:` line each). */
+function countNodes(config: string): number {
+  const text = fs.readFileSync(path.join(path.dirname(config), 'cluster', 'nodes.yaml'), 'utf8');
+  return (text.match(/^\s*- name: /gm) ?? []).length;
+}
+
+/** Pods that applying `to` over `from` starts: its new Jobs, and the nodes of every DaemonSet of ours that is new or whose pod template changed (its rolling update). */
+function podsStarted(from: StepSize, to: StepSize): number {
+  const jobs = [...to.jobNames].filter((j) => !from.jobNames.has(j)).length;
+  const sets = [...to.sets].filter(([name, s]) => from.sets.get(name)?.template !== s.template).reduce((n, [, s]) => n + s.nodes, 0);
+  return jobs + sets;
+}
+
 function run(args: string[]): { wallMs: number; maxRssMiB: number } {
   fs.rmSync(args[2], { recursive: true, force: true });
   fs.rmSync(`${args[2]}-gitops`, { recursive: true, force: true });
@@ -53,11 +69,21 @@ function measureStep(work: string, config: string, step: string): StepSize {
   fs.writeFileSync(objectsFile, JSON.stringify(objects));
   const floor = run(['floor', objectsFile, path.join(work, 'floor')]);
   const jobs = objects.filter((o) => o.obj.kind === 'Job');
+  const ours = objects.filter((o) => o.obj.kind === 'DaemonSet' && o.obj.metadata.labels?.['app.kubernetes.io/name'] === 'cni-migrate');
+  const inventory = countNodes(config);
+  const sets = new Map(ours.map((o) => {
+    const byName = o.obj.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchFields?.[0];
+    // In: the named nodes; NotIn (the newcomers'): none of the inventory; no list: every node.
+    const nodes = !byName ? inventory : byName.operator === 'In' ? byName.values.length : 0;
+    return [o.obj.metadata.name, { template: JSON.stringify(o.obj.spec.template), nodes }];
+  }));
   return {
     step,
     bytes: files.reduce((n, f) => n + Buffer.byteLength(f.text), 0),
     jobs: jobs.length,
     jobNames: new Set(jobs.map((j) => `${j.obj.metadata.namespace}/${j.obj.metadata.name}`)),
+    daemonSets: ours.length,
+    sets,
     ms: app.wallMs,
     rssMiB: app.maxRssMiB,
     floorMs: floor.wallMs,
@@ -73,17 +99,17 @@ export function benchManifestSizes(nodeCounts: readonly number[]): void {
       const steps = ['adopt', 'calico', 'cluster-cidr', 'policies-suspended', 'nodes-1', 'nodes-5', 'nodes-6', 'nodes-10', 'weave-removed', 'policies-restored', 'finalized'];
       const sizes = steps.map((s) => measureStep(work, g.config, s));
       console.log(`${nodes} nodes:`);
-      console.log('  step                 bytes        per node  Jobs    synth ms  floor ms  ratio  MiB');
+      console.log('  step                 bytes        per node  Jobs  DSets    synth ms  floor ms  ratio  MiB');
       for (const s of sizes) {
-        console.log(`  ${s.step.padEnd(19)} ${String(s.bytes).padStart(11)} ${String(Math.round(s.bytes / nodes)).padStart(9)} ${String(s.jobs).padStart(6)} ${s.ms.toFixed(0).padStart(10)} ${s.floorMs.toFixed(0).padStart(9)} ${(s.ms / s.floorMs).toFixed(2).padStart(6)} ${s.rssMiB.toFixed(0).padStart(4)}`);
+        console.log(`  ${s.step.padEnd(19)} ${String(s.bytes).padStart(11)} ${String(Math.round(s.bytes / nodes)).padStart(9)} ${String(s.jobs).padStart(5)} ${String(s.daemonSets).padStart(6)} ${s.ms.toFixed(0).padStart(10)} ${s.floorMs.toFixed(0).padStart(9)} ${(s.ms / s.floorMs).toFixed(2).padStart(6)} ${s.rssMiB.toFixed(0).padStart(4)}`);
       }
       const largest = sizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));
       const n5 = sizes.find((s) => s.step === 'nodes-5')!;
       const n6 = sizes.find((s) => s.step === 'nodes-6')!;
-      const started = [...n6.jobNames].filter((j) => !n5.jobNames.has(j)).length;
+      const started = podsStarted(n5, n6);
       const wave6 = g.waves[5].length;
       console.log(`  largest step: ${largest.step}, ${(largest.bytes / 1048576).toFixed(1)} MiB, ${Math.round(largest.bytes / nodes)} bytes per node (goal ≤ 1,536); ${largest.bytes <= ARGO_DIRECTORY_LIMIT ? 'within' : 'OVER'} Argo CD's 10M`);
-      console.log(`  a wave commit (nodes-5 → nodes-6, wave of ${wave6} nodes) starts ${started} pod(s) (new Jobs)`);
+      console.log(`  a wave commit (nodes-5 → nodes-6, wave of ${wave6} nodes) starts ${started} pod(s) (new Jobs, and the rolled DaemonSets' nodes)`);
       console.log(`  worst synth: ${Math.max(...sizes.map((s) => s.ms / s.floorMs)).toFixed(2)}x the floor (goal ≤ 1.5x), peak ${Math.max(...sizes.map((s) => s.rssMiB)).toFixed(0)} MiB (goal < 1024)`);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });

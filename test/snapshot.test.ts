@@ -123,7 +123,7 @@ describe('cni-migrate snapshot', () => {
     fs.rmSync(ws.cluster, { recursive: true });
     fs.renameSync(snap, ws.cluster);
     const plan = await cli(ws, 'plan');
-    expect(plan.stdout).toMatch(/2 node\(s\) cannot run the node Jobs or calico-node and are left out of the waves and the gates: virtual-node-aci-linux \(a virtual kubelet\), win-1 \(a windows node\)/);
+    expect(plan.stdout).toMatch(/2 node\(s\) cannot run the node switches or calico-node and are left out of the waves and the gates: virtual-node-aci-linux \(a virtual kubelet\), win-1 \(a windows node\)/);
     const steps = await cli(ws, 'steps');
     expect(steps.stdout).not.toMatch(/win-1|virtual-node/);
     setStep(ws, 'nodes-1');
@@ -137,7 +137,7 @@ describe('cni-migrate snapshot', () => {
     editConfig(ws, (d) => { d.spec.nodes.waves = [['win-1'], ['worker-1']]; delete d.spec.nodes.waveStrategy; });
     const bad = await cli(ws, 'synth');
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/spec\.nodes\.waves\[0\]\[0\].*node "win-1" is a windows node, which cannot run the node Jobs or calico-node/);
+    expect(bad.stderr).toMatch(/spec\.nodes\.waves\[0\]\[0\].*node "win-1" is a windows node, which cannot run the node switches or calico-node/);
   });
 
   it('is deterministic: a second snapshot of the same cluster is byte-identical', async () => {

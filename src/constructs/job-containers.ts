@@ -1,6 +1,6 @@
 /**
- * Security contexts and resources shared by the Jobs' containers: each names what it runs as and
- * why, so no Job is granted more than its step needs.
+ * Security contexts and resources shared by the containers of our Jobs and DaemonSets: each names
+ * what it runs as and why, so no step is granted more than it needs.
  */
 import { Quantity, type Container, type EnvVar, type ResourceRequirements, type SecurityContext, type VolumeMount } from '../../imports/k8s';
 import type { ScriptUse } from './job-scripts';

@@ -1,5 +1,5 @@
 /**
- * The ServiceAccount and ClusterRole of the calico-first switch Jobs, with only the verbs the
+ * The ServiceAccount and ClusterRole of the node switch pods, with only the verbs the
  * steps they run need.
  */
 import { Construct } from 'constructs';
@@ -8,19 +8,19 @@ import { roleBoundAccount } from './job-account';
 import { NODE_SWITCH_LABELS, NODE_SWITCH_SERVICE_ACCOUNT } from './node-switch';
 
 export interface NodeSwitchRbacProps {
-  /** The Jobs drain nodes (cordon, evict, uncordon). */
+  /** The switches drain nodes (cordon, evict, uncordon). */
   readonly drain: boolean;
   /**
-   * The Jobs uncordon a node this tool cordoned (and remove its mark).
+   * The switches uncordon a node this tool cordoned (and remove its mark).
    * @default - as drain
    */
   readonly uncordon?: boolean;
   /**
-   * Lanes of the disruption budget whose Leases the Jobs take and give back.
+   * Lanes of the disruption budget whose Leases the switches take and give back.
    * @default 0
    */
   readonly drainLanes?: number;
-  /** The Jobs delete the node's DaemonSet pods after the switch. */
+  /** The switches delete the node's DaemonSet pods after the switch. */
   readonly restartDaemonSetPods: boolean;
   /**
    * Namespace of the ServiceAccount.

@@ -9,6 +9,14 @@
  * pod with it, so a gone node holds nothing back; a pod that fails a step is retried by the kubelet
  * (restartPolicy Always) until it succeeds, with the reason in its log.
  *
+ * How the engines read that health: Argo CD's DaemonSet health is Progressing until
+ * updatedNumberScheduled and numberAvailable reach desiredNumberScheduled (gitops-engine
+ * pkg/health/health_daemonset.go, getAppsv1DaemonSetHealth); Flux's kstatus is InProgress until
+ * currentNumberScheduled, updatedNumberScheduled, numberAvailable and numberReady do
+ * (kubernetes-sigs/cli-utils pkg/kstatus/status/core.go, daemonsetConditions). A Job is no such
+ * wait for Flux: kstatus calls a Job that has started Current (jobConditions), so a layer of Jobs
+ * was "ready" before its Jobs had done anything.
+ *
  * Nodes are chosen by name with a `metadata.name In` (or `NotIn`) node affinity term. The
  * DaemonSet controller creates pods only on nodes that match the template's required node
  * affinity, and only then replaces that affinity with a `metadata.name` term naming the chosen

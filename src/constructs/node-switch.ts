@@ -21,11 +21,11 @@ export type DesiredNetwork = NodeCniState;
 /** Labels of every node-switch pod; the drain skips pods that carry the component label. */
 export const NODE_SWITCH_LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'node-switch' } as const;
 
-/** ServiceAccount of the switch Jobs that call the API (see NodeSwitchRbac). */
+/** ServiceAccount of the switch pods that call the API (see NodeSwitchRbac). */
 export const NODE_SWITCH_SERVICE_ACCOUNT = 'cni-migrate-node-switch';
 
 export interface NodeSwitchDrain {
-  /** Seconds the drain waits for evictions before it fails the Job. */
+  /** Seconds the drain waits for evictions before it fails (the kubelet then runs it again). */
   readonly timeoutSeconds: number;
   /**
    * Delete the node's non-host-network DaemonSet pods after the switch, so they come back on Calico.
@@ -41,7 +41,7 @@ export interface NodeSwitchProps {
   /** Image with /bin/sh, awk, cmp, cp, mv (busybox). */
   readonly image: string;
   /**
-   * Image with kubectl, for the steps that call the API (only calico-first Jobs have them).
+   * Image with kubectl, for the steps that call the API (only calico-first switches have them).
    * @default - required when desired is calico-first
    */
   readonly kubectlImage?: string;
@@ -77,8 +77,8 @@ export interface NodeSwitchProps {
    */
   readonly priorityName?: string;
   /**
-   * Uncordon the node after the switch if this tool cordoned it (a Job that failed mid-drain, or
-   * the drain of the state being reverted); for Jobs that do not drain themselves.
+   * Uncordon the node after the switch if this tool cordoned it (a drain that failed, or the
+   * drain of the state being reverted); for switches that do not drain themselves.
    * @default false
    */
   readonly releaseCordon?: boolean;
@@ -95,7 +95,7 @@ export interface NodeSwitchProps {
    */
   readonly weaveTaint?: 'add' | 'remove';
   /**
-   * Namespace of the Job.
+   * Namespace of the pod and its script ConfigMaps.
    * @default kube-system
    */
   readonly namespace?: string;
@@ -104,7 +104,7 @@ export interface NodeSwitchProps {
 /** Where the inspect step writes whether the switch changes the node (node-switch.sh VERDICT_FILE). */
 const VERDICT_FILE = '/tmp/verdict';
 
-/** Seconds to wait for calico-node to be Ready before giving up (the Job then retries). */
+/** Seconds to wait for calico-node to be Ready before giving up (the kubelet then runs the step again). */
 const CALICO_READY_TIMEOUT_SECONDS = 600;
 
 /**
@@ -113,14 +113,12 @@ const CALICO_READY_TIMEOUT_SECONDS = 600;
  */
 const LANE_MARGIN_SECONDS = 900;
 
-/** The pod of a node switch, without its restart policy and binding (a Job's or a DaemonSet's). */
+/** The pod of a node switch, without its restart policy and binding (a DaemonSet's). */
 export interface NodeSwitchPod {
   /** The steps in order: every container but the last is an init container. */
   readonly spec: Omit<PodSpec, 'restartPolicy' | 'nodeName'>;
   /** Whether a step calls the API (and so needs the ServiceAccount). */
   readonly usesApi: boolean;
-  /** How long every step may take at worst, waits included. */
-  readonly deadlineSeconds: number;
 }
 
 /**
@@ -239,7 +237,7 @@ export function nodeSwitchPod(scope: Construct, props: Omit<NodeSwitchProps, 'no
     if (!props.netToolsImage) throw new Error(`restartDaemonSetPods needs netToolsImage (node ${nodeLabel})`);
     // After the drain only DaemonSet and static pods are left; host-network ones need no restart.
     // Waiting until they are gone means their teardown (under Calico's network name) is over. A
-    // pod stuck terminating (a finalizer) must not fail the Job and leave the node cordoned: its
+    // pod stuck terminating (a finalizer) must not fail the switch and leave the node cordoned: its
     // IP then counts as live below, and the Weave cleanup removes its entry at weave-removed.
     steps.push({
       ...kubectl('restart-daemonset-pods', []),
@@ -260,7 +258,6 @@ export function nodeSwitchPod(scope: Construct, props: Omit<NodeSwitchProps, 'no
 
   if (props.drain?.restartDaemonSetPods) volumes.push(XTABLES_LOCK_VOLUME);
   if (usesApi) volumes.push({ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } });
-  const deadline = 300 + (calicoFirst ? CALICO_READY_TIMEOUT_SECONDS : 0) + (props.drain?.timeoutSeconds ?? 0) + laneWaitSeconds;
 
   return {
     spec: {
@@ -277,6 +274,5 @@ export function nodeSwitchPod(scope: Construct, props: Omit<NodeSwitchProps, 'no
       volumes,
     },
     usesApi,
-    deadlineSeconds: deadline,
   };
 }

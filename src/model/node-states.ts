@@ -1,7 +1,7 @@
 /**
  * What each node should look like at a step: which network its new pods get, which conflist sorts
  * first in its /etc/cni/net.d, whether it is drained when it switches, whether Weave's leftovers
- * must be gone, and the convergences (one per Job) that bring it there.
+ * must be gone, and the convergences (one per switch DaemonSet that selects it) that bring it there.
  */
 import type { Migration } from '../config/types';
 import type { NodeInfo } from '../kube/objects';
@@ -16,10 +16,10 @@ export const SWITCH_SET_PREFIX = 'cni-migrate-switch-';
 /** The DaemonSet of every Linux node, from Calico's final name on. */
 export const ALL_NODES_SET_NAME = `${SWITCH_SET_PREFIX}all`;
 
-/** The state a node-switch Job converges /etc/cni/net.d to. */
+/** The state a node switch converges /etc/cni/net.d to. */
 export type NodeCniState = 'calico-first' | 'weave-first' | 'calico-native';
 
-/** One convergence of a node's CNI folder: what one node-switch Job does. */
+/** One convergence of a node's CNI folder: what one node switch does. */
 export interface NodeConvergence {
   /** Distinguishes the node's convergences: `wave` (its wave's switch) or `final` (Calico's final name). */
   readonly role: 'wave' | 'final';
@@ -72,11 +72,11 @@ export interface NodeState {
   readonly drainedOnSwitch: boolean;
   /** Weave's conflist, binaries, links, chains and ipsets must be gone from the node. */
   readonly weaveLeftoversRemoved: boolean;
-  /** The node-switch Jobs of the node at this step, in the order they are rendered. */
+  /** The switches of the node at this step (switch-sets.ts groups them into DaemonSets). */
   readonly convergences: readonly NodeConvergence[];
   /**
    * Its lane of the disruption budget, with drains on: taken by its drain, given back by whichever
-   * Job uncordons it.
+   * switch uncordons it.
    * @default - no drains
    */
   readonly drainLane?: DrainLane;
@@ -116,8 +116,8 @@ export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], wav
     const switched = wave <= state.switchedWaves;
     const convergences: NodeConvergence[] = [];
     if (state.calicoInstalled && !state.calicoFinalName) {
-      // The switch Job of the node's wave stays unchanged until Calico takes its final name. A
-      // re-created one (a revert, a janitor) inspects the node first and drains nothing when it
+      // The switch of the node's wave stays unchanged until Calico takes its final name. One run
+      // again (a revert, a restarted pod) inspects the node first and drains nothing when it
       // is converged already (node-switch.sh VERDICT_FILE).
       convergences.push({
         role: 'wave',
@@ -132,9 +132,9 @@ export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], wav
     }
     if (state.calicoFinalName) {
       // Calico now writes 10-calico.conflist, and install-cni has removed 20-calico.conflist, so
-      // this replaces the wave's Job (which would refuse: its source is gone). Until finalized the
+      // this replaces the wave's switch (which would refuse: its source is gone). Until finalized the
       // copy mirrors it (so a revert to the 20-calico.conflist name keeps the node on Calico); at
-      // finalized the copy goes. One node Job per step.
+      // finalized the copy goes. One switch per node per step.
       convergences.push({ role: 'final', desired: state.calicoNative ? 'calico-native' : 'calico-first', calicoConfName: FINAL_CONF_NAME });
     }
     const firstConflist = state.calicoNative ? FINAL_CONF_NAME : switched ? PRIORITY_CONF_NAME : WEAVE_CONF_NAME;

@@ -127,7 +127,7 @@ function waveFindings(migration: Migration, snapshot: ClusterSnapshot, waves: re
   if (others.length > 0) {
     out.push({
       severity: 'info', code: 'nodes-not-migrated', file: 'cluster/nodes.yaml',
-      message: `${others.length} node(s) cannot run the node Jobs or calico-node and are left out of the waves and the gates: ${others.slice(0, 10).map((n) => `${n.name} (${notMigratable(n)})`).join(', ')}${others.length > 10 ? `, and ${others.length - 10} more` : ''}`,
+      message: `${others.length} node(s) cannot run the node switches or calico-node and are left out of the waves and the gates: ${others.slice(0, 10).map((n) => `${n.name} (${notMigratable(n)})`).join(', ')}${others.length > 10 ? `, and ${others.length - 10} more` : ''}`,
       fix: 'nothing to do for the migration; their pods are not on Weave (Weave runs on Linux nodes only) and Calico\'s DaemonSet does not select them',
     });
   }

@@ -75,10 +75,10 @@ export function stepReport(plan: MigrationPlan): StepReport {
       break;
     case 'calico':
       changes.push(`Calico ${plan.migration.spec.calico.version} (${plan.migration.spec.calico.manifest ? `from ${plan.migration.spec.calico.manifest}` : 'built-in objects'}) runs beside Weave on every node, its conflist named 20-calico.conflist so Weave's 10-weave.conflist stays first; its IP pool is ${net.calico} (${plan.migration.spec.calico.ipipMode} IP-in-IP), node addresses by ${plan.migration.spec.calico.ipAutodetectionMethod}, iptables backend ${model.calico.coexistence.iptablesBackend}, veth MTU ${plan.migration.spec.calico.mtu || 'auto'}`);
-      changes.push(`each of the ${nodes} nodes gets a Job that keeps Weave first (removes any leftover 05-calico.conflist)`);
+      changes.push(`each of the ${nodes} nodes gets the pod of its wave\'s DaemonSet (kube-system/cni-migrate-switch-wave-N…), which keeps Weave first (removes any leftover 05-calico.conflist) and then only holds its place, Ready`);
       before.push('the nodes allow IP protocol 4 (IP-in-IP) and TCP 179 (BGP) between them');
       before.push(`no IP pool exists yet, or the existing one is ${net.calico} (calico-node creates its pool once and ignores CALICO_IPV4POOL_CIDR afterwards)`);
-      after.push('calico-node is Ready on every node and every weave-first Job has completed');
+      after.push('calico-node is Ready on every node and every switch DaemonSet\'s pod is Ready (its steps are done)');
       rollback.push('Calico\'s objects are pruned; pods are still all on Weave, so nothing loses its network');
       break;
     case 'cluster-cidr':
@@ -100,27 +100,27 @@ export function stepReport(plan: MigrationPlan): StepReport {
     case 'nodes': {
       const n = plan.migration.spec.nodes;
       changes.push(`wave ${step.wave} (${wave(step.wave!, `, listed in full under "Wave ${step.wave}" below`)}) switches to Calico: on each node, once calico-node is Ready there, a copy of Calico's conflist, 05-calico.conflist, is renamed into place and sorts first, so new pods there get Calico IPs from ${net.calico}`);
-      if (n.drain) changes.push(`each node of the wave is cordoned and drained through the Eviction API before its switch (PodDisruptionBudgets are honoured; the Job fails after ${n.drainTimeoutSeconds} s and leaves the node cordoned), so no pod keeps a Weave IP there, then it is uncordoned; evicted pods are rescheduled, with Calico IPs on switched nodes and Weave IPs on the others until their wave`);
+      if (n.drain) changes.push(`each node of the wave is cordoned and drained through the Eviction API before its switch (PodDisruptionBudgets are honoured; the drain fails after ${n.drainTimeoutSeconds} s, leaves the node cordoned and is retried by the kubelet, with cni-migrate status naming the step and its log), so no pod keeps a Weave IP there, then it is uncordoned; evicted pods are rescheduled, with Calico IPs on switched nodes and Weave IPs on the others until their wave`);
       if (n.drain) {
         const lanes = new Set(plan.model.nodes.filter((x) => x.wave === step.wave && x.drainLane).map((x) => x.drainLane!.index)).size;
         changes.push(`at most ${lanes} node(s) of the wave are cordoned for draining at once (spec.nodes.maxConcurrentDrains: ${n.maxConcurrentDrains}), each holding one of the Leases kube-system/cni-migrate-drain-lane-0..${lanes - 1}; the others wait for their lane`);
       }
       else changes.push('pods already running on the wave keep their Weave IPs until they are restarted (spec.nodes.drain is off)');
       if (n.restartDaemonSetPods) changes.push('after the switch, the DaemonSet pods of each node that are not on the host network are deleted, so they come back on Calico');
-      if (n.restartKubelet) changes.push('after the switch, each node\'s container runtime and kubelet are restarted (spec.nodes.restartKubelet): only for this, the Job runs with hostPID and one privileged container, which enters the host\'s namespaces to run systemctl');
-      before.push(`calico-node is Ready on ${wave(step.wave!)} (each Job also waits for it)`);
+      if (n.restartKubelet) changes.push('after the switch, each node\'s container runtime and kubelet are restarted (spec.nodes.restartKubelet): only for this, the wave\'s pod runs with hostPID and one privileged container, which enters the host\'s namespaces to run systemctl');
+      before.push(`calico-node is Ready on ${wave(step.wave!)} (each node's pod also waits for it)`);
       if (n.drain) before.push('the rest of the cluster has room for the pods of the wave, and no PodDisruptionBudget of theirs is at zero allowed disruptions');
-      after.push(`the calico-first Jobs of ${wave(step.wave!)} have completed${n.drain ? ' and the nodes are schedulable again' : ''}`);
-      rollback.push(`the nodes of wave ${step.wave} get weave-first Jobs (no drain): new pods there get Weave IPs again; pods already started on Calico keep their Calico IPs until they are restarted, and keep working (calico-node still runs everywhere)`);
+      after.push(`the pods of wave ${step.wave}'s DaemonSet are Ready on ${wave(step.wave!)} (a rolling update: only this wave's nodes run the switch)${n.drain ? ' and the nodes are schedulable again' : ''}`);
+      rollback.push(`wave ${step.wave}'s DaemonSet goes back to Weave first (no drain; every pod of it replaced at once): new pods there get Weave IPs again; pods already started on Calico keep their Calico IPs until they are restarted, and keep working (calico-node still runs everywhere)`);
       break;
     }
     case 'weave-removed':
       changes.push(`gate (${plan.migration.spec.gitops.engine === 'argocd' ? 'an Argo CD PreSync hook' : 'layer 00-gate, which every other layer depends on'}): a Job lists the pods that still have an IP in ${net.weave} (Weave's own, host-network and finished pods aside) and fails, naming them, if there is any; nothing else of the step applies until it passes`);
       changes.push('Weave\'s objects are pruned; a Job deletes the weave-net DaemonSet at once (so the cleanup need not wait for the prune) and the weave-net ConfigMap Weave created at runtime');
-      changes.push('on every node, once its weave-net pod is gone, a cleanup Job removes 10-weave.conflist, Weave\'s plugin binaries in /opt/cni/bin, /var/lib/weave, the weave, datapath, vxlan-6784 and vethwe-* links, the WEAVE* iptables chains and the rules that use them (legacy and nft), and the weave ipsets; its log lists what it removed');
-      changes.push('calico-node rolls to 10-calico.conflist (install-cni deletes 20-calico.conflist); on every node the 05-calico.conflist copy is refreshed from it and stays first; the switch Jobs of the waves stay, unchanged, so a revert never drains again');
+      changes.push('on every node, once its weave-net pod is gone, the pod of the DaemonSet kube-system/cni-migrate-weave-cleanup removes 10-weave.conflist, Weave\'s plugin binaries in /opt/cni/bin, /var/lib/weave, the weave, datapath, vxlan-6784 and vethwe-* links, the WEAVE* iptables chains and the rules that use them (legacy and nft), and the weave ipsets; its log lists what it removed');
+      changes.push('calico-node rolls to 10-calico.conflist (install-cni deletes 20-calico.conflist); on every node the 05-calico.conflist copy is refreshed from it and stays first; one DaemonSet, kube-system/cni-migrate-switch-all, does it on every Linux node (newcomers too) in place of the waves\' (a revert brings those back; their pods inspect first, so a converged node is not drained again)');
       before.push(`no pod other than Weave's own has an IP in ${net.weave} (the gate checks; \`cni-migrate status\` shows the same list)`);
-      after.push('no weave-net pod is left; every cleanup Job has completed; every node has Calico first');
+      after.push('no weave-net pod is left; every pod of the cleanup DaemonSet is Ready (its cleanup done); every node has Calico first');
       rollback.push('Weave\'s objects come back from the adopted copies, Weave starts again on every node (re-creating its conflist, binaries and chains), and nodes keep Calico first (05-calico.conflist sorts before 10-weave.conflist)');
       rollback.push('not restored once the cleanup ran: Weave\'s IPAM data in /var/lib/weave (Weave starts with a fresh allocation; no pod uses it any more) and its peer list in the weave-net ConfigMap; `cni-migrate guard` refuses this revert unless run with --allow-weave-revert');
       break;
@@ -153,7 +153,7 @@ export function stepReport(plan: MigrationPlan): StepReport {
   const rec = snapshot.inventoryReconciled;
   if (rec) {
     const parts = [rec.removed.length ? `removed ${rec.removed.length} node(s) gone from the cluster (${rec.removed.join(', ')})` : '', rec.added.length ? `added ${rec.added.join(', ')}` : '', rec.leftToNewcomers.length ? `left ${rec.leftToNewcomers.join(', ')} to the newcomers' DaemonSet` : ''].filter(Boolean);
-    changes.push(`inventory commit at ${rec.atStep} (\`cni-migrate snapshot --nodes-only\`): ${snapshot.dir}/nodes.yaml was reconciled with the live cluster: ${parts.join('; ') || 'no change'}; the Jobs of removed nodes leave the output, and the engine prunes them`);
+    changes.push(`inventory commit at ${rec.atStep} (\`cni-migrate snapshot --nodes-only\`): ${snapshot.dir}/nodes.yaml was reconciled with the live cluster: ${parts.join('; ') || 'no change'}; removed nodes leave their wave's DaemonSet (which had no pod on them: they held nothing back)`);
   }
 
   after.push('`npm run --silent cni-migrate -- status` exits 0: the cluster has converged to this step');

@@ -32,7 +32,7 @@ function checkExplicitWaves(waves: readonly (readonly string[])[], nodes: readon
     wave.forEach((name, i) => {
       const field = `spec.nodes.waves[${w}][${i}]`;
       if (others.has(name)) {
-        throw new InputError(file, field, `node "${name}" is ${notMigratable(others.get(name)!)}, which cannot run the node Jobs or calico-node`, 'Linux nodes only: leave it out of the waves');
+        throw new InputError(file, field, `node "${name}" is ${notMigratable(others.get(name)!)}, which cannot run the node switches or calico-node`, 'Linux nodes only: leave it out of the waves');
       }
       if (!known.has(name)) {
         throw new InputError(file, field, `node "${name}" is not in the inventory`, `a node of cluster/nodes.yaml (${preview([...known])})`);
