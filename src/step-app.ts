@@ -83,11 +83,12 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
       // With drains on, every other switch of the node releases a cordon this tool left (a pod
       // that failed mid-drain, a reverted wave), so whichever converges it next uncordons it.
       releaseCordon: spec.nodes.drain && !c.drain,
-      drainLane: set.drainLane,
+      drainLanes: set.drainLanes,
       weaveTaint: c.weaveTaint ? 'add' : 'remove',
-      // A lane drains one node at a time (its Lease holds that across sets too); a switch without
-      // a drain changes no pod, so the whole set goes at once, as a revert must.
-      maxUnavailable: c.drain ? 1 : '100%',
+      // With drains, the rolling update switches as many nodes at once as the wave has lanes (the
+      // Leases hold the budget across sets too); a switch without a drain evicts no pod, so the
+      // whole set goes at once, as a revert must.
+      maxUnavailable: c.drain ? set.drainLanes! : '100%',
     });
     usesApi ||= ds.usesApi;
   }
@@ -104,9 +105,9 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
       drain: newcomer.drain,
       restartRuntime: newcomer.restartRuntime,
       releaseCordon: spec.nodes.drain && !newcomer.drain,
-      // Lane 0 of the budget: a newcomer's drain waits for it like a wave's, for at most one holder;
-      // whichever step uncordons the newcomer later (a revert's) gives it back.
-      drainLane: spec.nodes.drain ? { index: 0, length: 2 } : undefined,
+      // The budget's lanes, shared with the waves' drains; whichever step uncordons the newcomer
+      // later (a revert's) gives its lane back.
+      drainLanes: spec.nodes.drain ? model.newcomers.drainLanes ?? model.switchSets.reduce((m, x) => Math.max(m, x.drainLanes ?? 0), 1) : undefined,
       maxUnavailable: spec.nodes.maxConcurrentDrains,
     });
     usesApi ||= ds.usesApi;
@@ -115,7 +116,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
     new NodeSwitchRbac(nodes, 'NodeSwitchRbac', {
       drain: spec.nodes.drain && model.state.switchedWaves > 0,
       uncordon: spec.nodes.drain,
-      drainLanes: Math.max(0, ...model.nodes.map((n) => (n.drainLane ? n.drainLane.index + 1 : 0))),
+      drainLanes: Math.max(0, model.newcomers.drainLanes ?? 0, ...model.switchSets.map((x) => x.drainLanes ?? 0)),
       restartDaemonSetPods: spec.nodes.drain && spec.nodes.restartDaemonSetPods,
     });
   }

@@ -175,7 +175,7 @@ describe('a node that leaves mid-migration', () => {
       // does not exist, so nothing fails and nothing waits; worker-2 switches.
       const runsBefore = sim.runs.length;
       expect(sim.apply(dists.get('argocd')!.get('nodes-2')!)).toEqual([]);
-      expect(sim.runs.slice(runsBefore).filter((r) => r.job === 'cni-migrate-switch-wave-2-lane-0').map((r) => r.node)).toEqual(['worker-2']);
+      expect(sim.runs.slice(runsBefore).filter((r) => r.job === 'cni-migrate-switch-wave-2').map((r) => r.node)).toEqual(['worker-2']);
       expect(sim.loadedNetwork('worker-2')).toBe(CALICO);
       // The inventory commit, made by the command against the live nodes, on top of nodes-2.
       setStep(ws, 'nodes-2');
@@ -185,7 +185,7 @@ describe('a node that leaves mid-migration', () => {
       expect((await cli(ws, 'synth', '--out', out)).code).toBe(0);
       // The commit only drops worker-3 from wave 2's name list (and the newcomers' exclusions).
       expect(sim.apply(out)).toEqual([]);
-      const wave2 = sim.liveObjects('DaemonSet').find((d: any) => d.metadata.name === 'cni-migrate-switch-wave-2-lane-0');
+      const wave2 = sim.liveObjects('DaemonSet').find((d: any) => d.metadata.name === 'cni-migrate-switch-wave-2');
       expect(wave2.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields).toEqual([{ key: 'metadata.name', operator: 'In', values: ['worker-2'] }]);
       for (const n of ['worker-1', 'worker-2']) expect(sim.loadedNetwork(n)).toBe(CALICO);
     } finally {

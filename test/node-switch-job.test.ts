@@ -31,7 +31,7 @@ describe('node switch DaemonSets', () => {
     const objs = await nodesLayer(demoWorkspace(), 'nodes-1');
     const j = job(objs, 'worker-1', 'calico-first');
     expect(steps(j)).toEqual(['wait-for-calico-node', 'inspect', 'drain', 'switch', 'uncordon', 'converged']);
-    expect(j.metadata.name).toBe('cni-migrate-switch-wave-1-lane-0');
+    expect(j.metadata.name).toBe('cni-migrate-switch-wave-1');
     const pod = j.spec.template.spec;
     // Every step an init container, retried by the kubelet until it succeeds (restartPolicy Always).
     expect(pod.containers.map((c: any) => c.name)).toEqual(['converged']);
@@ -39,17 +39,17 @@ describe('node switch DaemonSets', () => {
     expect(pod.nodeName).toBeUndefined();
     expect(pod).toMatchObject({ hostNetwork: true, tolerations: [{ operator: 'Exists' }], serviceAccountName: 'cni-migrate-node-switch', automountServiceAccountToken: true });
     expect(pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields).toEqual([{ key: 'metadata.name', operator: 'In', values: ['worker-1'] }]);
-    // A lane's nodes drain one at a time: the rolling update replaces one pod at a time.
+    // As many nodes drain at once as the wave has lanes: the rolling update replaces that many pods at a time.
     expect(j.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
     expect(pod.hostPID).toBeUndefined();
     expect(pod.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual(['/etc/cni/net.d']);
     for (const c of containers(j)) expect(c.securityContext.privileged ?? false).toBe(false);
     const drain = containers(j).find((c: any) => c.name === 'drain');
     expect(drain.command).toEqual(['/bin/sh', '/cni-migrate/node-drain/node-drain.sh']);
-    // Wave 1 is one node: lane 0, first in it, so it waits for nobody; the lane's Lease lasts the
-    // drain timeout plus 900 s.
+    // Wave 1 is one node: one lane; a Lease lasts the drain timeout plus 900 s, and a drain waits
+    // for a lane at most until a holder from elsewhere has let its Lease expire.
     expect(drain.env).toEqual(expect.arrayContaining([{ name: 'PHASE', value: 'drain' }, { name: 'VERDICT_FILE', value: '/tmp/verdict' }, { name: 'DRAIN_TIMEOUT', value: '600' },
-      { name: 'DRAIN_LANE', value: '0' }, { name: 'LANE_LEASE_SECONDS', value: '1500' }, { name: 'LANE_WAIT_SECONDS', value: '60' }]));
+      { name: 'DRAIN_LANES', value: '1' }, { name: 'LANE_LEASE_SECONDS', value: '1500' }, { name: 'LANE_WAIT_SECONDS', value: '1560' }]));
     // The inspect step only reads the node's folder.
     const inspect = containers(j).find((c: any) => c.name === 'inspect');
     expect(inspect.volumeMounts.find((m: any) => m.name === 'cni-net-d')).toEqual({ name: 'cni-net-d', mountPath: '/host/etc/cni/net.d', readOnly: true });
@@ -114,7 +114,7 @@ describe('node switch DaemonSets', () => {
     expect(calico.filter((o) => o.kind === 'ConfigMap').map((o) => o.metadata.name).sort()).toEqual([scriptConfigMapName('40-nodes', 'node-drain.sh'), scriptConfigMapName('40-nodes', 'node-switch.sh')].sort());
     // One DaemonSet per wave (one lane each here), and the newcomers'.
     expect(calico.filter((o) => o.kind === 'Job')).toEqual([]);
-    expect(calico.filter((o) => o.kind === 'DaemonSet').map((o) => o.metadata.name)).toEqual([1, 2, 3, 4, 5].map((w) => `cni-migrate-switch-wave-${w}-lane-0`).concat('cni-migrate-newcomer-switch').sort());
+    expect(calico.filter((o) => o.kind === 'DaemonSet').map((o) => o.metadata.name)).toEqual([1, 2, 3, 4, 5].map((w) => `cni-migrate-switch-wave-${w}`).concat('cni-migrate-newcomer-switch').sort());
   });
 
   it('restartKubelet adds hostPID and one privileged step after the switch; restartDaemonSetPods adds pod deletes', async () => {
@@ -160,12 +160,12 @@ describe('node switch DaemonSets', () => {
       const objs = await nodesLayer(ws, step);
       const w2 = job(objs, 'worker-2', desired);
       const w3 = job(objs, 'worker-3', desired);
-      expect([w2.metadata.name, w3.metadata.name]).toEqual(['cni-migrate-switch-wave-2-lane-0-containerd', 'cni-migrate-switch-wave-2-lane-0-crio']);
+      expect([w2.metadata.name, w3.metadata.name]).toEqual(['cni-migrate-switch-wave-2-containerd', 'cni-migrate-switch-wave-2-crio']);
       const runtime = (ds: any) => containers(ds).find((c: any) => c.name === 'restart-runtime')?.env.find((e: any) => e.name === 'RUNTIME').value;
       expect([runtime(w2), runtime(w3)]).toEqual(desired === 'calico-first' ? ['containerd', 'crio'] : [undefined, undefined]);
     }
     // A wave of one runtime keeps the plain name.
-    expect(job(await nodesLayer(ws, 'nodes-2'), 'worker-1', 'calico-first').metadata.name).toBe('cni-migrate-switch-wave-1-lane-0');
+    expect(job(await nodesLayer(ws, 'nodes-2'), 'worker-1', 'calico-first').metadata.name).toBe('cni-migrate-switch-wave-1');
   });
 
   it('restartKubelet is refused for nodes on another runtime', async () => {

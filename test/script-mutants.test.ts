@@ -66,8 +66,8 @@ const MUTANTS: readonly ScriptMutant[] = [
   {
     breaks: 'the uncordon gives the drain lane back',
     script: 'node-drain.sh',
-    line: '    write_lane replace "" "$LEASE_RV" && { log "gave drain lane $DRAIN_LANE back"; return 0; }',
-    becomes: '    return 0',
+    line: '      write_lane replace "" "$LEASE_RV" && { log "gave drain lane $LANE back"; break; }',
+    becomes: '      break',
     testFile: 'node-job-rerun.test.ts',
     tests: 'PodDisruptionBudget',
   },

@@ -118,18 +118,18 @@ describe('cni-migrate status', () => {
     c.pods.find((p) => p.metadata.name === 'app-3-0').status.podIP = '10.32.3.2';
     // worker-3's pod of its wave's DaemonSet is not there yet; worker-1's fails at its drain, and
     // cp-1's is still of the step before (the rolling update has not reached it).
-    c.pods = c.pods.filter((p) => p.metadata.name !== 'cni-migrate-switch-wave-2-lane-0-worker-3');
-    const w1 = c.pods.find((p) => p.metadata.name === 'cni-migrate-switch-wave-1-lane-0-worker-1');
+    c.pods = c.pods.filter((p) => p.metadata.name !== 'cni-migrate-switch-wave-2-worker-3');
+    const w1 = c.pods.find((p) => p.metadata.name === 'cni-migrate-switch-wave-1-worker-1');
     w1.status = { phase: 'Pending', conditions: [{ type: 'Ready', status: 'False' }], initContainerStatuses: [
       { name: 'wait-for-calico-node', restartCount: 0, state: { terminated: { exitCode: 0 } } },
       { name: 'inspect', restartCount: 0, state: { terminated: { exitCode: 0 } } },
       { name: 'drain', restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1 } } },
       { name: 'switch', restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } },
     ] };
-    const cp1 = c.pods.find((p) => p.metadata.name === 'cni-migrate-switch-wave-4-lane-0-cp-1');
+    const cp1 = c.pods.find((p) => p.metadata.name === 'cni-migrate-switch-wave-4-cp-1');
     cp1.metadata = { ...cp1.metadata, labels: { ...cp1.metadata.labels, 'cni-migrate.io/pod-spec': '0badc0de' } };
     // worker-gpu-1's pod is at its switch step, not failed.
-    const gpu = c.pods.find((p) => p.metadata.name === 'cni-migrate-switch-wave-3-lane-0-worker-gpu-1');
+    const gpu = c.pods.find((p) => p.metadata.name === 'cni-migrate-switch-wave-3-worker-gpu-1');
     gpu.status = { phase: 'Pending', conditions: [{ type: 'Ready', status: 'False' }], initContainerStatuses: [{ name: 'switch', restartCount: 0, state: { running: {} } }] };
     c.kubeProxy.data['config.conf'] = c.kubeProxy.data['config.conf'].replace('clusterCIDR: 10.32.0.0/11', 'clusterCIDR: 10.32.0.0/12');
     serve(api, c);
@@ -138,11 +138,11 @@ describe('cni-migrate status', () => {
     const report = JSON.parse(r.stdout);
     const problems = Object.fromEntries(report.nodes.filter((n: any) => n.problems.length).map((n: any) => [n.name, n.problems]));
     expect(problems).toEqual({
-      'worker-1': ['cni-migrate-switch-wave-1-lane-0: pod cni-migrate-switch-wave-1-lane-0-worker-1 failing: step drain failed (exit 1), 3 retries so far: kubectl logs --namespace=kube-system cni-migrate-switch-wave-1-lane-0-worker-1 --container=drain'],
+      'worker-1': ['cni-migrate-switch-wave-1: pod cni-migrate-switch-wave-1-worker-1 failing: step drain failed (exit 1), 3 retries so far: kubectl logs --namespace=kube-system cni-migrate-switch-wave-1-worker-1 --container=drain'],
       'worker-2': ['cordoned', '1 pod(s) still on Weave IPs'],
-      'worker-3': ['cni-migrate-switch-wave-2-lane-0: no pod on the node yet'],
-      'worker-gpu-1': ['calico-node not Ready', 'cni-migrate-switch-wave-3-lane-0: pod cni-migrate-switch-wave-3-lane-0-worker-gpu-1 running: at step switch'],
-      'cp-1': ['cni-migrate-switch-wave-4-lane-0: pod cni-migrate-switch-wave-4-lane-0-cp-1 is of an earlier step (the rolling update has not reached it)'],
+      'worker-3': ['cni-migrate-switch-wave-2: no pod on the node yet'],
+      'worker-gpu-1': ['calico-node not Ready', 'cni-migrate-switch-wave-3: pod cni-migrate-switch-wave-3-worker-gpu-1 running: at step switch'],
+      'cp-1': ['cni-migrate-switch-wave-4: pod cni-migrate-switch-wave-4-cp-1 is of an earlier step (the rolling update has not reached it)'],
     });
     expect(Object.fromEntries(report.nodes.map((n: any) => [n.name, n.switch]))).toEqual({ 'cp-1': 'outdated', 'cp-2': 'done', 'worker-1': 'failing', 'worker-2': 'done', 'worker-3': 'missing', 'worker-gpu-1': 'running' });
     expect(report.cluster.problems).toEqual(['kube-proxy clusterCIDR is 10.32.0.0/12, expected 10.32.0.0/11']);

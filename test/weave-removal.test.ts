@@ -295,7 +295,7 @@ describe('guard and simulator around weave-removed', () => {
       expect(blocked).toHaveLength(1);
       expect(blocked[0].log).toMatch(/3 pod\(s\) still have an IP in the Weave CIDR/);
       // Still nodes-5's DaemonSets: no Weave cleanup yet, and Weave's own still there.
-      expect(sim.liveObjects('DaemonSet').map((d) => d.metadata.name).sort()).toEqual(['calico-node', 'cni-migrate-newcomer-switch', ...[1, 2, 3, 4, 5].map((w) => `cni-migrate-switch-wave-${w}-lane-0`), 'weave-net']);
+      expect(sim.liveObjects('DaemonSet').map((d) => d.metadata.name).sort()).toEqual(['calico-node', 'cni-migrate-newcomer-switch', ...[1, 2, 3, 4, 5].map((w) => `cni-migrate-switch-wave-${w}`), 'weave-net']);
       sim.setPods([]);
       expect(sim.apply(dists['weave-removed'])).toEqual([]);
       for (const n of nodes) {

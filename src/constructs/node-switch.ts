@@ -11,7 +11,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Quantity, type Container, type EnvVar, type PodSpec, type Volume } from '../../imports/k8s';
-import type { DrainLane, NodeCniState } from '../model/node-states';
+import type { NodeCniState } from '../model/node-states';
 import { hostportCleanupContainer, nodeNameEnv, NON_ROOT, ROOT_NO_CAPABILITIES, scriptResources, XTABLES_LOCK_VOLUME } from './job-containers';
 import { useScript } from './job-scripts';
 
@@ -83,11 +83,11 @@ export interface NodeSwitchProps {
    */
   readonly releaseCordon?: boolean;
   /**
-   * The node's lane of the disruption budget: the drain waits for the lane's Lease, and whichever
-   * step uncordons the node gives it back.
+   * Lanes of the disruption budget (Leases cni-migrate-drain-lane-0..N-1): the drain waits for any
+   * free one, and whichever step uncordons the node gives it back.
    * @default - required with drain; no lane to give back otherwise
    */
-  readonly drainLane?: DrainLane;
+  readonly drainLanes?: number;
   /**
    * With drains on: put (add) or take off (remove) the taint cni-migrate.io/on-weave:PreferNoSchedule,
    * so pods evicted from a wave prefer nodes already switched.
@@ -135,8 +135,8 @@ export function nodeSwitchPod(scope: Construct, props: Omit<NodeSwitchProps, 'no
   if (!calicoFirst && (props.drain || props.restartRuntime)) {
     throw new Error(`drain and restartRuntime apply to calico-first switches only, not to ${props.desired} on ${nodeLabel}`);
   }
-  if (props.drain && !props.drainLane) {
-    throw new Error(`a drain waits for its lane of the disruption budget: drainLane is required (node ${nodeLabel})`);
+  if (props.drain && !(props.drainLanes && props.drainLanes >= 1)) {
+    throw new Error(`a drain waits for a lane of the disruption budget: drainLanes must be at least 1, got ${props.drainLanes} (node ${nodeLabel})`);
   }
   if (calicoFirst && !props.kubectlImage) {
     throw new Error(`a calico-first switch waits for calico-node through the API: kubectlImage is required (node ${nodeLabel})`);
@@ -184,10 +184,12 @@ export function nodeSwitchPod(scope: Construct, props: Omit<NodeSwitchProps, 'no
   // Anything that disrupts the node (drain, restarts) first asks whether the switch changes it.
   const disruptive = !!(props.drain || props.restartRuntime);
   const drainScript = props.drain || props.releaseCordon ? useScript(layer, 'node-drain.sh', namespace) : undefined;
-  const laneEnv: EnvVar[] = props.drainLane ? [{ name: 'DRAIN_LANE', value: String(props.drainLane.index) }] : [];
+  const laneEnv: EnvVar[] = props.drainLanes ? [{ name: 'DRAIN_LANES', value: String(props.drainLanes) }] : [];
   const laneLeaseSeconds = (props.drain?.timeoutSeconds ?? 0) + LANE_MARGIN_SECONDS;
-  // The last node of a lane waits for every node before it, each holding the lane at most this long.
-  const laneWaitSeconds = props.drain ? (props.drainLane!.length - 1) * laneLeaseSeconds + 60 : 0;
+  // The rolling update starts no more drains than there are lanes, so a drain waits only for a
+  // holder from elsewhere (a stuck drain of an earlier wave, a newcomer): at most until that
+  // holder's Lease expires; then the kubelet runs the step again.
+  const laneWaitSeconds = props.drain ? laneLeaseSeconds + 60 : 0;
   if (drainScript) volumes.push(drainScript.volume);
   const drainStep = (name: string, env: EnvVar[]): Container => {
     const c = kubectl(name, []);

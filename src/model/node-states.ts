@@ -44,19 +44,6 @@ export interface NodeConvergence {
   readonly weaveTaint?: boolean;
 }
 
-/**
- * The node's lane of the disruption budget (spec.nodes.maxConcurrentDrains): the budget is a set
- * of lanes, one Lease each, and a node drains only while it holds its lane's Lease. The nodes of
- * a wave are dealt to min(budget, wave size) lanes in turn, so the lanes of a wave are as long as
- * each other (give or take one node).
- */
-export interface DrainLane {
-  /** Lane number, from 0; the Lease is cni-migrate-drain-lane-<index>. */
-  readonly index: number;
-  /** Nodes of the wave in this lane, so at most this many drain one after another in it. */
-  readonly length: number;
-}
-
 export interface NodeState {
   readonly name: string;
   /** Its wave, from 1. */
@@ -75,30 +62,19 @@ export interface NodeState {
   /** The switches of the node at this step (switch-sets.ts groups them into DaemonSets). */
   readonly convergences: readonly NodeConvergence[];
   /**
-   * Its lane of the disruption budget, with drains on: taken by its drain, given back by whichever
-   * switch uncordons it.
+   * How many lanes of the disruption budget (spec.nodes.maxConcurrentDrains) its wave's drains
+   * share, with drains on: the budget, or the wave's size if smaller. A drain takes any free lane
+   * (a Lease each, cni-migrate-drain-lane-<n>) and whichever switch uncordons the node gives it back.
    * @default - no drains
    */
-  readonly drainLane?: DrainLane;
+  readonly drainLanes?: number;
 }
 
-/** Deals each wave's nodes to the lanes of the disruption budget, in inventory order. */
-function drainLanes(budget: number, nodes: readonly NodeInfo[], waveOf: ReadonlyMap<string, number>): Map<string, DrainLane> {
-  const members = new Map<number, string[]>();
-  for (const n of nodes) {
-    const w = waveOf.get(n.name)!;
-    if (!members.has(w)) members.set(w, []);
-    members.get(w)!.push(n.name);
-  }
-  const out = new Map<string, DrainLane>();
-  for (const names of members.values()) {
-    const lanes = Math.min(budget, names.length);
-    names.forEach((name, i) => {
-      const index = i % lanes;
-      out.set(name, { index, length: Math.floor((names.length - 1 - index) / lanes) + 1 });
-    });
-  }
-  return out;
+/** The lanes each wave's drains share: the budget, or the wave's size if smaller. */
+function waveLanes(budget: number, nodes: readonly NodeInfo[], waveOf: ReadonlyMap<string, number>): Map<number, number> {
+  const sizes = new Map<number, number>();
+  for (const n of nodes) sizes.set(waveOf.get(n.name)!, (sizes.get(waveOf.get(n.name)!) ?? 0) + 1);
+  return new Map([...sizes].map(([w, size]) => [w, Math.min(budget, size)]));
 }
 
 /** The systemd unit of a node's runtime, from containerRuntimeVersion (containerd://1.7, cri-o://1.30). */
@@ -110,7 +86,7 @@ export function runtimeOf(version: string): 'containerd' | 'crio' | undefined {
 
 export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], waveOf: ReadonlyMap<string, number>, state: StepState): NodeState[] {
   const spec = migration.spec.nodes;
-  const lanes = spec.drain ? drainLanes(nodeCountOf(spec.maxConcurrentDrains, nodes.length), nodes, waveOf) : undefined;
+  const lanes = spec.drain ? waveLanes(nodeCountOf(spec.maxConcurrentDrains, nodes.length), nodes, waveOf) : undefined;
   return nodes.map((node) => {
     const wave = waveOf.get(node.name)!;
     const switched = wave <= state.switchedWaves;
@@ -148,7 +124,7 @@ export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], wav
       drainedOnSwitch: switched && spec.drain,
       weaveLeftoversRemoved: !state.weavePresent,
       convergences,
-      drainLane: lanes?.get(node.name),
+      drainLanes: lanes?.get(wave),
     };
   });
 }
@@ -169,6 +145,11 @@ export interface NewcomerState {
   readonly daemonSet?: string;
   /** Weave's leftovers must be gone from it (a newcomer of the node phase has them). */
   readonly weaveLeftoversRemoved: boolean;
+  /**
+   * Lanes of the disruption budget its drains take, shared with the waves' (the whole budget).
+   * @default - no drains
+   */
+  readonly drainLanes?: number;
 }
 
 export function newcomerState(migration: Migration, nodes: readonly NodeInfo[], state: StepState): NewcomerState {
@@ -191,5 +172,6 @@ export function newcomerState(migration: Migration, nodes: readonly NodeInfo[], 
     };
   }
   const daemonSet = !convergence ? undefined : state.calicoFinalName ? ALL_NODES_SET_NAME : NEWCOMER_SET_NAME;
-  return { convergence, ...(daemonSet ? { daemonSet } : {}), weaveLeftoversRemoved: !state.weavePresent };
+  const drainLanes = convergence?.drain ? nodeCountOf(spec.maxConcurrentDrains, nodes.length) : undefined;
+  return { convergence, ...(daemonSet ? { daemonSet } : {}), ...(drainLanes ? { drainLanes } : {}), weaveLeftoversRemoved: !state.weavePresent };
 }

@@ -85,7 +85,7 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
   const waveNodes = step.kind === 'nodes' ? nodes.filter((n) => n.wave === step.wave) : [];
   // With drains on, the node step's gate checks there is room for what the wave's lanes evict.
   const drainCapacity = spec.nodes.drain && waveNodes.length > 0
-    ? { wave: step.wave!, waveNodes: waveNodes.map((n) => n.name), concurrent: new Set(waveNodes.map((n) => n.drainLane!.index)).size }
+    ? { wave: step.wave!, waveNodes: waveNodes.map((n) => n.name), concurrent: waveNodes[0].drainLanes! }
     : undefined;
   return {
     step,

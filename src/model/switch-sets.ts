@@ -1,6 +1,6 @@
 /**
  * The node switches of a step, grouped: every inventory node whose convergence is the same (same
- * wave, same drain lane, same runtime) is converged by one DaemonSet, so the manifests grow by a
+ * wave, same runtime) is converged by one DaemonSet, so the manifests grow by a
  * node's name per node, not by a Job, and a node that leaves the cluster simply has no pod.
  *
  * Names are stable from step to step: a wave's set is the same object whether the wave is on Weave
@@ -10,7 +10,7 @@
 import type { Migration } from '../config/types';
 import type { NodeInfo } from '../kube/objects';
 import type { StepState } from '../steps/steps';
-import { ALL_NODES_SET_NAME, runtimeOf, SWITCH_SET_PREFIX, type DrainLane, type NodeConvergence, type NodeState } from './node-states';
+import { ALL_NODES_SET_NAME, runtimeOf, SWITCH_SET_PREFIX, type NodeConvergence, type NodeState } from './node-states';
 
 export interface SwitchSet {
   /** Name of its DaemonSet (and the value of its pods' cni-migrate.io/nodes label). */
@@ -22,10 +22,11 @@ export interface SwitchSet {
   readonly nodes?: readonly string[];
   readonly convergence: NodeConvergence;
   /**
-   * The drain lane its nodes share (the set is per lane, so its nodes drain one after another).
-   * @default - no drain lane
+   * The lanes of the disruption budget its drains share; also how many of its pods its rolling
+   * update replaces at once.
+   * @default - no drains
    */
-  readonly drainLane?: DrainLane;
+  readonly drainLanes?: number;
 }
 
 export function switchSets(migration: Migration, inventory: readonly NodeInfo[], nodes: readonly NodeState[], state: StepState): SwitchSet[] {
@@ -46,15 +47,15 @@ export function switchSets(migration: Migration, inventory: readonly NodeInfo[],
     if (!runtimesOfWave.has(n.wave)) runtimesOfWave.set(n.wave, new Set());
     runtimesOfWave.get(n.wave)!.add(runtimeOfNode.get(n.name)!);
   }
-  const sets = new Map<string, { nodes: string[]; convergence: NodeConvergence; drainLane?: DrainLane; wave: number; lane: number }>();
+  const sets = new Map<string, { nodes: string[]; convergence: NodeConvergence; drainLanes?: number; wave: number }>();
   for (const n of nodes) {
     const convergence = n.convergences.find((c) => c.role === 'wave');
     if (!convergence) continue;
     const byRuntime = migration.spec.nodes.restartKubelet && runtimesOfWave.get(n.wave)!.size > 1;
-    const name = `${SWITCH_SET_PREFIX}wave-${n.wave}${n.drainLane ? `-lane-${n.drainLane.index}` : ''}${byRuntime ? `-${runtimeOfNode.get(n.name)}` : ''}`;
+    const name = `${SWITCH_SET_PREFIX}wave-${n.wave}${byRuntime ? `-${runtimeOfNode.get(n.name)}` : ''}`;
     const set = sets.get(name);
     if (!set) {
-      sets.set(name, { nodes: [n.name], convergence, drainLane: n.drainLane, wave: n.wave, lane: n.drainLane?.index ?? 0 });
+      sets.set(name, { nodes: [n.name], convergence, drainLanes: n.drainLanes, wave: n.wave });
     } else if (JSON.stringify(set.convergence) !== JSON.stringify(convergence)) {
       // Unreachable by construction: a set's key holds everything a wave convergence depends on.
       throw new Error(`nodes of ${name} need different switches: ${set.nodes[0]} ${JSON.stringify(set.convergence)}, ${n.name} ${JSON.stringify(convergence)}`);
@@ -63,6 +64,6 @@ export function switchSets(migration: Migration, inventory: readonly NodeInfo[],
     }
   }
   return [...sets.entries()]
-    .sort(([a, x], [b, y]) => x.wave - y.wave || x.lane - y.lane || (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, s]) => ({ name, nodes: s.nodes, convergence: s.convergence, ...(s.drainLane ? { drainLane: s.drainLane } : {}) }));
+    .sort(([a, x], [b, y]) => x.wave - y.wave || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, s]) => ({ name, nodes: s.nodes, convergence: s.convergence, ...(s.drainLanes ? { drainLanes: s.drainLanes } : {}) }));
 }

@@ -102,8 +102,8 @@ export function stepReport(plan: MigrationPlan): StepReport {
       changes.push(`wave ${step.wave} (${wave(step.wave!, `, listed in full under "Wave ${step.wave}" below`)}) switches to Calico: on each node, once calico-node is Ready there, a copy of Calico's conflist, 05-calico.conflist, is renamed into place and sorts first, so new pods there get Calico IPs from ${net.calico}`);
       if (n.drain) changes.push(`each node of the wave is cordoned and drained through the Eviction API before its switch (PodDisruptionBudgets are honoured; the drain fails after ${n.drainTimeoutSeconds} s, leaves the node cordoned and is retried by the kubelet, with cni-migrate status naming the step and its log), so no pod keeps a Weave IP there, then it is uncordoned; evicted pods are rescheduled, with Calico IPs on switched nodes and Weave IPs on the others until their wave`);
       if (n.drain) {
-        const lanes = new Set(plan.model.nodes.filter((x) => x.wave === step.wave && x.drainLane).map((x) => x.drainLane!.index)).size;
-        changes.push(`at most ${lanes} node(s) of the wave are cordoned for draining at once (spec.nodes.maxConcurrentDrains: ${n.maxConcurrentDrains}), each holding one of the Leases kube-system/cni-migrate-drain-lane-0..${lanes - 1}; the others wait for their lane`);
+        const lanes = plan.model.nodes.find((x) => x.wave === step.wave)!.drainLanes!;
+        changes.push(`at most ${lanes} node(s) of the wave are cordoned for draining at once (spec.nodes.maxConcurrentDrains: ${n.maxConcurrentDrains}): the wave's DaemonSet replaces ${lanes} pod(s) at a time, and each drain holds one of the Leases kube-system/cni-migrate-drain-lane-0..${lanes - 1} (shared with every other drain); the others wait for a lane`);
       }
       else changes.push('pods already running on the wave keep their Weave IPs until they are restarted (spec.nodes.drain is off)');
       if (n.restartDaemonSetPods) changes.push('after the switch, the DaemonSet pods of each node that are not on the host network are deleted, so they come back on Calico');
