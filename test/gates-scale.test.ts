@@ -118,7 +118,7 @@ describe('the gates at 5,000 nodes and 150,000 pods, real kubectl, 128 MiB', () 
 
   it('no pods on Weave: names exactly the three pods left there, after reading all 150,000', async () => {
     if (!REAL_KUBECTL) return;
-    const r = await run('gate-no-weave-pods.sh', { WEAVE_CIDR: '10.32.0.0/12' }, 'no-weave');
+    const r = await run('gate-no-pods-in-cidr.sh', { NETWORK: 'weave', POD_CIDR: '10.32.0.0/12' }, 'no-weave');
     expect(r.stderr).toContain('gate: 3 pod(s) still have an IP in the Weave CIDR 10.32.0.0/12');
     const named = r.stderr.split('\n').filter((l) => / node=/.test(l));
     expect(named).toHaveLength(3);

@@ -28,7 +28,7 @@ const pod = (node: string, ready: boolean) => ({ spec: { nodeName: node }, statu
 
 describe('the paging library', () => {
   it('is copied into each script that sources it, so a Job ships one self-contained file; run from its file, the script sources it from beside itself', () => {
-    for (const name of ['gate-calico-ready.sh', 'gate-no-weave-pods.sh', 'kcm-cluster-cidr.sh']) {
+    for (const name of ['gate-calico-ready.sh', 'gate-no-pods-in-cidr.sh', 'kcm-cluster-cidr.sh']) {
       const own = fs.readFileSync(path.join(__dirname, '..', 'src', 'scripts', name), 'utf8');
       expect(own).toContain('. "$(dirname "$0")/list-pages.sh"\n');
       const shipped = readScript(name);
@@ -68,6 +68,64 @@ describe('gate-calico-ready.sh', () => {
   });
 });
 
+describe('the Calico-side gate (calico, cluster-cidr)', () => {
+  const store = (pods: unknown[]) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-'));
+    fs.writeFileSync(path.join(dir, 'calls.log'), '');
+    fs.writeFileSync(path.join(dir, 'PodList.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }));
+    return dir;
+  };
+  const calicoGate = (pods: unknown[]) => {
+    const dir = store(pods);
+    return runScript(readScript('gate-no-pods-in-cidr.sh'), { NETWORK: 'calico', POD_CIDR: '10.48.0.0/16', WORK_DIR: dir, FAKE_KUBE_STORE: dir }, undefined, 'kubectl');
+  };
+  const pod = (ns: string, name: string, ip: string, extra: Record<string, unknown> = {}) => ({ metadata: { namespace: ns, name, labels: {} }, spec: { nodeName: 'worker-1', ...extra }, status: { phase: 'Running', podIP: ip } });
+
+  it('passes with every pod on Weave or the host network, and fails naming each pod left on Calico, saying what to do', () => {
+    const onWeave = [pod('shop', 'api-1', '10.32.0.7'), pod('kube-system', 'calico-node-x', '192.168.56.10', { hostNetwork: true })];
+    const ok = calicoGate(onWeave);
+    expect([ok.code, ok.log.trim()]).toEqual([0, 'gate: no pod has an IP in the Calico CIDR 10.48.0.0/16 (1 page(s) of pods read)']);
+    const r = calicoGate([...onWeave, pod('shop', 'api-2', '10.48.3.9'), pod('shop', 'done', '10.48.3.10')].map((p) => (p.metadata.name === 'done' ? { ...p, status: { ...p.status, phase: 'Succeeded' } } : p)));
+    expect(r.code).toBe(1);
+    const lines = r.log.trim().split('\n');
+    expect(lines[0]).toMatch(/^gate: 1 pod\(s\) have an IP in the Calico CIDR 10\.48\.0\.0\/16, and this step is safe only with none .*revert the node waves first and restart these pods on Weave nodes/);
+    expect(lines.slice(1)).toEqual(['shop/api-2 node=worker-1 ip=10.48.3.9']);
+  });
+
+  it('holds a revert from policies-suspended to cluster-cidr while a pod is on Calico: nothing of the step applies, the policies stay out; once the pod is on Weave, it applies', async () => {
+    const { GitOpsSimulator } = await import('./support/gitops-simulator');
+    const ws = demoWorkspace();
+    const dists: Record<string, string> = {};
+    for (const step of ['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1']) {
+      setStep(ws, step);
+      const out = path.join(ws.dir, `d-${step}`);
+      expect((await cli(ws, 'synth', '--out', out)).code).toBe(0);
+      dists[step] = out;
+    }
+    const sim = new GitOpsSimulator(['cp-1', 'cp-2', 'worker-1', 'worker-2', 'worker-3', 'worker-gpu-1'], { skipControlPlaneJobs: true });
+    try {
+      for (const step of ['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1']) expect([step, sim.apply(dists[step])]).toEqual([step, []]);
+      // A pod started on worker-1 once it switched keeps its Calico IP after the wave's revert.
+      expect(JSON.parse(fs.readFileSync(path.join(dists['nodes-1'], 'step.json'), 'utf8')).network.calicoCIDR).toBe('10.48.0.0/12');
+      const ip = '10.48.3.9';
+      sim.setPods([pod('shop', 'api-2', ip)]);
+      expect(sim.apply(dists['policies-suspended'])).toEqual([]);
+      const policies = () => sim.liveObjects('NetworkPolicy').length;
+      expect(policies()).toBe(0);
+      const held = sim.apply(dists['cluster-cidr']);
+      expect(held.map((f) => [f.node, f.code])).toEqual([['(gate)', 1]]);
+      expect(held[0].log).toContain(`shop/api-2 node=worker-1 ip=${ip}`);
+      expect(policies()).toBe(0);
+      // Restarted on a Weave node: the revert goes through and the policies come back.
+      sim.setPods([pod('shop', 'api-2', '10.32.0.9')]);
+      expect(sim.apply(dists['cluster-cidr'])).toEqual([]);
+      expect(policies()).toBe(12);
+    } finally {
+      sim.dispose();
+    }
+  });
+});
+
 describe('gates per step', () => {
   const gateAt = async (engine: 'argocd' | 'flux') => {
     const ws = demoWorkspace();
@@ -82,16 +140,16 @@ describe('gates per step', () => {
     return out;
   };
 
-  it('check calico-node before the control plane, the policies and every wave, and Weave\'s pods after', async () => {
+  it('check calico-node before the control plane, the policies and every wave, no pod on Calico while the policies are in force, and Weave\'s pods after', async () => {
     const g = await gateAt('argocd');
     expect(Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v.checks]))).toEqual({
-      adopt: [], calico: [], 'cluster-cidr': ['calico-ready'], 'policies-suspended': ['calico-ready'],
+      adopt: [], calico: ['no-calico-pods'], 'cluster-cidr': ['calico-ready', 'no-calico-pods'], 'policies-suspended': ['calico-ready'],
       'nodes-1': ['calico-ready', 'drain-capacity'], 'nodes-2': ['calico-ready', 'drain-capacity'], 'nodes-3': ['calico-ready', 'drain-capacity'],
       'nodes-4': ['calico-ready', 'drain-capacity'], 'nodes-5': ['calico-ready', 'drain-capacity'],
       'weave-removed': ['no-weave-pods'], 'policies-restored': ['no-weave-pods'], finalized: ['no-weave-pods'],
     });
     // Steps that check the same thing share one Job; with drains on, each wave checks its own room.
-    expect(new Set(['cluster-cidr', 'policies-suspended'].map((s) => g[s].job)).size).toBe(1);
+    expect(new Set(['calico', 'cluster-cidr', 'policies-suspended'].map((s) => g[s].job)).size).toBe(3);
     expect(new Set(['weave-removed', 'policies-restored', 'finalized'].map((s) => g[s].job)).size).toBe(1);
     expect(new Set(['nodes-1', 'nodes-2', 'nodes-3', 'nodes-4', 'nodes-5'].map((s) => g[s].job)).size).toBe(5);
     expect(g['nodes-1'].annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'PreSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });

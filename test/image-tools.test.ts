@@ -19,7 +19,7 @@ const SCRIPTS: Record<string, ImageName> = {
   'kcm-cluster-cidr.sh': 'kubectl',
   'cluster-cidr-api.sh': 'kubectl',
   'gate-calico-ready.sh': 'kubectl',
-  'gate-no-weave-pods.sh': 'kubectl',
+  'gate-no-pods-in-cidr.sh': 'kubectl',
   'node-drain.sh': 'kubectl',
   'weave-cleanup.sh': 'calico-node',
   'hostport-cleanup.sh': 'calico-node',
@@ -58,7 +58,7 @@ function scratch(script: string): { env: Record<string, string>; dir: string } {
   fs.writeFileSync(path.join(dir, 'kube-controller-manager.yaml'), 'spec:\n  containers:\n  - command:\n    - kube-controller-manager\n    - --cluster-cidr=10.32.0.0/12\n');
   const env: Record<string, string> = {
     NODE_NAME: 'n1', CNI_DIR: dir, DESIRED: 'calico-first', MANIFEST_DIR: dir, WORK_DIR: path.join(dir, 'work'), CLUSTER_CIDR: '10.32.0.0/11', WAIT_SECONDS: '0',
-    TARGETS: dir, FAKE_KUBE_STORE: dir, WEAVE_CIDR: '10.32.0.0/12', TARGETS_NET: '', BIN_DIR: dir, DATA_DIR: dir, NETWORK: script === 'weave-cleanup.sh' ? '1' : '0', HOST_NSENTER: 'nsenter -t 1 --', FROM: 'weave',
+    TARGETS: dir, FAKE_KUBE_STORE: dir, POD_CIDR: '10.32.0.0/12', TARGETS_NET: '', BIN_DIR: dir, DATA_DIR: dir, NETWORK: script === 'weave-cleanup.sh' ? '1' : script === 'gate-no-pods-in-cidr.sh' ? 'weave' : '0', HOST_NSENTER: 'nsenter -t 1 --', FROM: 'weave',
   };
   if (script === 'connectivity-probe.sh') env.TARGETS = 'weave=10.32.0.0/12';
   return { env, dir };

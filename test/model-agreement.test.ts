@@ -48,7 +48,10 @@ describe.each(['argocd', 'flux'])('the model and what is rendered from it (%s)',
     const checks = model.gate ? gateCheckList(model.gate) : [];
     expect(gate ? gate.spec.template.spec.containers.map((c: any) => c.name) : []).toEqual(checks.map((c) => c.kind));
     if (model.gate?.noPodsInWeaveCidr) {
-      expect(gate.spec.template.spec.containers.find((c: any) => c.name === 'no-weave-pods').env).toContainEqual({ name: 'WEAVE_CIDR', value: model.gate.noPodsInWeaveCidr });
+      expect(gate.spec.template.spec.containers.find((c: any) => c.name === 'no-weave-pods').env).toEqual(expect.arrayContaining([{ name: 'NETWORK', value: 'weave' }, { name: 'POD_CIDR', value: model.gate.noPodsInWeaveCidr }]));
+    }
+    if (model.gate?.noPodsInCalicoCidr) {
+      expect(gate.spec.template.spec.containers.find((c: any) => c.name === 'no-calico-pods').env).toEqual(expect.arrayContaining([{ name: 'NETWORK', value: 'calico' }, { name: 'POD_CIDR', value: model.gate.noPodsInCalicoCidr }]));
     }
 
     // Cluster CIDR: every controller-manager Job sets the model's value for the phase.

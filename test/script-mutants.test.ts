@@ -41,7 +41,7 @@ const MUTANTS: readonly ScriptMutant[] = [
   },
   {
     breaks: 'the Weave gate leaves Failed pods out (they hold no network)',
-    script: 'gate-no-weave-pods.sh',
+    script: 'gate-no-pods-in-cidr.sh',
     line: '    | select(.status.phase != "Succeeded" and .status.phase != "Failed")',
     becomes: '    | select(.status.phase != "Succeeded")',
     testFile: 'weave-removal.test.ts',

@@ -180,6 +180,17 @@ describe('cni-migrate status', () => {
     expect(report.nodes.find((n: any) => n.name === 'worker-3').switch).toBe('-');
   });
 
+  it('at a step that keeps the policies in force (a revert to cluster-cidr), a pod still on Calico is a problem and its gate does not hold', async () => {
+    const c = await convergedAt(ws, 'cluster-cidr');
+    c.pods.find((p) => p.metadata.name === 'app-2-0').status.podIP = '10.48.2.2';
+    serve(api, c);
+    const r = await status('--json');
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report.cluster.problems).toEqual(['1 pod(s) have an IP in Calico\'s 10.48.0.0/12 at a step that keeps the NetworkPolicies in force: its gate holds the step until the waves are reverted and those pods restarted on Weave']);
+    expect(report.gate.find((g: any) => g.check.startsWith('no pod has an IP in 10.48.0.0/12')).holds).toBe(false);
+  });
+
   it('flags policies re-applied by another owner while suspended', async () => {
     const c = await convergedAt(ws, 'policies-suspended');
     c.policies = [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'default-deny-ingress', namespace: 'default' }, spec: { podSelector: {} } }];

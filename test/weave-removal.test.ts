@@ -19,11 +19,11 @@ const PODS = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'pods-w
 const FAKE_KUBECTL = path.join(__dirname, 'support', 'fake-kubectl');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'weave-rm-'));
 
-function gate(pods: unknown[], cidr = '10.32.0.0/12') {
+function gate(pods: unknown[], cidr = '10.32.0.0/12', network = 'weave') {
   const store = tmp();
   fs.writeFileSync(path.join(store, 'calls.log'), '');
   fs.writeFileSync(path.join(store, 'PodList.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }));
-  return runScript(readScript('gate-no-weave-pods.sh'), { WEAVE_CIDR: cidr, WORK_DIR: store, FAKE_KUBE_STORE: store }, undefined, 'kubectl');
+  return runScript(readScript('gate-no-pods-in-cidr.sh'), { NETWORK: network, POD_CIDR: cidr, WORK_DIR: store, FAKE_KUBE_STORE: store }, undefined, 'kubectl');
 }
 
 describe('the weave-removed gate', () => {

@@ -242,12 +242,18 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
   // Pods on nodes outside the inventory count too: the gates list every pod.
   const totalWeave = nodeReports.reduce((a, n) => a + n.podsOnWeave, 0) + nodesNotInInventory.reduce((a, n) => a + n.podsOnWeave, 0);
   const totalCalico = nodeReports.reduce((a, n) => a + n.podsOnCalico, 0);
+  // Every node's, as the gate lists every pod (newcomers and nodes left out of the inventory too).
+  let totalCalicoAll = 0;
+  for (const c of counts.values()) totalCalicoAll += c.calico;
+  if (model.gate?.noPodsInCalicoCidr && totalCalicoAll > 0) {
+    clusterProblems.push(`${totalCalicoAll} pod(s) have an IP in Calico's ${model.gate.noPodsInCalicoCidr} at a step that keeps the NetworkPolicies in force: its gate holds the step until the waves are reverted and those pods restarted on Weave`);
+  }
   // The same checks, in the same order and words, as the gate Job of this step.
   const gate = (model.gate ? gateCheckList(model.gate) : []).map((g) => ({
     check: g.text,
     // The room for drains is the gate Job's own computation (over every pod's requests); status
     // leaves it to the Job's log rather than repeat it.
-    holds: g.kind === 'calico-ready' ? nodeReports.every((n) => n.calicoNodeReady === true) : g.kind === 'no-weave-pods' ? totalWeave === 0 : null,
+    holds: g.kind === 'calico-ready' ? nodeReports.every((n) => n.calicoNodeReady === true) : g.kind === 'no-weave-pods' ? totalWeave === 0 : g.kind === 'no-calico-pods' ? totalCalicoAll === 0 : null,
   }));
   return {
     step: plan.step.name,

@@ -1,6 +1,6 @@
 /**
  * Which pods still have an IP in the Weave CIDR: the same rule as the weave-removed gate Job
- * (src/scripts/gate-no-weave-pods.sh), for `cni-migrate status`.
+ * (src/scripts/gate-no-pods-in-cidr.sh), for `cni-migrate status`.
  */
 import { Cidr } from '../network/cidr';
 

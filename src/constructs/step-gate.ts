@@ -61,8 +61,9 @@ export class StepGate extends Construct {
         volumeMounts: [...c.volumeMounts!, { name: 'wave-nodes', mountPath: '/cni-migrate/wave', readOnly: true }],
       });
     }
-    if (props.checks.noPodsInWeaveCidr) {
-      containers.push({ ...kubectlContainer('no-weave-pods', props.kubectlImage, script('gate-no-weave-pods.sh')), env: [...env, { name: 'WEAVE_CIDR', value: props.checks.noPodsInWeaveCidr }] });
+    for (const [kind, network, cidr] of [['no-weave-pods', 'weave', props.checks.noPodsInWeaveCidr], ['no-calico-pods', 'calico', props.checks.noPodsInCalicoCidr]] as const) {
+      if (!cidr) continue;
+      containers.push({ ...kubectlContainer(kind, props.kubectlImage, script('gate-no-pods-in-cidr.sh')), env: [...env, { name: 'NETWORK', value: network }, { name: 'POD_CIDR', value: cidr }] });
     }
     if (containers.length === 0) throw new Error('a gate needs at least one check');
     new KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: ACCOUNT, namespace: NS, labels: { ...LABELS } } });

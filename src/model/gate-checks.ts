@@ -13,6 +13,13 @@ export interface GateChecks {
    */
   readonly noPodsInWeaveCidr?: string;
   /**
+   * No pod may have an IP in this CIDR (Calico's): the states before the NetworkPolicies are
+   * suspended are safe only with no pod on Calico, and a revert reaches them with the pods that
+   * got Calico IPs in a wave still running.
+   * @default - not checked
+   */
+  readonly noPodsInCalicoCidr?: string;
+  /**
    * The nodes not being drained have room for the pods the wave's drains evict, `concurrent`
    * nodes at a time (the wave's lanes of spec.nodes.maxConcurrentDrains).
    * @default - not checked
@@ -24,10 +31,20 @@ export interface GateChecks {
  * The gate checks of a step, or undefined when it has none. calico-node must run on every node
  * for the whole migration (Felix drops IP-in-IP from hosts it does not know), so the steps that
  * need it check it everywhere, which also covers the wave being switched.
+ *
+ * Some checks are about the state the step lands in, whichever way it is reached: `calico` and
+ * `cluster-cidr` keep the NetworkPolicies in force and kube-proxy's cluster CIDR not yet widened
+ * (calico) or widened (cluster-cidr) with policies, so a pod on Calico there is cut off by the
+ * policies (traffic between the networks is NATed) or masqueraded wrongly. On the way forward no
+ * pod is on Calico yet and the check passes; on a revert from policies-suspended it holds the
+ * step until the waves are reverted and their pods restarted on Weave.
  */
-export function gateChecksFor(stepKind: StepKind, weaveCidr: string, drainCapacity?: GateChecks['drainCapacity']): GateChecks | undefined {
+export function gateChecksFor(stepKind: StepKind, weaveCidr: string, calicoCidr: string, drainCapacity?: GateChecks['drainCapacity']): GateChecks | undefined {
   switch (stepKind) {
+    case 'calico':
+      return { calicoReadyEverywhere: false, noPodsInCalicoCidr: calicoCidr };
     case 'cluster-cidr':
+      return { calicoReadyEverywhere: true, noPodsInCalicoCidr: calicoCidr };
     case 'policies-suspended':
       return { calicoReadyEverywhere: true };
     case 'nodes':
@@ -43,7 +60,7 @@ export function gateChecksFor(stepKind: StepKind, weaveCidr: string, drainCapaci
 
 /** One check of a gate: which it is, and the sentence PLAN.md and `status` use for it. */
 export interface GateCheck {
-  readonly kind: 'calico-ready' | 'no-weave-pods' | 'drain-capacity';
+  readonly kind: 'calico-ready' | 'no-weave-pods' | 'no-calico-pods' | 'drain-capacity';
   readonly text: string;
 }
 
@@ -56,5 +73,6 @@ export function gateCheckList(checks: GateChecks): GateCheck[] {
     out.push({ kind: 'drain-capacity', text: `the other schedulable nodes have room (allocatable minus requests) for the pods of the ${c.concurrent} node(s) of wave ${c.wave} still to drain with the most to evict` });
   }
   if (checks.noPodsInWeaveCidr) out.push({ kind: 'no-weave-pods', text: `no pod other than Weave's own has an IP in ${checks.noPodsInWeaveCidr}` });
+  if (checks.noPodsInCalicoCidr) out.push({ kind: 'no-calico-pods', text: `no pod has an IP in ${checks.noPodsInCalicoCidr} (Calico's): this step keeps the NetworkPolicies in force, so a revert to it waits until the waves' pods are back on Weave` });
   return out;
 }

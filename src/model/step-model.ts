@@ -110,7 +110,7 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
       freeze: !state.policiesPresent && freezeSupported(snapshot) ? { migration: migration.metadata.name } : undefined,
     },
     weave: { present: state.weavePresent, objects: state.weavePresent ? owned : [], owned },
-    gate: gateChecksFor(step.kind, net.weave.toString(), drainCapacity),
+    gate: gateChecksFor(step.kind, net.weave.toString(), net.calico.toString(), drainCapacity),
     probe: spec.probe.enabled && state.calicoInstalled
       ? probeNetworks(waves, controlPlane, state.switchedWaves, state.weavePresent, { weave: net.weave.toString(), calico: net.calico.toString() })
       : [],

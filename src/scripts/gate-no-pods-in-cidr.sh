@@ -1,7 +1,12 @@
 #!/bin/sh
-# Gate of the weave-removed step: succeed only when no pod other than Weave's own has an IP in
-# the Weave CIDR. On failure, name the offending pods (namespace/name, node, IP), one per line,
-# the first SHOW_MAX of them, and count them all. Runs in the kubectl image (kubectl, jq).
+# A gate: succeed only when no pod has an IP in one network's CIDR.
+#   NETWORK=weave   from weave-removed on: no pod other than Weave's own is left on Weave.
+#   NETWORK=calico  at calico and cluster-cidr: no pod is on Calico yet. Those states are safe
+#                   only then (the cluster CIDR is not yet, or no longer, the supernet; the
+#                   NetworkPolicies are in force, which NATed traffic between the networks
+#                   breaks), and a revert reaches them with pods that got Calico IPs in a wave.
+# On failure, name the offending pods (namespace/name, node, IP), one per line, the first
+# SHOW_MAX of them, count them all, and say what to do. Runs in the kubectl image (kubectl, jq).
 # Read-only.
 #
 # Memory does not grow with the cluster: pods are listed one page at a time (`kubectl get --raw`
@@ -9,7 +14,8 @@
 # first lines are kept. A list of 150,000 pods passes through a 128 MiB container this way; the
 # whole list as one JSON document (`kubectl get pods -A -o json`, which kubectl also assembles in
 # memory) does not.
-#   WEAVE_CIDR   e.g. 10.32.0.0/12
+#   NETWORK      weave or calico
+#   POD_CIDR     the network's pod CIDR, e.g. 10.32.0.0/12
 #   PAGE_SIZE    pods per page (default 500)
 #   SHOW_MAX     offenders named in the log (default 100)
 set -eu
@@ -18,14 +24,18 @@ export LC_ALL=C
 for tool in kubectl jq sort head tail wc tr rm dirname; do
   command -v "$tool" >/dev/null 2>&1 || { echo "gate: ERROR: $tool not found in the image; nothing was changed" >&2; exit 1; }
 done
-WEAVE_CIDR="${WEAVE_CIDR:?WEAVE_CIDR is required}"
+POD_CIDR="${POD_CIDR:?POD_CIDR is required}"
+case "${NETWORK:-}" in
+  weave | calico) ;;
+  *) echo "gate: ERROR: NETWORK='${NETWORK:-}'; expected weave or calico" >&2; exit 1 ;;
+esac
 WORK="${WORK_DIR:-/tmp}"
 PAGE_SIZE="${PAGE_SIZE:-500}"
 SHOW_MAX="${SHOW_MAX:-100}"
 
 # Pods that are done hold no IP any more (the server leaves them out; jq checks again, as a
 # server that ignores the selector would send them); host-network pods have the node's IP;
-# Weave's own pods are the ones being removed.
+# Weave's own pods are the ones being removed (calico-node runs on the host network).
 FILTER='
   def ip2n: split(".") | map(tonumber) | .[0] * 16777216 + .[1] * 65536 + .[2] * 256 + .[3];
   ($cidr | split("/")) as $c
@@ -34,7 +44,7 @@ FILTER='
   | .items[]
     | select(.spec.hostNetwork != true)
     | select(.status.phase != "Succeeded" and .status.phase != "Failed")
-    | select((.metadata.namespace == "kube-system" and (.metadata.labels.name // "") == "weave-net") | not)
+    | select($network != "weave" or ((.metadata.namespace == "kube-system" and (.metadata.labels.name // "") == "weave-net") | not))
     | . as $pod
     | ([(.status.podIPs // [])[].ip] + [.status.podIP // empty] | unique)[]
     | select(test("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$"))
@@ -58,12 +68,21 @@ keep_offenders() {
 : > "$WORK/offenders"
 count=0
 pages=0
-each_page "/api/v1/pods?fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed" "$FILTER" keep_offenders --arg cidr "$WEAVE_CIDR"
+
+each_page "/api/v1/pods?fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed" "$FILTER" keep_offenders --arg cidr "$POD_CIDR" --arg network "$NETWORK"
 
 if [ "$count" -gt 0 ]; then
-  echo "gate: $count pod(s) still have an IP in the Weave CIDR $WEAVE_CIDR; restart them (they come back on Calico) before removing Weave:" >&2
+  if [ "$NETWORK" = weave ]; then
+    echo "gate: $count pod(s) still have an IP in the Weave CIDR $POD_CIDR; restart them (they come back on Calico) before removing Weave:" >&2
+  else
+    echo "gate: $count pod(s) have an IP in the Calico CIDR $POD_CIDR, and this step is safe only with none (a revert brought it back while pods of switched waves still run on Calico): revert the node waves first and restart these pods on Weave nodes (cni-migrate status lists them), then sync again:" >&2
+  fi
   sort "$WORK/offenders" >&2
   [ "$count" -le "$SHOW_MAX" ] || echo "... and $((count - SHOW_MAX)) more" >&2
   exit 1
 fi
-echo "gate: no pod other than Weave's own has an IP in $WEAVE_CIDR ($pages page(s) of pods read)"
+if [ "$NETWORK" = weave ]; then
+  echo "gate: no pod other than Weave's own has an IP in $POD_CIDR ($pages page(s) of pods read)"
+else
+  echo "gate: no pod has an IP in the Calico CIDR $POD_CIDR ($pages page(s) of pods read)"
+fi
