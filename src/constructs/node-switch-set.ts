@@ -13,9 +13,9 @@
  * updatedNumberScheduled and numberAvailable reach desiredNumberScheduled (gitops-engine
  * pkg/health/health_daemonset.go, getAppsv1DaemonSetHealth); Flux's kstatus is InProgress until
  * currentNumberScheduled, updatedNumberScheduled, numberAvailable and numberReady do
- * (kubernetes-sigs/cli-utils pkg/kstatus/status/core.go, daemonsetConditions). A Job is no such
- * wait for Flux: kstatus calls a Job that has started Current (jobConditions), so a layer of Jobs
- * was "ready" before its Jobs had done anything.
+ * (kubernetes-sigs/cli-utils pkg/kstatus/status/core.go, daemonsetConditions; kustomize-controller
+ * reads DaemonSets with kstatus as they are, and only Jobs with a reader of its own, from
+ * fluxcd/kustomize-controller PR #608, which waits for their completion).
  *
  * Nodes are chosen by name with a `metadata.name In` (or `NotIn`) node affinity term. The
  * DaemonSet controller creates pods only on nodes that match the template's required node
