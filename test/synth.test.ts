@@ -232,6 +232,8 @@ describe('GitOps wiring', () => {
     expect(app.spec.source).toEqual({ repoURL: 'https://git.example.com/platform/cluster-network.git', targetRevision: 'main', path: 'dist', directory: { recurse: true, exclude: 'step.json' } });
     expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
     expect(app.metadata.finalizers).toBeUndefined();
+    // Deleting the Application (argocd app delete cascades by default) deletes none of its objects.
+    expect(app.spec.syncPolicy.syncOptions).toEqual(['Delete=false']);
   });
 
   it('flux: a GitRepository and one Kustomization per layer, chained with dependsOn and wait', async () => {

@@ -24,8 +24,8 @@ export function argoApplication(name: string, gitops: GitOpsSpec): Record<string
     metadata: {
       name,
       namespace: gitops.namespace,
-      // No resources-finalizer on purpose: deleting this Application must never delete the
-      // cluster's network (Calico, Weave) along with it.
+      // No resources-finalizer on purpose, and Delete=false below: deleting this Application must
+      // never delete the cluster's network (Calico, Weave) along with it.
     },
     spec: {
       project: gitops.project,
@@ -41,6 +41,11 @@ export function argoApplication(name: string, gitops: GitOpsSpec): Record<string
         // prune: a step that drops an object (a suspended policy, Weave) must delete it.
         // selfHeal: a deleted switch Job is re-created; its script is idempotent.
         automated: { prune: true, selfHeal: true },
+        // Delete=false: deleting the Application, even with `argocd app delete`, which cascades by
+        // default and adds the resources finalizer itself, leaves every object in place (Argo CD
+        // docs, user-guide/sync-options.md, "No Resource Deletion"). Pruning a step's dropped
+        // objects is the Prune option, which this does not touch.
+        syncOptions: ['Delete=false'],
         retry: { limit: 5, backoff: { duration: '30s', factor: 2, maxDuration: '10m' } },
       },
     },
