@@ -136,7 +136,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   }
 
   if (model.gate) {
-    new StepGate(charts.get('00-gate')!, 'Gate', { kubectlImage: spec.images.kubectl, calicoSelector: calicoNodeSelector, argoHook: spec.gitops.engine === 'argocd', checks: model.gate });
+    new StepGate(charts.get('00-gate')!, 'Gate', { kubectlImage: spec.images.kubectl, calicoSelector: calicoNodeSelector, argoHook: spec.gitops.engine === 'argocd', checks: model.gate, step: model.step.name });
   }
 
   if (spec.gitops.engine === 'argocd') {

@@ -155,9 +155,15 @@ describe('gates per step', () => {
     expect(g['nodes-1'].annotations).toMatchObject({ 'argocd.argoproj.io/hook': 'PreSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
   });
 
-  it('flux: the gate is a plain object of the first layer, which every other layer depends on', async () => {
+  it('flux: the gate is a plain object of the first layer, which every other layer depends on, and a new Job at every step (Flux never runs a Complete Job again)', async () => {
     const g = await gateAt('flux');
     expect(g['nodes-3'].annotations).toBeUndefined();
+    const gated = Object.entries(g).filter(([, v]) => v.job);
+    expect(gated.length).toBe(11);
+    expect(new Set(gated.map(([, v]) => v.job)).size).toBe(gated.length);
+    // The same checks as Argo CD's hooks, step by step.
+    const argo = await gateAt('argocd');
+    expect(Object.fromEntries(gated.map(([k, v]) => [k, v.checks]))).toEqual(Object.fromEntries(Object.entries(argo).filter(([, v]) => v.job).map(([k, v]) => [k, v.checks])));
     const ws = demoWorkspace();
     editConfig(ws, (d) => (d.spec.gitops.engine = 'flux'));
     await cli(ws, 'synth');

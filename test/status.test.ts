@@ -191,6 +191,16 @@ describe('cni-migrate status', () => {
     expect(report.gate.find((g: any) => g.check.startsWith('no pod has an IP in 10.48.0.0/12')).holds).toBe(false);
   });
 
+  it('a failed Job: says how to read why and how to have the engine run it again', async () => {
+    const c = await convergedAt(ws, 'cluster-cidr');
+    const job = c.jobs[0];
+    job.status = { failed: 5, conditions: [{ type: 'Failed', status: 'True' }] };
+    serve(api, c);
+    const r = await status('--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).cluster.problems).toEqual([`Job ${job.metadata.name} failed: read why with \`kubectl logs --namespace=kube-system job/${job.metadata.name}\`; once the cause is fixed, \`kubectl delete job --namespace=kube-system ${job.metadata.name}\` and the engine creates it again`]);
+  });
+
   it('flags policies re-applied by another owner while suspended', async () => {
     const c = await convergedAt(ws, 'policies-suspended');
     c.policies = [{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'default-deny-ingress', namespace: 'default' }, spec: { podSelector: {} } }];

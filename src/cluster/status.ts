@@ -237,7 +237,13 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
   }
   for (const j of expected.jobs) {
     const s = jobState.get(j.name) ?? 'missing';
-    if (s !== 'complete') clusterProblems.push(`Job ${j.name} ${s}`);
+    if (s === 'failed') {
+      // Neither engine runs a failed Job again by itself: Flux re-applies it unchanged, Argo CD
+      // re-applies the same object (its hooks alone are re-created on the next sync).
+      clusterProblems.push(`Job ${j.name} failed: read why with \`kubectl logs --namespace=kube-system job/${j.name}\`; once the cause is fixed, \`kubectl delete job --namespace=kube-system ${j.name}\` and the engine creates it again`);
+    } else if (s !== 'complete') {
+      clusterProblems.push(`Job ${j.name} ${s}`);
+    }
   }
   // Pods on nodes outside the inventory count too: the gates list every pod.
   const totalWeave = nodeReports.reduce((a, n) => a + n.podsOnWeave, 0) + nodesNotInInventory.reduce((a, n) => a + n.podsOnWeave, 0);

@@ -27,6 +27,12 @@ export interface StepGateProps {
   readonly calicoSelector?: string;
   /** Argo CD: run as a PreSync hook. */
   readonly argoHook: boolean;
+  /**
+   * The step, named in the Job's name when it is not a hook, so that every step runs its gate
+   * again (Flux re-applies a Job it finds Complete unchanged, and so never re-runs it).
+   * @default - named after the checks only
+   */
+  readonly step?: string;
 }
 
 export class StepGate extends Construct {
@@ -71,9 +77,11 @@ export class StepGate extends Construct {
     new KubeClusterRole(this, 'Role', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, rules: [{ apiGroups: [''], resources: props.checks.calicoReadyEverywhere || capacity ? ['nodes', 'pods'] : ['pods'], verbs: ['list'] }] });
     new KubeClusterRoleBinding(this, 'Binding', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ACCOUNT }, subjects: [{ kind: 'ServiceAccount', name: ACCOUNT, namespace: NS }] });
     const spec = jobSpec({ serviceAccountName: ACCOUNT, automountServiceAccountToken: true, containers, volumes }, 0);
-    // Named after what it checks, not after the step: the steps that check the same thing share
-    // one Job, so advancing a wave changes no gate file.
-    this.jobName = contentName('gate', containers.map((c) => c.name).join('-'), jobContent(spec));
+    // An Argo CD hook is re-created on every sync (BeforeHookCreation), so it is named after what
+    // it checks and steps that check the same thing share it. Flux applies the Job as an object:
+    // one it finds Complete is Ready to its Job status reader (kustomize-controller PR #608) and is
+    // never run again, so without the hook the step goes into the name, and each step checks anew.
+    this.jobName = contentName('gate', containers.map((c) => c.name).join('-'), props.argoHook || !props.step ? jobContent(spec) : { step: props.step, spec: jobContent(spec) });
     new KubeJob(this, 'Job', { metadata: { name: this.jobName, namespace: NS, labels: { ...LABELS } }, spec: spec as never });
     if (props.argoHook) {
       // PreSync: nothing else of the step is applied unless the gate passes. Its ServiceAccount
