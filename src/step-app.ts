@@ -14,6 +14,7 @@ import { NodeSwitchSet } from './constructs/node-switch-set';
 import { NODE_SET_LABEL, POD_SPEC_LABEL } from './kube/names';
 import type { ExpectedJob, ExpectedSet } from './cluster/status';
 import { StepGate } from './constructs/step-gate';
+import { StepHealthy } from './constructs/step-healthy';
 import { WeaveNet } from './constructs/weave-net';
 import { WeaveCleanup } from './constructs/weave/weave-removal';
 import { annotateSyncWave } from './gitops/argocd';
@@ -139,6 +140,10 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
     new StepGate(charts.get('00-gate')!, 'Gate', { kubectlImage: spec.images.kubectl, calicoSelector: calicoNodeSelector, argoHook: spec.gitops.engine === 'argocd', checks: model.gate, step: model.step.name });
   }
 
+  if (spec.gitops.engine === 'argocd' && model.step.kind !== 'adopt') {
+    // The last layer's chart: a hook's file sits with the objects whose health it waits for.
+    new StepHealthy(charts.get(LAYERS[LAYERS.length - 1].id as LayerId)!, 'StepHealthy', { image: spec.images.shell });
+  }
   if (spec.gitops.engine === 'argocd') {
     for (const l of LAYERS) annotateSyncWave(charts.get(l.id as LayerId)!, l);
   }

@@ -157,6 +157,23 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
     expect(seen.size).toBeGreaterThan(0);
   });
 
+  it(engine === 'argocd' ? 'argocd: every step but adopt ends with a PostSync hook, so its sync ends only once every object is healthy' : 'flux: no PostSync hook (each layer waits for its own health)', () => {
+    for (const o of outputs) {
+      const hooks = [...o.files].filter(([f]) => f.endsWith('.yaml')).map(([, t]) => YAML.parse(t)).filter((x) => x.metadata?.annotations?.['argocd.argoproj.io/hook'] === 'PostSync');
+      if (engine === 'flux' || o.step === 'adopt') {
+        expect([o.step, hooks]).toEqual([o.step, []]);
+        continue;
+      }
+      expect([o.step, hooks.map((h) => h.kind)]).toEqual([o.step, ['Job']]);
+      const pod = hooks[0].spec.template.spec;
+      // It only says so: no token, no host access, no privilege.
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.hostNetwork ?? pod.hostPID ?? pod.volumes).toBeUndefined();
+      expect(pod.containers[0].securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false });
+      expect(pod.containers[0].command[2]).toBe('echo "every object of this step is applied and healthy"');
+    }
+  });
+
   it('DaemonSets of ours keep their selector across every step (the API server refuses to change it), and no two select the same pods', () => {
     const selectors = new Map<string, string>();
     for (const o of outputs) {
