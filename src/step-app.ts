@@ -141,8 +141,8 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   }
 
   if (spec.gitops.engine === 'argocd' && model.step.kind !== 'adopt') {
-    // The last layer's chart: a hook's file sits with the objects whose health it waits for.
-    new StepHealthy(charts.get(LAYERS[LAYERS.length - 1].id as LayerId)!, 'StepHealthy', { image: spec.images.shell });
+    // With the gate, the other hook of a step: the probe layer stays the probe's alone.
+    new StepHealthy(charts.get('00-gate')!, 'StepHealthy', { image: spec.images.shell });
   }
   if (spec.gitops.engine === 'argocd') {
     for (const l of LAYERS) annotateSyncWave(charts.get(l.id as LayerId)!, l);

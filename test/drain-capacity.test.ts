@@ -138,7 +138,7 @@ describe('the drain-capacity gate in the synthesized steps', () => {
     const r = await cli(ws, 'synth');
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const objs = readManifests(ws.dist).filter((m) => m.file.startsWith('00-gate/')).map((m) => m.obj);
-    const job = objs.find((o) => o.kind === 'Job');
+    const job = objs.find((o) => o.kind === 'Job' && o.metadata.labels['app.kubernetes.io/component'] === 'gate');
     const c = job.spec.template.spec.containers.find((x: any) => x.name === 'drain-capacity');
     expect(c.env).toEqual(expect.arrayContaining([{ name: 'WAVE_NODES_FILE', value: '/cni-migrate/wave/nodes' }, { name: 'LANES', value: '1' }]));
     const vol = job.spec.template.spec.volumes.find((v: any) => v.name === 'wave-nodes');

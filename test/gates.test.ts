@@ -134,7 +134,7 @@ describe('gates per step', () => {
     for (const s of stepList(5)) {
       setStep(ws, s.name);
       expect((await cli(ws, 'synth')).code).toBe(0);
-      const job = readManifests(ws.dist).find((m) => m.file.startsWith('00-gate/') && m.obj.kind === 'Job')?.obj;
+      const job = readManifests(ws.dist).find((m) => m.file.startsWith('00-gate/') && m.obj.kind === 'Job' && m.obj.metadata.labels['app.kubernetes.io/component'] === 'gate')?.obj;
       out[s.name] = { checks: job ? job.spec.template.spec.containers.map((c: any) => c.name) : [], job: job?.metadata.name, annotations: job?.metadata.annotations };
     }
     return out;
