@@ -27,6 +27,7 @@ module.exports = {
     '**/policies.test.ts',
     '**/policy-restore.test.ts',
     '**/steps.test.ts',
+    '**/switch-sets.test.ts',
     '**/synth.test.ts',
   ],
 };

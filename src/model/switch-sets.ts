@@ -47,7 +47,7 @@ export function switchSets(migration: Migration, inventory: readonly NodeInfo[],
     if (!runtimesOfWave.has(n.wave)) runtimesOfWave.set(n.wave, new Set());
     runtimesOfWave.get(n.wave)!.add(runtimeOfNode.get(n.name)!);
   }
-  const sets = new Map<string, { nodes: string[]; convergence: NodeConvergence; drainLanes?: number; wave: number }>();
+  const sets = new Map<string, { nodes: string[]; convergence: NodeConvergence; drainLanes?: number }>();
   for (const n of nodes) {
     const convergence = n.convergences.find((c) => c.role === 'wave');
     if (!convergence) continue;
@@ -55,7 +55,7 @@ export function switchSets(migration: Migration, inventory: readonly NodeInfo[],
     const name = `${SWITCH_SET_PREFIX}wave-${n.wave}${byRuntime ? `-${runtimeOfNode.get(n.name)}` : ''}`;
     const set = sets.get(name);
     if (!set) {
-      sets.set(name, { nodes: [n.name], convergence, drainLanes: n.drainLanes, wave: n.wave });
+      sets.set(name, { nodes: [n.name], convergence, drainLanes: n.drainLanes });
     } else if (JSON.stringify(set.convergence) !== JSON.stringify(convergence)) {
       // Unreachable by construction: a set's key holds everything a wave convergence depends on.
       throw new Error(`nodes of ${name} need different switches: ${set.nodes[0]} ${JSON.stringify(set.convergence)}, ${n.name} ${JSON.stringify(convergence)}`);
@@ -63,7 +63,6 @@ export function switchSets(migration: Migration, inventory: readonly NodeInfo[],
       set.nodes.push(n.name);
     }
   }
-  return [...sets.entries()]
-    .sort(([a, x], [b, y]) => x.wave - y.wave || (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, s]) => ({ name, nodes: s.nodes, convergence: s.convergence, ...(s.drainLanes ? { drainLanes: s.drainLanes } : {}) }));
+  // In inventory order (a Map keeps insertion order): deterministic, and each set is its own file.
+  return [...sets.entries()].map(([name, s]) => ({ name, nodes: s.nodes, convergence: s.convergence, ...(s.drainLanes ? { drainLanes: s.drainLanes } : {}) }));
 }

@@ -97,11 +97,6 @@ export class GitOpsSimulator {
     }
   }
 
-  /** What a janitor (a TTL policy, a cleanup CronJob) does: delete every Job, complete or not. */
-  deleteJobs(): void {
-    for (const [k, o] of [...this.live]) if (o.kind === 'Job') this.live.delete(k);
-  }
-
   /**
    * Every pod of our DaemonSets starts again (nodes rebooted, pods evicted or deleted): the
    * kubelet runs its init containers again from the first. Returns the failed runs.

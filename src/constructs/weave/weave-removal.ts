@@ -41,8 +41,6 @@ const CLEANUP_SET_LABELS = { ...LABELS, [NODE_SET_LABEL]: 'all' } as const;
 
 /** Deletes Weave's DaemonSet and runtime ConfigMap, then cleans every node. */
 export class WeaveCleanup extends Construct {
-  public readonly jobNames: string[] = [];
-
   constructor(scope: Construct, id: string, props: WeaveCleanupProps) {
     super(scope, id);
     account(this, CLEANUP_ACCOUNT, [
@@ -133,7 +131,6 @@ export class WeaveCleanup extends Construct {
   }
 
   private addJob(id: string, name: string, spec: object): void {
-    this.jobNames.push(name);
     new KubeJob(this, `job-${id}`, { metadata: { name, namespace: NS, labels: { ...LABELS } }, spec: spec as never });
   }
 }
