@@ -69,7 +69,7 @@ function run(store: string, node: string, step: { script: string; env: Record<st
   const child = spawn(sh, [...args, '-c', step.script], {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...step.env, VERDICT_FILE: path.join(tmp, 'verdict'), TMPDIR: tmp, HOME: tmp, PATH: path.join(root, 'bin'), FAKE_KUBE_STORE: store, LANE_POLL_SECONDS: '0.1', FAKE_DRAIN_MS: '600', ...extraEnv },
+    env: { ...step.env, VERDICT_FILE: path.join(tmp, 'verdict'), TMPDIR: tmp, HOME: tmp, PATH: path.join(root, 'bin'), FAKE_KUBE_STORE: store, LANE_POLL_SECONDS: '0.5', FAKE_DRAIN_MS: '600', ...extraEnv },
   });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
@@ -82,6 +82,10 @@ function run(store: string, node: string, step: { script: string; env: Record<st
     kill: () => process.kill(-child.pid!, 'SIGKILL'),
   };
 }
+
+// Every stand-in kubectl call is a Node.js process: twelve drains polling at once load both cores,
+// and more so beside the other test files in CI, so these runs get minutes, not jest's default.
+jest.setTimeout(240_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const events = (store: string) => (fs.existsSync(path.join(store, 'events.log')) ? fs.readFileSync(path.join(store, 'events.log'), 'utf8').trim().split('\n') : []);
