@@ -7,6 +7,7 @@ import { App, Chart } from 'cdk8s';
 import { Calico } from './constructs/calico/calico';
 import { ClusterCidr } from './constructs/control-plane/cluster-cidr';
 import { ConnectivityProbe } from './constructs/connectivity-probe';
+import { TunnelCheck } from './constructs/tunnel-check';
 import { NetworkPolicies } from './constructs/network-policies';
 import { PolicyFreeze } from './constructs/policy-freeze';
 import { NodeSwitchRbac } from './constructs/node-switch-rbac';
@@ -133,7 +134,10 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   }
 
   if (model.probe.length > 0) {
-    new ConnectivityProbe(charts.get('60-probe')!, 'Probe', { networks: model.probe, step: model.step.name, image: spec.images.shell });
+    new ConnectivityProbe(charts.get('60-probe')!, 'Probe', { networks: model.probe, step: model.step.name, image: spec.images.shell, maxLossPercent: spec.probe.maxLossPercent });
+  }
+  if (model.tunnelCheck.length > 0) {
+    new TunnelCheck(charts.get('60-probe')!, 'TunnelCheck', { nodes: model.tunnelCheck, peers: spec.probe.tunnelPeers, kubectlImage: spec.images.kubectl, pingImage: spec.images.shell, step: model.step.name });
   }
 
   if (model.gate) {
@@ -164,7 +168,7 @@ export function expectedWorkloads(plan: MigrationPlan): { jobs: ExpectedJob[]; s
   const sets: ExpectedSet[] = [];
   for (const chart of charts.values()) {
     for (const o of chart.toJson() as any[]) {
-      if (o.kind === 'Job' && !o.metadata.annotations?.['argocd.argoproj.io/hook']) jobs.push({ name: o.metadata.name });
+      if (o.kind === 'Job' && !o.metadata.annotations?.['argocd.argoproj.io/hook']) jobs.push({ name: o.metadata.name, namespace: o.metadata.namespace });
       const labels = o.spec?.template?.metadata?.labels ?? {};
       if (o.kind !== 'DaemonSet' || labels[NODE_SET_LABEL] === undefined) continue;
       const byName = o.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchFields?.[0];

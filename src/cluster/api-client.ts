@@ -103,6 +103,12 @@ export class ApiClient {
     return parseBody(r, 'GET', path) as T;
   }
 
+  /** GET a text answer (a pod's log); undefined on 404. */
+  public async getText(path: string): Promise<string | undefined> {
+    const r = await this.request('GET', path);
+    return r.status === 404 ? undefined : String(r.body);
+  }
+
   /** Every item of a list, across pages. `what` names it in progress lines. */
   public async list<T = any>(path: string, what: string): Promise<T[]> {
     let items: T[] = [];

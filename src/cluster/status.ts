@@ -8,10 +8,14 @@ import { gateCheckList } from '../model/gate-checks';
 import type { ApiClient } from './api-client';
 import { containerFlags } from '../kube/control-plane-facts';
 import { NODE_SET_LABEL, POD_SPEC_LABEL } from '../kube/names';
+import { LOSS_PROBER_COMPONENT, PROBE_NAMESPACE } from '../constructs/connectivity-probe';
+import { collectLossCounts, type LossCount } from './loss-counts';
 
 /** A cluster-wide Job the step expects, as synthesized. */
 export interface ExpectedJob {
   readonly name: string;
+  /** @default kube-system */
+  readonly namespace?: string;
 }
 
 /** A DaemonSet of ours that converges nodes (node-switch-set.ts), as synthesized. */
@@ -76,6 +80,8 @@ export interface StatusReport {
     readonly inventoryNodesGone: readonly string[];
     readonly problems: readonly string[];
   };
+  /** What each loss prober counted since the step applied (empty when the probe is off). */
+  readonly loss: readonly LossCount[];
   readonly seconds: number;
 }
 
@@ -153,17 +159,21 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     counts.clear();
     setPods.clear();
   }, 2000);
-  const jobsP = api.list<any>(`/apis/batch/v1/namespaces/kube-system/jobs?labelSelector=${encodeURIComponent('app.kubernetes.io/name=cni-migrate')}`, 'jobs');
+  // Every namespace: the probe's Jobs live in its own.
+  const jobsP = api.list<any>(`/apis/batch/v1/jobs?labelSelector=${encodeURIComponent('app.kubernetes.io/name=cni-migrate')}`, 'jobs');
+  const lossP = model.probe.length > 0
+    ? collectLossCounts(api, PROBE_NAMESPACE, LOSS_PROBER_COMPONENT, plan.step.name, model.probe.map((p) => p.name), plan.migration.spec.probe.maxLossPercent)
+    : Promise.resolve({ counts: [], problems: [] });
   const policiesP = api.list<any>('/apis/networking.k8s.io/v1/networkpolicies', 'networkpolicies');
   const kubeProxyP = api.get<any>('/api/v1/namespaces/kube-system/configmaps/kube-proxy');
   const kcmP = api.list<any>(`/api/v1/namespaces/kube-system/pods?labelSelector=${encodeURIComponent('component=kube-controller-manager')}`, 'kube-controller-manager pods');
-  const [nodes, , jobs, policies, kubeProxy, kcmPods] = await Promise.all([nodesP, podsP, jobsP, policiesP, kubeProxyP, kcmP]);
+  const [nodes, , jobs, policies, kubeProxy, kcmPods, loss] = await Promise.all([nodesP, podsP, jobsP, policiesP, kubeProxyP, kcmP, lossP]);
 
   const jobState = new Map<string, string>();
   for (const j of jobs) {
     const conds: any[] = j.status?.conditions ?? [];
     const s = conds.some((c) => c.type === 'Complete' && c.status === 'True') ? 'complete' : conds.some((c) => c.type === 'Failed' && c.status === 'True') ? 'failed' : 'running';
-    jobState.set(j.metadata.name, s);
+    jobState.set(`${j.metadata.namespace ?? 'kube-system'}/${j.metadata.name}`, s);
   }
   const liveNodes = new Map<string, any>(nodes.map((n) => [n.metadata.name, n]));
   const selecting = expected.sets.map((set) => ({ set, only: set.only && new Set(set.only), except: new Set(set.except ?? []) }));
@@ -236,15 +246,17 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     }
   }
   for (const j of expected.jobs) {
-    const s = jobState.get(j.name) ?? 'missing';
+    const ns = j.namespace ?? 'kube-system';
+    const s = jobState.get(`${ns}/${j.name}`) ?? 'missing';
     if (s === 'failed') {
       // Neither engine runs a failed Job again by itself: Flux re-applies it unchanged, Argo CD
       // re-applies the same object (its hooks alone are re-created on the next sync).
-      clusterProblems.push(`Job ${j.name} failed: read why with \`kubectl logs --namespace=kube-system job/${j.name}\`; once the cause is fixed, \`kubectl delete job --namespace=kube-system ${j.name}\` and the engine creates it again`);
+      clusterProblems.push(`Job ${j.name} failed: read why with \`kubectl logs --namespace=${ns} job/${j.name}\`; once the cause is fixed, \`kubectl delete job --namespace=${ns} ${j.name}\` and the engine creates it again`);
     } else if (s !== 'complete') {
       clusterProblems.push(`Job ${j.name} ${s}`);
     }
   }
+  clusterProblems.push(...loss.problems);
   // Pods on nodes outside the inventory count too: the gates list every pod.
   const totalWeave = nodeReports.reduce((a, n) => a + n.podsOnWeave, 0) + nodesNotInInventory.reduce((a, n) => a + n.podsOnWeave, 0);
   const totalCalico = nodeReports.reduce((a, n) => a + n.podsOnCalico, 0);
@@ -276,6 +288,7 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
       inventoryNodesGone,
       problems: clusterProblems,
     },
+    loss: loss.counts,
     seconds: (Date.now() - t0) / 1000,
   };
 }
@@ -303,6 +316,10 @@ export function renderStatus(r: StatusReport, width = 80): string {
   for (const k of c.controllerManagerClusterCIDR) lines.push(`kube-controller-manager ${k.node}: --cluster-cidr=${k.live ?? 'unset'} (expected ${k.expected})`);
   lines.push(`pods: ${c.podsOnWeave} on Weave, ${c.podsOnCalico} on Calico`);
   for (const g of r.gate) lines.push(`gate: ${g.check}: ${g.holds === null ? 'see the gate Job\'s log' : g.holds ? 'holds' : 'DOES NOT HOLD'}`);
+  for (const l of r.loss) {
+    const per = Object.entries(l.targets).map(([t, v]) => `to ${t} ${v === 'waiting' ? 'not answered yet' : v}`).join(', ');
+    lines.push(`loss: ${l.failed.toLocaleString('en-US')} of ${l.sent.toLocaleString('en-US')} requests from ${l.from} failed during ${r.step} (${per})`);
+  }
   for (const p of c.problems) lines.push(`problem: ${p}`);
   return `${lines.join('\n')}\n`;
 }

@@ -161,7 +161,7 @@ export function resolveMigration(raw: unknown, file: string): Migration {
       kubectl: s.images?.kubectl ?? DEFAULT_KUBECTL_IMAGE,
       netTools: s.images?.netTools,
     },
-    probe: { enabled: s.probe?.enabled ?? false },
+    probe: { enabled: s.probe?.enabled ?? true, maxLossPercent: s.probe?.maxLossPercent ?? 0, tunnelPeers: s.probe?.tunnelPeers ?? 3 },
   };
   return { apiVersion: 'cni-migrate.io/v1alpha1', kind: 'Migration', metadata: { name: doc.metadata.name }, spec };
 }
@@ -233,5 +233,5 @@ interface RawSpec {
   };
   policies?: { rewriteIPBlocks?: boolean; rewrite?: Record<string, string>; acknowledge?: string[] };
   images?: { shell?: string; kubectl?: string; netTools?: string };
-  probe?: { enabled?: boolean };
+  probe?: { enabled?: boolean; maxLossPercent?: number; tunnelPeers?: number };
 }

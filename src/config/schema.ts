@@ -198,8 +198,12 @@ export const MIGRATION_SCHEMA = {
         probe: {
           type: 'object',
           additionalProperties: false,
-          description: 'a mapping with enabled',
-          properties: { enabled: { type: 'boolean', description: 'true or false' } },
+          description: 'a mapping with enabled, maxLossPercent, tunnelPeers',
+          properties: {
+            enabled: { type: 'boolean', description: 'true or false' },
+            maxLossPercent: { type: 'number', minimum: 0, maximum: 100, description: 'a percentage from 0 to 100' },
+            tunnelPeers: { type: 'integer', minimum: 1, maximum: 50, description: 'a number of nodes from 1 to 50' },
+          },
         },
         images: {
           type: 'object',

@@ -223,10 +223,21 @@ export interface ImagesSpec {
 
 export interface ProbeSpec {
   /**
-   * After each step, check pod-to-pod across Weave and Calico, pod to Service and DNS.
-   * @default false
+   * From `calico` to `policies-restored`: check every path between the two networks after each
+   * step, count lost requests while it runs, and check the next wave's IP-in-IP tunnels.
+   * @default true
    */
   readonly enabled: boolean;
+  /**
+   * The share of the loss probers' requests that may fail during a step before it is unhealthy.
+   * @default 0
+   */
+  readonly maxLossPercent: number;
+  /**
+   * How many other nodes each node of the next wave pings over IP-in-IP.
+   * @default 3
+   */
+  readonly tunnelPeers: number;
 }
 
 export interface MigrationSpec {

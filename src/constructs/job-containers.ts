@@ -25,6 +25,12 @@ export function scriptResources(memoryLimit: '64Mi' | '128Mi'): ResourceRequirem
  */
 export const ROOT_NET_ADMIN: SecurityContext = { runAsUser: 0, runAsNonRoot: false, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] } };
 
+/**
+ * Root with NET_RAW only: ping opens a raw ICMP socket (on the host network, the host's
+ * net.ipv4.ping_group_range, unprivileged ping's switch, is not ours to rely on).
+ */
+export const ROOT_NET_RAW: SecurityContext = { runAsUser: 0, runAsNonRoot: false, privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_RAW'] } };
+
 /** The host's xtables lock, shared with kube-proxy and Felix so iptables writes do not race. */
 export const XTABLES_LOCK_VOLUME = { name: 'xtables-lock', hostPath: { path: '/run/xtables.lock', type: 'FileOrCreate' } };
 export const XTABLES_LOCK_MOUNT = { name: 'xtables-lock', mountPath: '/run/xtables.lock' };

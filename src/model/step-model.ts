@@ -69,8 +69,13 @@ export interface StepModel {
   };
   /** The gate of the step; undefined when it has none. */
   readonly gate?: GateChecks;
-  /** The networks the connectivity probe checks; empty when it is off or Calico is not there. */
+  /**
+   * The networks the connectivity probe checks; empty when it is off, before Calico runs and once
+   * the migration is finalized.
+   */
   readonly probe: readonly ProbeNetwork[];
+  /** The nodes whose IP-in-IP tunnels are checked at this step: the next wave's; empty when none. */
+  readonly tunnelCheck: readonly string[];
 }
 
 export function buildStepModel(inputs: StepModelInputs): StepModel {
@@ -84,6 +89,9 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
   const nodes = nodeStates(migration, snapshot.nodes, waveOf, state);
   const waveNodes = step.kind === 'nodes' ? nodes.filter((n) => n.wave === step.wave) : [];
   // With drains on, the node step's gate checks there is room for what the wave's lanes evict.
+  // The probe runs while the cluster carries Calico and the migration is not over: `finalized`
+  // removes it with everything else the migration added.
+  const probing = spec.probe.enabled && state.calicoInstalled && step.kind !== 'finalized';
   const drainCapacity = spec.nodes.drain && waveNodes.length > 0
     ? { wave: step.wave!, waveNodes: waveNodes.map((n) => n.name), concurrent: waveNodes[0].drainLanes! }
     : undefined;
@@ -111,8 +119,11 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
     },
     weave: { present: state.weavePresent, objects: state.weavePresent ? owned : [], owned },
     gate: gateChecksFor(step.kind, net.weave.toString(), net.calico.toString(), drainCapacity),
-    probe: spec.probe.enabled && state.calicoInstalled
+    probe: probing
       ? probeNetworks(waves, controlPlane, state.switchedWaves, state.weavePresent, { weave: net.weave.toString(), calico: net.calico.toString() })
       : [],
+    // Before a wave's pods move onto Calico, its nodes prove their tunnels: at the step before the
+    // wave's (from `calico` on, once calico-node runs everywhere).
+    tunnelCheck: probing && state.weavePresent && state.switchedWaves < waves.length ? [...waves[state.switchedWaves]] : [],
   };
 }

@@ -156,6 +156,7 @@ export function stepReport(plan: MigrationPlan): StepReport {
     changes.push(`inventory commit at ${rec.atStep} (\`cni-migrate snapshot --nodes-only\`): ${snapshot.dir}/nodes.yaml was reconciled with the live cluster: ${parts.join('; ') || 'no change'}; removed nodes leave their wave's DaemonSet (which had no pod on them: they held nothing back)`);
   }
 
+  after.push(...probeChecks(model, plan.migration.spec.probe.maxLossPercent));
   after.push('`npm run --silent cni-migrate -- status` exits 0: the cluster has converged to this step');
   if (model.gate) {
     const what = gateCheckList(model.gate).map((c) => c.text).join(' and ');
@@ -179,4 +180,19 @@ export function stepReport(plan: MigrationPlan): StepReport {
     },
     clusterCIDR,
   };
+}
+
+/** The paths the connectivity probe checks at a step, and the tunnels of the next wave. */
+function probeChecks(model: MigrationPlan['model'], maxLossPercent: number): string[] {
+  const out: string[] = [];
+  if (model.probe.length > 0) {
+    const nets = model.probe.map((p) => `${p.name} (server on ${p.node})`).join(' and ');
+    const names = model.probe.map((p) => p.name);
+    out.push(`the probe Jobs in 60-probe have completed: from a pod and from the host network of each network's node, to ${nets}: DNS, pod → Service (through kube-proxy) and pod → pod${names.length > 1 ? ', Weave → Calico and Calico → Weave' : ''}`);
+    out.push(`the loss probers (one per network) have requested both probe Services every second since the step applied, and at most ${maxLossPercent}% of their requests failed (\`status\` shows the count)`);
+  }
+  if (model.tunnelCheck.length > 0) {
+    out.push(`IP-in-IP works from each node of the next wave (${model.tunnelCheck.length <= 5 ? model.tunnelCheck.join(', ') : `${model.tunnelCheck.length} nodes`}) to its peers: every pod of the DaemonSet kube-system/cni-migrate-tunnel-check is Ready (a firewall dropping IP protocol 4 keeps it failing, naming the pairs)`);
+  }
+  return out;
 }
