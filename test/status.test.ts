@@ -17,6 +17,8 @@ const WAVES = [['worker-1'], ['worker-2', 'worker-3'], ['worker-gpu-1'], ['cp-1'
 const run = runCompiledCli;
 
 interface Cluster {
+  /** Pod log path → log text (the loss probers'). */
+  logs: Record<string, string>;
   nodes: any[];
   pods: any[];
   jobs: any[];
@@ -53,6 +55,16 @@ async function convergedAt(ws: Workspace, step: string): Promise<Cluster> {
       pods.push({ metadata: { namespace: 'kube-system', name: `${ds.metadata.name}-${n}`, labels: ds.spec.template.metadata.labels, ownerReferences }, spec: { nodeName: n, hostNetwork: true }, status: { phase: 'Running', podIP: '192.168.56.1', conditions: ready } });
     }
   }
+  // The loss probers, Ready, each with a summary line of a step without loss.
+  const logs: Record<string, string> = {};
+  for (const d of dist.filter((o) => o.kind === 'Deployment' && o.metadata.namespace === 'cni-migrate-probe')) {
+    const tpl = d.spec.template;
+    const name = `${d.metadata.name}-7d4b9c-x2x`;
+    pods.push({ metadata: { namespace: 'cni-migrate-probe', name, labels: tpl.metadata.labels, annotations: tpl.metadata.annotations }, spec: { nodeName: tpl.spec.nodeSelector['kubernetes.io/hostname'] }, status: { phase: 'Running', podIP: tpl.metadata.labels['cni-migrate.io/probe'] === 'weave' ? '10.32.200.9' : '10.48.200.9', conditions: ready } });
+    if (tpl.metadata.labels['app.kubernetes.io/component'] !== 'probe-loss') continue;
+    const nets = tpl.spec.containers[0].env.find((e: any) => e.name === 'TARGETS').value.split(' ').map((t: string) => t.split('=')[0]);
+    logs[`/api/v1/namespaces/cni-migrate-probe/pods/${name}/log?container=loss&tailLines=50`] = `loss[x]: probing\nloss: step=${step} from=${tpl.metadata.labels['cni-migrate.io/probe']} sent=${nets.length * 600} failed=0 ${nets.map((n: string) => `${n}=0/600`).join(' ')}\n`;
+  }
   const kpTarget = dist.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('cni-migrate-cidr-'))?.data['kube-proxy.target'];
   const kubeProxy = YAML.parse(fs.readFileSync(path.join(ws.cluster, 'control-plane', 'kube-proxy-configmap.yaml'), 'utf8'));
   if (kpTarget) kubeProxy.data['config.conf'] = kpTarget;
@@ -63,6 +75,7 @@ async function convergedAt(ws: Workspace, step: string): Promise<Cluster> {
     return pod;
   });
   return {
+    logs,
     nodes: inv.map((n: any) => ({ metadata: { name: n.name }, spec: {} })),
     pods,
     jobs: dist.filter((o) => o.kind === 'Job' && !o.metadata.annotations?.['argocd.argoproj.io/hook']).map((j) => ({ ...j, status: { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] } })),
@@ -75,7 +88,9 @@ async function convergedAt(ws: Workspace, step: string): Promise<Cluster> {
 function serve(api: FakeApiServer, c: Cluster): void {
   api.setList('/api/v1/nodes', c.nodes);
   api.setList('/api/v1/pods', c.pods);
-  api.setList('/apis/batch/v1/namespaces/kube-system/jobs?labelSelector=app.kubernetes.io%2Fname%3Dcni-migrate', c.jobs);
+  api.setList('/apis/batch/v1/jobs?labelSelector=app.kubernetes.io%2Fname%3Dcni-migrate', c.jobs);
+  api.setList('/api/v1/namespaces/cni-migrate-probe/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dprobe-loss', c.pods.filter((p) => p.metadata.labels?.['app.kubernetes.io/component'] === 'probe-loss'));
+  for (const [p, text] of Object.entries(c.logs)) api.setText(p, text);
   api.setList('/apis/networking.k8s.io/v1/networkpolicies', c.policies);
   api.setObject('/api/v1/namespaces/kube-system/configmaps/kube-proxy', c.kubeProxy);
   api.setList('/api/v1/namespaces/kube-system/pods?labelSelector=component%3Dkube-controller-manager', c.kcm);
@@ -171,8 +186,9 @@ describe('cni-migrate status', () => {
     const report = JSON.parse(r.stdout);
     expect(report.cluster.nodesNotInInventory).toEqual([{ name: 'worker-new-7', podsOnWeave: 1 }]);
     expect(report.cluster.inventoryNodesGone).toEqual(['worker-3']);
-    // The 9 app pods of the three nodes not switched at nodes-2, and the newcomer's.
-    expect(report.cluster.podsOnWeave).toBe(9 + 1);
+    // The 9 app pods of the three nodes not switched at nodes-2, the newcomer's, and the probe's
+    // server and loss prober on Weave.
+    expect(report.cluster.podsOnWeave).toBe(9 + 1 + 2);
     expect(report.cluster.problems).toContain('1 node(s) are in the cluster but not in cluster/nodes.yaml (worker-new-7): the DaemonSet kube-system/cni-migrate-newcomer-switch converges them to this step');
     expect(report.cluster.problems).toContain('1 inventory node(s) are gone from the cluster (worker-3): the node DaemonSets place no pod there, so they hold nothing back; run `cni-migrate snapshot --nodes-only` and commit the result (guard accepts it at any step) to take them out of the inventory and their waves');
     // Gone, so no pod of its set is expected there.
@@ -240,5 +256,51 @@ describe('cni-migrate status', () => {
     const e = await status();
     expect(e.code).toBe(2);
     expect(e.stderr).toMatch(/forbidden: the snapshot needs "list" on pods at the cluster scope/);
+  });
+});
+
+describe('cni-migrate status: the loss probers', () => {
+  let api: FakeApiServer;
+  let ws: Workspace;
+  let kubeconfig: string;
+  beforeEach(async () => {
+    api = new FakeApiServer();
+    ws = demoWorkspace();
+    kubeconfig = api.writeKubeconfig(ws.dir, await api.start());
+  });
+  afterEach(() => api.stop());
+  const status = (...extra: string[]) => run(['--config', ws.config, 'status', '--kubeconfig', kubeconfig, ...extra], ws.dir);
+  const logPath = (c: Cluster, net: string) => Object.keys(c.logs).find((p) => p.includes(`probe-loss-from-${net}-`))!;
+
+  it('shows what each prober counted during the step', async () => {
+    const c = await convergedAt(ws, 'nodes-2');
+    c.logs[logPath(c, 'weave')] = 'loss: step=nodes-2 from=weave sent=11990 failed=0 weave=0/5995 calico=0/5995\nloss: step=nodes-2 from=weave sent=12000 failed=0 weave=0/6000 calico=0/6000\n';
+    serve(api, c);
+    const r = await status();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('loss: 0 of 12,000 requests from weave failed during nodes-2 (to weave 0/6000, to calico 0/6000)');
+    expect(r.stdout).toContain('loss: 0 of 1,200 requests from calico failed during nodes-2');
+  });
+
+  it('a step that lost requests, a target never answered, a prober of the step before: each is a problem, exit 1', async () => {
+    const c = await convergedAt(ws, 'nodes-2');
+    c.logs[logPath(c, 'weave')] = 'loss[weave]: request to calico failed at 03:12:09\nloss: step=nodes-2 from=weave sent=12000 failed=3 weave=0/6000 calico=3/6000\n';
+    serve(api, c);
+    let report = JSON.parse((await status('--json')).stdout);
+    expect(report.converged).toBe(false);
+    expect(report.cluster.problems).toEqual([expect.stringMatching(/^3 of 12000 requests from weave failed during nodes-2, more than spec.probe.maxLossPercent \(0%\): when, in kubectl logs --namespace=cni-migrate-probe probe-loss-from-weave-/)]);
+
+    c.logs[logPath(c, 'weave')] = 'loss: step=nodes-2 from=weave sent=600 failed=0 weave=0/600 calico=waiting\n';
+    serve(api, c);
+    report = JSON.parse((await status('--json')).stdout);
+    expect(report.cluster.problems).toEqual([expect.stringMatching(/^the loss prober on weave has had no answer yet from calico: kubectl logs/)]);
+
+    // The Recreate rollout has not replaced the calico prober yet: its pod is of nodes-1.
+    const old = c.pods.find((p) => p.metadata.name.startsWith('probe-loss-from-calico-'));
+    old.metadata.annotations = { 'cni-migrate.io/step': 'nodes-1' };
+    c.logs[logPath(c, 'weave')] = 'loss: step=nodes-2 from=weave sent=600 failed=0 weave=0/600 calico=0/600\n';
+    serve(api, c);
+    report = JSON.parse((await status('--json')).stdout);
+    expect(report.cluster.problems).toEqual(['no loss prober of step nodes-2 runs on the calico network yet (Deployment cni-migrate-probe/probe-loss-from-calico)']);
   });
 });

@@ -38,6 +38,7 @@ export class FakeApiServer {
   public readonly requests: string[] = [];
   private readonly lists = new Map<string, Obj[]>();
   private readonly objects = new Map<string, Obj>();
+  private readonly texts = new Map<string, string>();
   private server?: http.Server;
   private counts = new Map<string, number>();
   private expired = new Set<string>();
@@ -57,6 +58,11 @@ export class FakeApiServer {
 
   setList(listPath: string, items: Obj[]): void {
     this.lists.set(listPath, items);
+  }
+
+  /** Serve `text` as text/plain at `textPath` (query included, e.g. a pod log's ?container=...). */
+  setText(textPath: string, text: string): void {
+    this.texts.set(textPath, text);
   }
 
   /** Serve `obj` at `objPath`; undefined removes it (404). */
@@ -170,6 +176,12 @@ current-context: fake
       const page = items.slice(start, start + limit);
       const next = f.repeatContinue?.includes(p) ? 'c2FtZQ==' : start + limit < items.length ? Buffer.from(String(start + limit)).toString('base64') : undefined;
       return send(200, { apiVersion: page[0]?.apiVersion ?? 'v1', kind: page[0]?.kind ? `${page[0].kind}List` : 'List', metadata: { resourceVersion: '1000', ...(next ? { continue: next } : {}) }, items: page });
+    }
+    const text = this.texts.get(`${p}${url.search}`);
+    if (req.method === 'GET' && text !== undefined) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(text);
+      return;
     }
     const obj = this.objects.get(p);
     if (req.method === 'GET' && obj) return send(200, obj);
