@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { probeNetworks } from '../src/model/probe-targets';
 import { scriptPath } from '../src/scripts/read-script';
 import { checkSchemas } from './support/schemas';
 import { cli, demoWorkspace, editConfig, readManifests, setStep } from './support/workspace';
@@ -136,5 +137,26 @@ describe('connectivity-probe.sh', () => {
     const r = run('calico=10.48.0.0/12');
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/FAILED: pod → pod: no probe-calico pod with an IP in 10.48.0.0\/12 answered/);
+  });
+});
+
+describe('where the probe runs', () => {
+  const waves = [['w1'], ['w2', 'w3'], ['w4', 'cp-1'], ['cp-2'], ['w5']];
+  const cp = new Set(['cp-1', 'cp-2']);
+  const cidrs = { weave: '10.32.0.0/12', calico: '10.48.0.0/12' };
+
+  it('never on the wave the next step drains (its pods would be evicted mid-count), unless that is the last one', () => {
+    for (let switched = 0; switched < waves.length; switched++) {
+      const nets = probeNetworks(waves, cp, switched, true, cidrs);
+      const weave = nets.find((n) => n.name === 'weave')!;
+      // Not switched yet, and not in the wave after this one unless no other is left.
+      expect(waves.slice(switched).flat()).toContain(weave.node);
+      if (switched + 1 < waves.length) expect(waves[switched]).not.toContain(weave.node);
+      expect(cp.has(weave.node)).toBe(false);
+      const calico = nets.find((n) => n.name === 'calico');
+      expect(calico?.node).toBe(switched === 0 ? undefined : waves[switched - 1].find((n) => !cp.has(n)) ?? waves[switched - 1][0]);
+    }
+    expect(probeNetworks(waves, cp, 4, true, cidrs).map((n) => `${n.name}@${n.node}`)).toEqual(['weave@w5', 'calico@cp-2']);
+    expect(probeNetworks(waves, cp, 5, false, cidrs).map((n) => `${n.name}@${n.node}`)).toEqual(['calico@w5']);
   });
 });

@@ -7,8 +7,7 @@ import type { MigrationPlan } from '../plan/migration-plan';
 import { gateCheckList } from '../model/gate-checks';
 import type { ApiClient } from './api-client';
 import { containerFlags } from '../kube/control-plane-facts';
-import { NODE_SET_LABEL, POD_SPEC_LABEL } from '../kube/names';
-import { LOSS_PROBER_COMPONENT, PROBE_NAMESPACE } from '../constructs/connectivity-probe';
+import { LOSS_PROBER_COMPONENT, NODE_SET_LABEL, POD_SPEC_LABEL, PROBE_NAMESPACE } from '../kube/names';
 import { collectLossCounts, type LossCount } from './loss-counts';
 
 /** A cluster-wide Job the step expects, as synthesized. */

@@ -11,13 +11,14 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeDeployment, KubeJob, KubeNamespace, KubeService, IntOrString, Quantity, type PodSpec } from '../../imports/k8s';
+import { LOSS_PROBER_COMPONENT, PROBE_NAMESPACE } from '../kube/names';
 import type { ProbeNetwork } from '../model/probe-targets';
 import { contentName } from './content-name';
 import { NON_ROOT, scriptResources } from './job-containers';
 import { jobContent } from './job-content';
 import { useScript } from './job-scripts';
 
-export const PROBE_NAMESPACE = 'cni-migrate-probe';
+export { LOSS_PROBER_COMPONENT, PROBE_NAMESPACE };
 const LABELS = { 'app.kubernetes.io/name': 'cni-migrate', 'app.kubernetes.io/component': 'probe' } as const;
 const PORT = 8080;
 
@@ -37,8 +38,7 @@ export interface ConnectivityProbeProps {
 
 /** The loss probers' request rate: one request per target every INTERVAL seconds. */
 const LOSS_INTERVAL_SECONDS = 1;
-/** The container name of the loss probers, whose log `cni-migrate status` reads. */
-export const LOSS_PROBER_COMPONENT = 'probe-loss';
+
 
 export class ConnectivityProbe extends Construct {
   constructor(scope: Construct, id: string, props: ConnectivityProbeProps) {

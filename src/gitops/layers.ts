@@ -19,7 +19,7 @@ export const LAYERS: readonly Layer[] = [
   { id: '30-policies', order: 30, purpose: 'the NetworkPolicies this migration owns, or the freeze on them while suspended' },
   { id: '40-nodes', order: 40, purpose: 'per-node Jobs that converge each node\'s CNI config' },
   { id: '50-weave', order: 50, purpose: 'Weave Net\'s objects, owned until removal' },
-  { id: '60-probe', order: 60, purpose: 'the optional connectivity probe, after everything else of the step' },
+  { id: '60-probe', order: 60, purpose: 'the connectivity probe (paths, loss, the next wave\'s tunnels), after everything else of the step' },
 ];
 
 export type LayerId = '00-gate' | '10-calico' | '20-control-plane' | '30-policies' | '40-nodes' | '50-weave' | '60-probe';

@@ -15,3 +15,9 @@ export const NODE_SET_LABEL = 'cni-migrate.io/nodes';
  * rolling update has not replaced yet (the controller's own revision hash is not known at synth).
  */
 export const POD_SPEC_LABEL = 'cni-migrate.io/pod-spec';
+
+/** The connectivity probe's namespace (its servers, Jobs and loss probers). */
+export const PROBE_NAMESPACE = 'cni-migrate-probe';
+
+/** The component label of the loss probers, whose logs `cni-migrate status` reads. */
+export const LOSS_PROBER_COMPONENT = 'probe-loss';

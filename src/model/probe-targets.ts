@@ -12,8 +12,10 @@ export interface ProbeNetwork {
 }
 
 /**
- * Weave on a node not switched yet (a worker if there is one), Calico on the wave switched last
- * (a worker if there is one); nodes in wave order.
+ * Weave on a node of the last wave not switched yet (a worker if there is one), Calico on the wave
+ * switched last (a worker if there is one). Neither is drained while its step runs: the next wave,
+ * drained at the next step before its probe moves, never holds the Weave side (unless it is the
+ * last), so the loss prober keeps counting through the drain of the wave after.
  */
 export function probeNetworks(
   waves: readonly (readonly string[])[],
@@ -24,7 +26,7 @@ export function probeNetworks(
 ): ProbeNetwork[] {
   const pick = (names: readonly string[]) => names.find((n) => !controlPlane.has(n)) ?? names[0];
   const out: ProbeNetwork[] = [];
-  if (weavePresent && switchedWaves < waves.length) out.push({ name: 'weave', cidr: cidrs.weave, node: pick(waves.slice(switchedWaves).flat()) });
+  if (weavePresent && switchedWaves < waves.length) out.push({ name: 'weave', cidr: cidrs.weave, node: pick(waves.slice(switchedWaves).reverse().flat()) });
   if (switchedWaves > 0) out.push({ name: 'calico', cidr: cidrs.calico, node: pick(waves[switchedWaves - 1]) });
   return out;
 }
