@@ -26,6 +26,22 @@ function calicoGate(nodes: string[], pods: unknown[], env: Record<string, string
 }
 const pod = (node: string, ready: boolean) => ({ spec: { nodeName: node }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } });
 
+/** The demo synthesized at each of `steps` and applied in order to a fresh simulator (with no failed run). */
+async function appliedThrough(steps: readonly string[]) {
+  const { GitOpsSimulator } = await import('./support/gitops-simulator');
+  const ws = demoWorkspace();
+  const dists: Record<string, string> = {};
+  for (const step of steps) {
+    setStep(ws, step);
+    const out = path.join(ws.dir, `d-${step}`);
+    expect((await cli(ws, 'synth', '--out', out)).code).toBe(0);
+    dists[step] = out;
+  }
+  const sim = new GitOpsSimulator(['cp-1', 'cp-2', 'worker-1', 'worker-2', 'worker-3', 'worker-gpu-1'], { skipControlPlaneJobs: true });
+  for (const step of steps) expect([step, sim.apply(dists[step])]).toEqual([step, []]);
+  return { sim, dists };
+}
+
 describe('the paging library', () => {
   it('is copied into each script that sources it, so a Job ships one self-contained file; run from its file, the script sources it from beside itself', () => {
     for (const name of ['gate-calico-ready.sh', 'gate-no-pods-in-cidr.sh', 'kcm-cluster-cidr.sh']) {
@@ -62,6 +78,40 @@ describe('gate-calico-ready.sh', () => {
     expect(r.log).toMatch(/not Ready on 3 node\(s\).*:\nb\nc\nd\n/s);
   });
 
+  // A switch DaemonSet as the cluster runs it: a wave's nodes by name, Calico-first or Weave-first.
+  const liveSet = (name: string, desired: string, nodes: string[]) => ({
+    apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name, namespace: 'kube-system', labels: { 'cni-migrate.io/desired': desired } },
+    spec: { template: { spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [], matchFields: [{ key: 'metadata.name', operator: 'In', values: nodes }] }] } } } } } },
+  });
+  const withSets = (sets: object[]) => (store: string) => {
+    for (const s of sets as any[]) fs.writeFileSync(path.join(store, `DaemonSet.kube-system.${s.metadata.name}.json`), JSON.stringify(s));
+  };
+  const gateWithSets = (nodes: string[], pods: unknown[], sets: object[], env: Record<string, string>) => {
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-'));
+    fs.writeFileSync(path.join(store, 'calls.log'), '');
+    fs.writeFileSync(path.join(store, 'NodeList.json'), JSON.stringify({ items: nodes.map((n) => ({ metadata: { name: n, labels: { 'kubernetes.io/os': 'linux' } } })) }));
+    fs.writeFileSync(path.join(store, 'PodList.k8s-app=calico-node.json'), JSON.stringify({ items: pods }));
+    withSets(sets)(store);
+    return runScript(readScript('gate-calico-ready.sh'), { WORK_DIR: store, FAKE_KUBE_STORE: store, ...env }, undefined, 'kubectl');
+  };
+
+  it('on a revert, does not wait for calico-node on the nodes the step takes back to Weave, and still does everywhere else', () => {
+    const pods = [pod('a', true), pod('b', false), pod('c', true), pod('d', true)];
+    const env = { WEAVE_FIRST_SETS: 'cni-migrate-switch-wave-2 cni-migrate-switch-wave-3' };
+    // Wave 2 (b, c) runs Calico-first in the cluster and is Weave-first at this step: a revert.
+    const revert = gateWithSets(['a', 'b', 'c', 'd'], pods, [liveSet('cni-migrate-switch-wave-2', 'calico-first', ['b', 'c']), liveSet('cni-migrate-switch-wave-3', 'weave-first', ['d'])], env);
+    expect(revert.log).toContain('gate: cni-migrate-switch-wave-2 runs calico-first in the cluster and weave-first at this step: a revert; its nodes leave Calico, so calico-node there does not hold it back');
+    expect(revert.code).toBe(0);
+    // Forward (wave 2 still Weave-first in the cluster), or its set not there yet: b counts.
+    for (const sets of [[liveSet('cni-migrate-switch-wave-2', 'weave-first', ['b', 'c'])], []]) {
+      const forward = gateWithSets(['a', 'b', 'c', 'd'], pods, sets, env);
+      expect([forward.code, forward.log]).toEqual([1, expect.stringMatching(/not Ready on 1 node\(s\).*:\nb\n$/s)]);
+    }
+    // A node off the reverted wave is still waited for.
+    const elsewhere = gateWithSets(['a', 'b', 'c', 'd'], [pod('a', false), pod('b', false), pod('c', true), pod('d', true)], [liveSet('cni-migrate-switch-wave-2', 'calico-first', ['b', 'c'])], env);
+    expect([elsewhere.code, elsewhere.log]).toEqual([1, expect.stringMatching(/not Ready on 1 node\(s\).*:\na\n$/s)]);
+  });
+
   it('checks only the listed nodes when given', () => {
     expect(calicoGate(['a', 'b'], [pod('a', true)], { NODES: 'a' }).code).toBe(0);
     expect(calicoGate(['a', 'b'], [pod('a', true)], { NODES: 'a b' }).code).toBe(1);
@@ -93,18 +143,8 @@ describe('the Calico-side gate (calico, cluster-cidr)', () => {
   });
 
   it('holds a revert from policies-suspended to cluster-cidr while a pod is on Calico: nothing of the step applies, the policies stay out; once the pod is on Weave, it applies', async () => {
-    const { GitOpsSimulator } = await import('./support/gitops-simulator');
-    const ws = demoWorkspace();
-    const dists: Record<string, string> = {};
-    for (const step of ['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1']) {
-      setStep(ws, step);
-      const out = path.join(ws.dir, `d-${step}`);
-      expect((await cli(ws, 'synth', '--out', out)).code).toBe(0);
-      dists[step] = out;
-    }
-    const sim = new GitOpsSimulator(['cp-1', 'cp-2', 'worker-1', 'worker-2', 'worker-3', 'worker-gpu-1'], { skipControlPlaneJobs: true });
+    const { sim, dists } = await appliedThrough(['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1']);
     try {
-      for (const step of ['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1']) expect([step, sim.apply(dists[step])]).toEqual([step, []]);
       // A pod started on worker-1 once it switched keeps its Calico IP after the wave's revert.
       expect(JSON.parse(fs.readFileSync(path.join(dists['nodes-1'], 'step.json'), 'utf8')).network.calicoCIDR).toBe('10.48.0.0/12');
       const ip = '10.48.3.9';
@@ -171,6 +211,32 @@ describe('gates per step', () => {
     const gate = ks.find((k) => k.spec.path.endsWith('00-gate'));
     expect(gate.spec.dependsOn).toBeUndefined();
     expect(ks.find((k) => k.spec.path.endsWith('10-calico')).spec.dependsOn).toEqual([{ name: gate.metadata.name }]);
-    expect(ks.every((k) => k.spec.wait === true)).toBe(true);
+    // Every layer waits for its objects' health but Calico's (a revert must not sit behind it).
+    expect(ks.filter((k) => k.spec.wait !== true).map((k) => k.spec.path)).toEqual([expect.stringMatching(/\/10-calico$/)]);
+  });
+});
+
+describe('a revert is not held back by the health of what it leaves', () => {
+  it('calico-node NotReady on a node of wave 2: the step forward is held by its gate, the revert of wave 2 goes through and puts the node back on Weave', async () => {
+    const { sim, dists } = await appliedThrough(['calico', 'cluster-cidr', 'policies-suspended', 'nodes-1', 'nodes-2']);
+    try {
+      expect(sim.loadedNetwork('worker-2')).toBe('k8s-pod-network');
+      // Calico breaks on worker-2 once its wave switched: the revert of nodes-2 is the way out.
+      sim.calicoNotReady.add('worker-2');
+      expect(sim.apply(dists['nodes-1'])).toEqual([]);
+      expect(sim.loadedNetwork('worker-2')).toBe('weave');
+      expect(sim.loadedNetwork('worker-1')).toBe('k8s-pod-network');
+      // Forward again with worker-2 still broken: its gate holds the step, naming the node.
+      const held = sim.apply(dists['nodes-2']);
+      expect(held.map((f) => [f.node, f.code])).toEqual([['(gate)', 1]]);
+      expect(held[0].log).toMatch(/calico-node is not Ready on 1 node\(s\)[^]*\nworker-2\n/);
+      expect(sim.loadedNetwork('worker-2')).toBe('weave');
+      // Forward, a node of any wave still counts.
+      sim.calicoNotReady.clear();
+      sim.calicoNotReady.add('worker-1');
+      expect(sim.apply(dists['nodes-2'])).toEqual([expect.objectContaining({ node: '(gate)', code: 1 })]);
+    } finally {
+      sim.dispose();
+    }
   });
 });

@@ -5,7 +5,7 @@
  */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { KubeClusterRole, KubeClusterRoleBinding, KubeConfigMap, KubeJob, KubeServiceAccount, type Container } from '../../imports/k8s';
+import { KubeClusterRole, KubeClusterRoleBinding, KubeConfigMap, KubeJob, KubeRole, KubeRoleBinding, KubeServiceAccount, type Container } from '../../imports/k8s';
 import type { GateChecks } from '../model/gate-checks';
 import { contentName } from './content-name';
 import { jobContent } from './job-content';
@@ -50,7 +50,10 @@ export class StepGate extends Construct {
     };
     const env = [{ name: 'WORK_DIR', value: '/tmp' }, { name: 'HOME', value: '/tmp' }];
     if (props.checks.calicoReadyEverywhere) {
-      containers.push({ ...kubectlContainer('calico-ready', props.kubectlImage, script('gate-calico-ready.sh')), env: [...env, { name: 'NODES', value: '*' }, { name: 'SELECTOR', value: props.calicoSelector ?? 'k8s-app=calico-node' }] });
+      containers.push({
+        ...kubectlContainer('calico-ready', props.kubectlImage, script('gate-calico-ready.sh')),
+        env: [...env, { name: 'NODES', value: '*' }, { name: 'SELECTOR', value: props.calicoSelector ?? 'k8s-app=calico-node' }, { name: 'WEAVE_FIRST_SETS', value: (props.checks.weaveFirstSets ?? []).join(' ') }],
+      });
     }
     const capacity = props.checks.drainCapacity;
     if (capacity) {
@@ -75,6 +78,13 @@ export class StepGate extends Construct {
     new KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: ACCOUNT, namespace: NS, labels: { ...LABELS } } });
     // Read-only: the checks list pods (and nodes, to know them all).
     new KubeClusterRole(this, 'Role', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, rules: [{ apiGroups: [''], resources: props.checks.calicoReadyEverywhere || capacity ? ['nodes', 'pods'] : ['pods'], verbs: ['list'] }] });
+    if (props.checks.calicoReadyEverywhere) {
+      // To tell a revert, the calico check reads the switch DaemonSets: get, in kube-system only.
+      // Not narrowed to their names, so the role stays the same from wave to wave.
+      const name = `${ACCOUNT}-sets`;
+      new KubeRole(this, 'SetsRole', { metadata: { name, namespace: NS, labels: { ...LABELS } }, rules: [{ apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['get'] }] });
+      new KubeRoleBinding(this, 'SetsBinding', { metadata: { name, namespace: NS, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name: ACCOUNT, namespace: NS }] });
+    }
     new KubeClusterRoleBinding(this, 'Binding', { metadata: { name: ACCOUNT, labels: { ...LABELS } }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ACCOUNT }, subjects: [{ kind: 'ServiceAccount', name: ACCOUNT, namespace: NS }] });
     const spec = jobSpec({ serviceAccountName: ACCOUNT, automountServiceAccountToken: true, containers, volumes }, 0);
     // An Argo CD hook is re-created on every sync (BeforeHookCreation), so it is named after what

@@ -2,9 +2,11 @@
  * Argo CD only: a PostSync hook that does nothing but say the step is healthy. Argo CD runs
  * PostSync hooks "after all Sync hooks completed and were successful, a successful application,
  * and all resources in a Healthy state" (Argo CD docs, user-guide/sync-waves.md, the hook table),
- * so with it the sync operation ends only once every object of the step is healthy, the last
- * sync wave included (Argo CD does not wait for the last wave's health otherwise: the operation
- * would show Succeeded while, say, the Weave cleanup's pods still run).
+ * so with it the sync operation ends only once every object the step changed is healthy, the
+ * last sync wave included (Argo CD does not wait for the last wave's health otherwise: the
+ * operation would show Succeeded while, say, the Weave cleanup's pods still run). With
+ * ApplyOutOfSyncOnly (gitops/argocd.ts) an object the step left as it was is not waited for: a
+ * revert is not held back by the health of what it leaves.
  */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';

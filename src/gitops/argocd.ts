@@ -45,7 +45,20 @@ export function argoApplication(name: string, gitops: GitOpsSpec): Record<string
         // default and adds the resources finalizer itself, leaves every object in place (Argo CD
         // docs, user-guide/sync-options.md, "No Resource Deletion"). Pruning a step's dropped
         // objects is the Prune option, which this does not touch.
-        syncOptions: ['Delete=false'],
+        //
+        // ApplyOutOfSyncOnly=true: a sync applies only what the commit changed, and waits per sync
+        // wave for the health of only those objects. gitops-engine builds a task for every object
+        // and, with this option, drops those not modified (pkg/sync/sync_context.go, Sync() and
+        // filterOutOfSyncTasks); only a task that ran is waited for before the next wave. Without
+        // it every object is re-applied and waited for, so a calico-node DaemonSet that is not
+        // healthy (wave 10) would hold a revert's switch DaemonSets (wave 40), the way out when
+        // Calico is what broke, behind it for ever. Calico's health is the gates' to check at the
+        // steps that need it (model/gate-checks.ts); the Application's health still shows it.
+        syncOptions: ['Delete=false', 'ApplyOutOfSyncOnly=true'],
+        // No retry.refresh (a retry that takes the newest commit, Argo CD API v1alpha1
+        // RetryStrategy.refresh): the Application schema this is validated against
+        // (@kubernetes-models/argo-cd 2.7) does not know it, nor does an Argo CD that predates it.
+        // A revert pushed while a sync retries waits for the retries to end (5, at most ~30 min).
         retry: { limit: 5, backoff: { duration: '30s', factor: 2, maxDuration: '10m' } },
       },
     },

@@ -39,7 +39,13 @@ export function fluxKustomization(name: string, source: string, layer: Layer, pr
       prune: true,
       // Deleting these bootstrap objects must never delete the cluster's network with them.
       deletionPolicy: 'Orphan',
-      wait: true,
+      // A Kustomization is reconciled only once the ones it depends on are Ready, and with wait
+      // Ready means every object it applied is healthy (Flux docs, Kustomization API,
+      // "Dependencies" and "Wait"). Calico's layer does not wait: a calico-node that is not
+      // healthy would otherwise hold every later layer back, a revert's switch DaemonSets (the way
+      // out when Calico is what broke) included. Calico's health is the gates' to check at the
+      // steps that need it (model/gate-checks.ts), and `cni-migrate status` shows it.
+      wait: layer.id !== '10-calico',
       sourceRef: { kind: 'GitRepository', name: source },
       ...(previous ? { dependsOn: [{ name: previous }] } : {}),
     },

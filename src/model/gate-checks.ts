@@ -8,6 +8,13 @@ export interface GateChecks {
   /** calico-node must be Ready on every node. */
   readonly calicoReadyEverywhere: boolean;
   /**
+   * The switch DaemonSets that are Weave-first at this step. One the cluster still runs
+   * Calico-first is a wave being reverted: its nodes leave Calico, and calico-node's health there
+   * must not hold back the revert that takes them off it.
+   * @default - none
+   */
+  readonly weaveFirstSets?: readonly string[];
+  /**
    * No pod other than Weave's own may have an IP in this CIDR.
    * @default - not checked
    */
@@ -39,16 +46,17 @@ export interface GateChecks {
  * pod is on Calico yet and the check passes; on a revert from policies-suspended it holds the
  * step until the waves are reverted and their pods restarted on Weave.
  */
-export function gateChecksFor(stepKind: StepKind, weaveCidr: string, calicoCidr: string, drainCapacity?: GateChecks['drainCapacity']): GateChecks | undefined {
+export function gateChecksFor(stepKind: StepKind, weaveCidr: string, calicoCidr: string, drainCapacity?: GateChecks['drainCapacity'], weaveFirstSets: readonly string[] = []): GateChecks | undefined {
+  const leaving = weaveFirstSets.length > 0 ? { weaveFirstSets: [...weaveFirstSets] } : {};
   switch (stepKind) {
     case 'calico':
       return { calicoReadyEverywhere: false, noPodsInCalicoCidr: calicoCidr };
     case 'cluster-cidr':
-      return { calicoReadyEverywhere: true, noPodsInCalicoCidr: calicoCidr };
+      return { calicoReadyEverywhere: true, noPodsInCalicoCidr: calicoCidr, ...leaving };
     case 'policies-suspended':
-      return { calicoReadyEverywhere: true };
+      return { calicoReadyEverywhere: true, ...leaving };
     case 'nodes':
-      return { calicoReadyEverywhere: true, ...(drainCapacity ? { drainCapacity } : {}) };
+      return { calicoReadyEverywhere: true, ...(drainCapacity ? { drainCapacity } : {}), ...leaving };
     case 'weave-removed':
     case 'policies-restored':
     case 'finalized':
@@ -67,7 +75,9 @@ export interface GateCheck {
 /** The checks one by one, in the order the gate Job runs them. */
 export function gateCheckList(checks: GateChecks): GateCheck[] {
   const out: GateCheck[] = [];
-  if (checks.calicoReadyEverywhere) out.push({ kind: 'calico-ready', text: 'calico-node is Ready on every node' });
+  if (checks.calicoReadyEverywhere) {
+    out.push({ kind: 'calico-ready', text: checks.weaveFirstSets?.length ? 'calico-node is Ready on every node, but the nodes of a wave this step reverts to Weave' : 'calico-node is Ready on every node' });
+  }
   if (checks.drainCapacity) {
     const c = checks.drainCapacity;
     out.push({ kind: 'drain-capacity', text: `the other schedulable nodes have room (allocatable minus requests) for the pods of the ${c.concurrent} node(s) of wave ${c.wave} still to drain with the most to evict` });

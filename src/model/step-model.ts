@@ -95,11 +95,12 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
   const drainCapacity = spec.nodes.drain && waveNodes.length > 0
     ? { wave: step.wave!, waveNodes: waveNodes.map((n) => n.name), concurrent: waveNodes[0].drainLanes! }
     : undefined;
+  const sets = switchSets(migration, snapshot.nodes, nodes, state);
   return {
     step,
     state,
     nodes,
-    switchSets: switchSets(migration, snapshot.nodes, nodes, state),
+    switchSets: sets,
     newcomers: newcomerState(migration, snapshot.nodes, state),
     calico: {
       installed: state.calicoInstalled,
@@ -118,7 +119,7 @@ export function buildStepModel(inputs: StepModelInputs): StepModel {
       freeze: !state.policiesPresent && freezeSupported(snapshot) ? { migration: migration.metadata.name } : undefined,
     },
     weave: { present: state.weavePresent, objects: state.weavePresent ? owned : [], owned },
-    gate: gateChecksFor(step.kind, net.weave.toString(), net.calico.toString(), drainCapacity),
+    gate: gateChecksFor(step.kind, net.weave.toString(), net.calico.toString(), drainCapacity, sets.filter((s) => s.convergence.desired === 'weave-first').map((s) => s.name)),
     probe: probing
       ? probeNetworks(waves, controlPlane, state.switchedWaves, state.weavePresent, { weave: net.weave.toString(), calico: net.calico.toString() })
       : [],

@@ -235,6 +235,9 @@ export class GitOpsSimulator {
     fs.writeFileSync(path.join(this.store, 'NodeList.json'), JSON.stringify({ items: nodes.map((n) => this.nodeObject(n)) }));
     const calico = this.has('DaemonSet', 'calico-node') ? nodes.map((n) => ({ spec: { nodeName: n }, status: { conditions: [{ type: 'Ready', status: this.calicoNotReady.has(n) ? 'False' : 'True' }] } })) : [];
     fs.writeFileSync(path.join(this.store, 'PodList.k8s-app=calico-node.json'), JSON.stringify({ items: calico }));
+    // Our DaemonSets as the cluster runs them now (the step before this one's): the calico gate
+    // reads them to tell a revert.
+    for (const ds of this.liveObjects('DaemonSet').filter(isOurSet)) fs.writeFileSync(path.join(this.store, `DaemonSet.kube-system.${ds.metadata.name}.json`), JSON.stringify(ds));
     let log = '';
     for (const c of job.spec.template.spec.containers as any[]) {
       const work = fs.mkdtempSync(path.join(this.root, '.work-'));
