@@ -17,6 +17,8 @@ const WAVES = [['worker-1'], ['worker-2', 'worker-3'], ['worker-gpu-1'], ['cp-1'
 const run = runCompiledCli;
 
 interface Cluster {
+  /** Our DaemonSets in kube-system, as the cluster runs them. */
+  sets: any[];
   /** Pod log path → log text (the loss probers'). */
   logs: Record<string, string>;
   nodes: any[];
@@ -75,6 +77,7 @@ async function convergedAt(ws: Workspace, step: string): Promise<Cluster> {
     return pod;
   });
   return {
+    sets: dist.filter((o) => o.kind === 'DaemonSet' && o.metadata.namespace === 'kube-system' && o.metadata.labels?.['app.kubernetes.io/name'] === 'cni-migrate'),
     logs,
     nodes: inv.map((n: any) => ({ metadata: { name: n.name }, spec: {} })),
     pods,
@@ -89,6 +92,7 @@ function serve(api: FakeApiServer, c: Cluster): void {
   api.setList('/api/v1/nodes', c.nodes);
   api.setList('/api/v1/pods', c.pods);
   api.setList('/apis/batch/v1/jobs?labelSelector=app.kubernetes.io%2Fname%3Dcni-migrate', c.jobs);
+  api.setList('/apis/apps/v1/namespaces/kube-system/daemonsets?labelSelector=app.kubernetes.io%2Fname%3Dcni-migrate', c.sets);
   api.setList('/api/v1/namespaces/cni-migrate-probe/pods?labelSelector=app.kubernetes.io%2Fcomponent%3Dprobe-loss', c.pods.filter((p) => p.metadata.labels?.['app.kubernetes.io/component'] === 'probe-loss'));
   for (const [p, text] of Object.entries(c.logs)) api.setText(p, text);
   api.setList('/apis/networking.k8s.io/v1/networkpolicies', c.policies);
@@ -162,11 +166,11 @@ describe('cni-migrate status', () => {
     expect(Object.fromEntries(report.nodes.map((n: any) => [n.name, n.switch]))).toEqual({ 'cp-1': 'outdated', 'cp-2': 'done', 'worker-1': 'failing', 'worker-2': 'done', 'worker-3': 'missing', 'worker-gpu-1': 'running' });
     expect(report.cluster.problems).toEqual(['kube-proxy clusterCIDR is 10.32.0.0/12, expected 10.32.0.0/11']);
     expect(report.gate).toEqual([
-      { check: 'calico-node is Ready on every node', holds: false },
+      { check: 'calico-node is Ready on every node, but the nodes of a wave this step reverts to Weave', holds: false },
       { check: 'the other schedulable nodes have room (allocatable minus requests) for the pods of the 1 node(s) of wave 2 still to drain with the most to evict', holds: null },
     ]);
     const text = await status();
-    expect(text.stdout).toMatch(/^gate: calico-node is Ready on every node: DOES NOT HOLD$/m);
+    expect(text.stdout).toMatch(/^gate: calico-node is Ready on every node, but the nodes of a wave this step reverts to Weave: DOES NOT HOLD$/m);
     expect(text.stdout).toMatch(/^gate: the other schedulable nodes have room .* with the most to evict: see the gate Job's log$/m);
     expect(text.stdout).toMatch(/step nodes-2: not converged yet\n\[#+\.+\] 1\/6 nodes ready for this step/);
     expect(text.stdout).toMatch(/worker-2 .* cordoned; 1 pod\(s\) still on Weave IPs/);
@@ -205,6 +209,24 @@ describe('cni-migrate status', () => {
     const report = JSON.parse(r.stdout);
     expect(report.cluster.problems).toEqual(['1 pod(s) have an IP in Calico\'s 10.48.0.0/12 at a step that keeps the NetworkPolicies in force: its gate holds the step until the waves are reverted and those pods restarted on Weave']);
     expect(report.gate.find((g: any) => g.check.startsWith('no pod has an IP in 10.48.0.0/12')).holds).toBe(false);
+  });
+
+  it('on a revert, the calico gate does not count a node of the wave the step takes back to Weave, as the gate Job does not', async () => {
+    // Reverted to nodes-1 while wave 2's set still runs Calico-first, calico-node broken on worker-2.
+    const c = await convergedAt(ws, 'nodes-1');
+    const forward = await convergedAt(demoWorkspace(), 'nodes-2');
+    c.sets = c.sets.map((ds) => (ds.metadata.name === 'cni-migrate-switch-wave-2' ? forward.sets.find((f) => f.metadata.name === ds.metadata.name) : ds));
+    const calicoPod = (node: number) => c.pods.find((p) => p.metadata.name === `calico-node-${node}`);
+    const inv = YAML.parse(fs.readFileSync(path.join(ws.cluster, 'nodes.yaml'), 'utf8')).nodes.map((n: any) => n.name);
+    calicoPod(inv.indexOf('worker-2')).status.conditions = [{ type: 'Ready', status: 'False' }];
+    serve(api, c);
+    let report = JSON.parse((await status('--json')).stdout);
+    expect(report.gate.find((g: any) => g.check.startsWith('calico-node')).holds).toBe(true);
+    // Broken on a node the revert keeps on Calico (worker-1, wave 1): the check does not hold.
+    calicoPod(inv.indexOf('worker-1')).status.conditions = [{ type: 'Ready', status: 'False' }];
+    serve(api, c);
+    report = JSON.parse((await status('--json')).stdout);
+    expect(report.gate.find((g: any) => g.check.startsWith('calico-node')).holds).toBe(false);
   });
 
   it('a failed Job: says how to read why and how to have the engine run it again', async () => {

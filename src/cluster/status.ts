@@ -166,7 +166,19 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
   const policiesP = api.list<any>('/apis/networking.k8s.io/v1/networkpolicies', 'networkpolicies');
   const kubeProxyP = api.get<any>('/api/v1/namespaces/kube-system/configmaps/kube-proxy');
   const kcmP = api.list<any>(`/api/v1/namespaces/kube-system/pods?labelSelector=${encodeURIComponent('component=kube-controller-manager')}`, 'kube-controller-manager pods');
-  const [nodes, , jobs, policies, kubeProxy, kcmPods, loss] = await Promise.all([nodesP, podsP, jobsP, policiesP, kubeProxyP, kcmP, lossP]);
+  // Our DaemonSets as the cluster runs them: a switch set running Calico-first that this step has
+  // Weave-first is a wave being reverted, which the calico gate does not wait for.
+  const weaveFirst = new Set(model.gate?.weaveFirstSets ?? []);
+  const setsP = weaveFirst.size > 0
+    ? api.list<any>(`/apis/apps/v1/namespaces/kube-system/daemonsets?labelSelector=${encodeURIComponent('app.kubernetes.io/name=cni-migrate')}`, 'daemonsets')
+    : Promise.resolve([]);
+  const [nodes, , jobs, policies, kubeProxy, kcmPods, loss, liveSets] = await Promise.all([nodesP, podsP, jobsP, policiesP, kubeProxyP, kcmP, lossP, setsP]);
+  const leavingCalico = new Set<string>();
+  for (const ds of liveSets) {
+    if (!weaveFirst.has(ds.metadata?.name) || (ds.metadata?.labels?.['cni-migrate.io/desired'] ?? 'weave-first') === 'weave-first') continue;
+    const terms: any[] = ds.spec?.template?.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    for (const f of terms.flatMap((t) => t.matchFields ?? [])) if (f.key === 'metadata.name' && f.operator === 'In') for (const n of f.values ?? []) leavingCalico.add(n);
+  }
 
   const jobState = new Map<string, string>();
   for (const j of jobs) {
@@ -270,7 +282,7 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     check: g.text,
     // The room for drains is the gate Job's own computation (over every pod's requests); status
     // leaves it to the Job's log rather than repeat it.
-    holds: g.kind === 'calico-ready' ? nodeReports.every((n) => n.calicoNodeReady === true) : g.kind === 'no-weave-pods' ? totalWeave === 0 : g.kind === 'no-calico-pods' ? totalCalicoAll === 0 : null,
+    holds: g.kind === 'calico-ready' ? nodeReports.every((n) => n.calicoNodeReady === true || leavingCalico.has(n.name)) : g.kind === 'no-weave-pods' ? totalWeave === 0 : g.kind === 'no-calico-pods' ? totalCalicoAll === 0 : null,
   }));
   return {
     step: plan.step.name,
