@@ -155,6 +155,52 @@ describe('guard', () => {
     expect(net.stderr).toMatch(/spec.network changed after step calico applied/);
   });
 
+  it('refuses a change of GitOps engine once the migration has begun, and accepts it at adopt', async () => {
+    commit(ws, 'adopt');
+    fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('engine: argocd', 'engine: flux'));
+    expect(await cli(ws, 'guard', '--from', 'HEAD')).toMatchObject({ code: 0, stdout: 'guard: ok: step unchanged (adopt); settings changed: spec.gitops\n' });
+    git(ws, 'checkout', '-q', '--', '.');
+    setStep(ws, 'calico');
+    commit(ws, 'calico');
+    fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('engine: argocd', 'engine: flux'));
+    const r = await cli(ws, 'guard', '--from', 'HEAD');
+    expect([r.code, r.stderr]).toEqual([1, 'guard: refused: spec.gitops.engine changed (argocd → flux) mid-migration; the new engine would not own what the old one applied\n']);
+  });
+
+  it('refuses a change of control-plane mode once the cluster CIDR was set, not before', async () => {
+    setStep(ws, 'calico');
+    commit(ws, 'calico');
+    const managed = () => fs.writeFileSync(ws.config, fs.readFileSync(ws.config, 'utf8').replace('mode: kubeadm', 'mode: managed'));
+    managed();
+    expect((await cli(ws, 'guard', '--from', 'HEAD')).code).toBe(0);
+    git(ws, 'checkout', '-q', '--', '.');
+    setStep(ws, 'cluster-cidr');
+    commit(ws, 'cluster-cidr');
+    managed();
+    const r = await cli(ws, 'guard', '--from', 'HEAD');
+    expect([r.code, r.stderr]).toEqual([1, 'guard: refused: spec.controlPlane.mode changed after the cluster CIDR was set\n']);
+  });
+
+  it('refuses reverting weave-removed unless told to accept what it cannot restore (flag or environment)', async () => {
+    setStep(ws, 'weave-removed');
+    commit(ws, 'weave-removed');
+    setStep(ws, 'nodes-5');
+    const r = await cli(ws, 'guard', '--from', 'HEAD');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^guard: refused: reverting weave-removed brings Weave back, but not the state its cleanup removed from the nodes/);
+    expect(await cli(ws, 'guard', '--from', 'HEAD', '--allow-weave-revert')).toMatchObject({ code: 0, stdout: 'guard: ok: one step back: weave-removed → nodes-5\n' });
+    process.env.CNI_MIGRATE_ALLOW_WEAVE_REVERT = '1';
+    try {
+      expect(await cli(ws, 'guard', '--from', 'HEAD')).toMatchObject({ code: 0, stdout: 'guard: ok: one step back: weave-removed → nodes-5\n' });
+    } finally {
+      delete process.env.CNI_MIGRATE_ALLOW_WEAVE_REVERT;
+    }
+    // One step forward from nodes-5 needs no flag: only the way back loses state.
+    commit(ws, 'nodes-5');
+    setStep(ws, 'weave-removed');
+    expect(await cli(ws, 'guard', '--from', 'HEAD')).toMatchObject({ code: 0, stdout: 'guard: ok: one step forward: nodes-5 → weave-removed\n' });
+  });
+
   it('reports a bad revision as invalid input', async () => {
     commit(ws, 'adopt');
     const r = await cli(ws, 'guard', '--from', 'no-such-branch');
