@@ -87,6 +87,42 @@ describe('waves', () => {
     const explicit = [['cp-a'], nodes.filter((x) => x.name !== 'cp-a').map((x) => x.name)];
     expect(resolveWaves({ waves: explicit, waveStrategy: { canary: 1, growthFactor: 2, maxWaveSize: 10, controlPlaneWaveSize: 1 }, drain: true, drainTimeoutSeconds: 600, restartDaemonSetPods: false, restartKubelet: false }, nodes, 'm.yaml')).toEqual(explicit);
   });
+
+  describe('explicit waves', () => {
+    const spec = (waves: string[][]) => ({ waves, drain: true, drainTimeoutSeconds: 600, restartDaemonSetPods: false, restartKubelet: false });
+    const three = [n('a'), n('b'), n('c')];
+    const refusal = (waves: string[][], others: NodeInfo[] = []) => {
+      try {
+        resolveWaves(spec(waves), three, 'm.yaml', others);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+
+    it('are taken as written when every node is in exactly one', () => {
+      expect(resolveWaves(spec([['b'], ['c', 'a']]), three, 'm.yaml')).toEqual([['b'], ['c', 'a']]);
+    });
+
+    it('refuse, naming the field and the node, a node not in the inventory, twice, in none, or one that cannot switch', () => {
+      expect(refusal([['a'], ['b', 'x'], ['c']])).toBe('m.yaml: spec.nodes.waves[1][1]: node "x" is not in the inventory; allowed: a node of cluster/nodes.yaml (a, b, c)');
+      expect(refusal([['a', 'b'], ['c', 'a']])).toBe('m.yaml: spec.nodes.waves[1][1]: node "a" is already in spec.nodes.waves[0]; allowed: each node in exactly one wave');
+      expect(refusal([['a'], ['c']])).toBe('m.yaml: spec.nodes.waves: 1 node(s) are in no wave: b; allowed: every node of cluster/nodes.yaml in exactly one wave');
+      const win = { ...n('win-1'), os: 'windows' };
+      expect(refusal([['a', 'b', 'c'], ['win-1']], [win])).toBe('m.yaml: spec.nodes.waves[1][0]: node "win-1" is a windows node, which cannot run the node switches or calico-node; allowed: Linux nodes only: leave it out of the waves');
+    });
+
+    it('name at most five nodes in a refusal, with the count', () => {
+      const many = Array.from({ length: 8 }, (_, i) => n(`n${i}`));
+      let message = '';
+      try {
+        resolveWaves(spec([['n0']]), many, 'm.yaml');
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toBe('m.yaml: spec.nodes.waves: 7 node(s) are in no wave: n1, n2, n3, n4, n5, ... (7 in all); allowed: every node of cluster/nodes.yaml in exactly one wave');
+    });
+  });
 });
 
 describe('advance and retreat', () => {
