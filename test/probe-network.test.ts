@@ -250,6 +250,9 @@ describeNet('loss-prober.sh', () => {
       expect(line).toMatch(/^step=nodes-1 from=weave sent=\d+ failed=0 calico=0\/\d+ weave=waiting\n$/);
       const r = spawnSync(BUSYBOX!, ['sh', '-c', readScript('loss-prober.sh'), 'loss-prober.sh', 'ready'], { encoding: 'utf8', env: { COUNTS_FILE: env.COUNTS_FILE, PATH: bin } });
       expect([r.status, r.stdout.trim()]).toEqual([1, 'not counting yet: weave has not answered']);
+      // A busybox build without awk (dash, so that PATH alone decides): unready, saying why.
+      const noAwk = spawnSync('/bin/dash', ['-c', readScript('loss-prober.sh'), 'loss-prober.sh', 'ready'], { encoding: 'utf8', env: { COUNTS_FILE: env.COUNTS_FILE, PATH: path.join(toolRoot('busybox', ['awk']), 'bin') } });
+      expect([noAwk.status, noAwk.stdout.trim()]).toEqual([1, 'not ready: awk not found in the image']);
     } finally {
       child.kill('SIGTERM');
       await closed;

@@ -20,6 +20,8 @@ set -eu
 COUNTS_FILE="${COUNTS_FILE:-/tmp/loss}"
 
 if [ "${1:-}" = ready ]; then
+  # Its one tool, checked first: without it the pod stays unready, saying why.
+  command -v awk >/dev/null 2>&1 || { echo "not ready: awk not found in the image"; exit 1; }
   [ -s "$COUNTS_FILE" ] || { echo "not counting yet: no round done"; exit 1; }
   exec awk -v max="${MAX_LOSS_PERCENT:-0}" '{
       for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2]; if (kv[2] == "waiting") waiting = waiting " " kv[1] }
