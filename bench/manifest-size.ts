@@ -24,7 +24,10 @@ interface StepSize {
   sets: Map<string, { template: string; nodes: number }>;
   ms: number;
   rssMiB: number;
+  /** The floor: parse the same inputs, write the same objects. */
   floorMs: number;
+  /** Only the write of the same objects. */
+  writeMs: number;
 }
 
 function manifests(dir: string): { file: string; text: string }[] {
@@ -53,10 +56,17 @@ function podsStarted(from: StepSize, to: StepSize): number {
   return jobs + sets;
 }
 
+/** Runs per measurement; the median is kept, since a single cold run of either side varies by ±20%. */
+const RUNS = 3;
+
 function run(args: string[]): { wallMs: number; maxRssMiB: number } {
-  fs.rmSync(args[2], { recursive: true, force: true });
-  fs.rmSync(`${args[2]}-gitops`, { recursive: true, force: true });
-  return JSON.parse(execFileSync(process.execPath, [CHILD, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 }).trim());
+  const all = Array.from({ length: RUNS }, () => {
+    fs.rmSync(args[2], { recursive: true, force: true });
+    fs.rmSync(`${args[2]}-gitops`, { recursive: true, force: true });
+    return JSON.parse(execFileSync(process.execPath, [CHILD, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 }).trim()) as { wallMs: number; maxRssMiB: number };
+  });
+  const wall = all.map((r) => r.wallMs).sort((a, b) => a - b);
+  return { wallMs: wall[Math.floor(RUNS / 2)], maxRssMiB: Math.max(...all.map((r) => r.maxRssMiB)) };
 }
 
 function measureStep(work: string, config: string, step: string): StepSize {
@@ -67,7 +77,8 @@ function measureStep(work: string, config: string, step: string): StepSize {
   const objects = files.map((f) => ({ file: f.file, obj: YAML.parse(f.text) }));
   const objectsFile = path.join(work, 'objects.json');
   fs.writeFileSync(objectsFile, JSON.stringify(objects));
-  const floor = run(['floor', objectsFile, path.join(work, 'floor')]);
+  const floor = run(['floor', objectsFile, path.join(work, 'floor'), config]);
+  const write = run(['floor', objectsFile, path.join(work, 'floor')]);
   const jobs = objects.filter((o) => o.obj.kind === 'Job');
   const ours = objects.filter((o) => o.obj.kind === 'DaemonSet' && o.obj.metadata.labels?.['app.kubernetes.io/name'] === 'cni-migrate');
   const inventory = countNodes(config);
@@ -87,6 +98,7 @@ function measureStep(work: string, config: string, step: string): StepSize {
     ms: app.wallMs,
     rssMiB: app.maxRssMiB,
     floorMs: floor.wallMs,
+    writeMs: write.wallMs,
   };
 }
 
@@ -99,9 +111,9 @@ export function benchManifestSizes(nodeCounts: readonly number[]): void {
       const steps = ['adopt', 'calico', 'cluster-cidr', 'policies-suspended', 'nodes-1', 'nodes-5', 'nodes-6', 'nodes-10', 'weave-removed', 'policies-restored', 'finalized'];
       const sizes = steps.map((s) => measureStep(work, g.config, s));
       console.log(`${nodes} nodes:`);
-      console.log('  step                 bytes        per node  Jobs  DSets    synth ms  floor ms  ratio  MiB');
+      console.log('  step                 bytes        per node  Jobs  DSets    synth ms  floor ms  ratio  MiB  write-only ms  ratio');
       for (const s of sizes) {
-        console.log(`  ${s.step.padEnd(19)} ${String(s.bytes).padStart(11)} ${String(Math.round(s.bytes / nodes)).padStart(9)} ${String(s.jobs).padStart(5)} ${String(s.daemonSets).padStart(6)} ${s.ms.toFixed(0).padStart(10)} ${s.floorMs.toFixed(0).padStart(9)} ${(s.ms / s.floorMs).toFixed(2).padStart(6)} ${s.rssMiB.toFixed(0).padStart(4)}`);
+        console.log(`  ${s.step.padEnd(19)} ${String(s.bytes).padStart(11)} ${String(Math.round(s.bytes / nodes)).padStart(9)} ${String(s.jobs).padStart(5)} ${String(s.daemonSets).padStart(6)} ${s.ms.toFixed(0).padStart(10)} ${s.floorMs.toFixed(0).padStart(9)} ${(s.ms / s.floorMs).toFixed(2).padStart(6)} ${s.rssMiB.toFixed(0).padStart(4)} ${s.writeMs.toFixed(0).padStart(14)} ${(s.ms / s.writeMs).toFixed(2).padStart(6)}`);
       }
       const largest = sizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));
       const n5 = sizes.find((s) => s.step === 'nodes-5')!;
@@ -110,7 +122,7 @@ export function benchManifestSizes(nodeCounts: readonly number[]): void {
       const wave6 = g.waves[5].length;
       console.log(`  largest step: ${largest.step}, ${(largest.bytes / 1048576).toFixed(1)} MiB, ${Math.round(largest.bytes / nodes)} bytes per node (goal ≤ 1,536); ${largest.bytes <= ARGO_DIRECTORY_LIMIT ? 'within' : 'OVER'} Argo CD's 10M`);
       console.log(`  a wave commit (nodes-5 → nodes-6, wave of ${wave6} nodes) starts ${started} pod(s) (new Jobs, and the rolled DaemonSets' nodes)`);
-      console.log(`  worst synth: ${Math.max(...sizes.map((s) => s.ms / s.floorMs)).toFixed(2)}x the floor (goal ≤ 1.5x), peak ${Math.max(...sizes.map((s) => s.rssMiB)).toFixed(0)} MiB (goal < 1024)`);
+      console.log(`  worst synth: ${Math.max(...sizes.map((s) => s.ms / s.floorMs)).toFixed(2)}x the floor (parse the same inputs, write the same objects; goal ≤ 1.5x), ${Math.max(...sizes.map((s) => s.ms / s.writeMs)).toFixed(2)}x the write alone; peak ${Math.max(...sizes.map((s) => s.rssMiB)).toFixed(0)} MiB (goal < 1024)`);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { Command, CommanderError } from 'commander';
 import { InputError } from './config/errors';
 import { readInputText } from './config/yaml-file';
+import { loadMigrationFile } from './config/load';
 import { hasErrors } from './plan/findings';
 import { loadPlan } from './plan/migration-plan';
 import { stepReport } from './plan/step-report';
@@ -129,7 +130,7 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
       const { ApiClient } = await import('./cluster/api-client');
       const { takeSnapshot } = await import('./cluster/take-snapshot');
       const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: timeout * 1000, deadlineMs: deadline * 1000, progress: (l) => io.err(`snapshot: ${l}`) });
-      const r = await takeSnapshot(api, out, { keep: backupsToKeep(inputs().configFile, out), stateDir: configDir });
+      const r = await takeSnapshot(api, out, { keep: backupsToKeep(inputs().configFile, out), stateDir: configDir, fluxNamespace: fluxNamespace(inputs().configFile) });
       for (const w of r.warnings) io.err(`snapshot: warning: ${w}`);
       io.out(`snapshot: ${r.nodes} nodes, ${r.networkPolicies} NetworkPolicies, Weave CIDR ${r.weaveCIDR}, service CIDR ${r.serviceCIDR ?? 'unknown'}: ${r.files} files in ${path.relative(process.cwd(), out) || '.'}/`);
     });
@@ -249,6 +250,20 @@ function seconds(flag: string, v: string): number {
  * The parts of cluster/ that a new snapshot must not replace: once the current step has removed
  * the NetworkPolicies or Weave from the cluster, cluster/ holds their only copy outside git.
  */
+/**
+ * Where to look for Flux's kustomize-controller: the configured namespace when the engine is Flux;
+ * with no readable migration.yaml yet (a first snapshot), Flux's default, flux-system.
+ */
+function fluxNamespace(configFile: string): string | undefined {
+  if (!fs.existsSync(configFile)) return 'flux-system';
+  try {
+    const { gitops } = loadMigrationFile(configFile).spec;
+    return gitops.engine === 'flux' ? gitops.namespace : undefined;
+  } catch {
+    return 'flux-system';
+  }
+}
+
 function backupsToKeep(configFile: string, clusterDir: string): string[] {
   if (!fs.existsSync(configFile) || !fs.existsSync(clusterDir)) return [];
   try {

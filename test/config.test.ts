@@ -98,6 +98,8 @@ const CASES: BadCase[] = [
     },
     expect: ['networkpolicies/default/bomb.yaml', 'resource-exhaustion'],
   },
+  { name: 'gitops.yaml of another kind', edit: (ws) => fs.writeFileSync(path.join(ws.cluster, 'gitops.yaml'), 'apiVersion: cni-migrate.io/v1alpha1\nkind: NetworkFacts\n'), expect: ['cluster/gitops.yaml', 'kind', 'got "NetworkFacts"'] },
+  { name: 'gitops.yaml with an image that is not a string', edit: (ws) => fs.writeFileSync(path.join(ws.cluster, 'gitops.yaml'), 'apiVersion: cni-migrate.io/v1alpha1\nkind: GitOpsFacts\nflux: {namespace: flux-system, kustomizeControllerImage: [x]}\n'), expect: ['cluster/gitops.yaml', 'flux.kustomizeControllerImage', 'got ["x"]'] },
   { name: 'cluster/ missing', edit: (ws) => fs.rmSync(ws.cluster, { recursive: true }), expect: ['cluster', 'folder not found'] },
 ];
 

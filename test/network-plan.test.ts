@@ -73,6 +73,14 @@ describe('planNetwork', () => {
     expect(codes(planNetwork(net(), snap([node('a', '192.168.1.1')], { ipalloc: '10.64.0.0/12' }), 'kubeadm'))).toEqual(['weave-cidr-mismatch']);
   });
 
+  it('takes a node address only in four-part decimal as written (forms the parser would also read are refused)', () => {
+    for (const ip of ['010.0.0.5', '10.1', '0x0a.0.0.1', '10.0.0.256', ' 10.0.0.5', '10.0.0.5 ', '']) {
+      expect(() => planNetwork(net(), snap([node('a', ip)]), 'kubeadm')).toThrow(`nodes[name=a].internalIP: got ${JSON.stringify(ip)}`);
+    }
+    expect(() => planNetwork(net(), snap([node('a', 123 as unknown as string)]), 'kubeadm')).toThrow('nodes[name=a].internalIP: got 123');
+    expect(codes(planNetwork(net(), snap([node('a', '192.168.1.1')]), 'kubeadm'))).toEqual([]);
+  });
+
   it('rejects IPv6 node addresses as not supported yet', () => {
     expect(() => planNetwork(net(), snap([node('a', 'fd00::1')]), 'kubeadm')).toThrow(/nodes\[name=a\]\.internalIP.*IPv6 is not supported yet/);
   });

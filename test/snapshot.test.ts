@@ -191,6 +191,51 @@ describe('cni-migrate snapshot', () => {
     expect(YAML.parse(fs.readFileSync(path.join(ws.dir, 'snap', 'network.yaml'), 'utf8'))).toMatchObject({ serviceCIDR: '172.20.0.0/16' });
   });
 
+  it('with Flux, records kustomize-controller\'s image; plan refuses adopt below v1.5.0 (deletionPolicy) and only warns once under way', async () => {
+    editConfig(ws, (d) => (d.spec.gitops.engine = 'flux'));
+    const deployment = (image: string) => withServerFields({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'kustomize-controller', namespace: 'flux-system' },
+      spec: { template: { spec: { containers: [{ name: 'manager', image }] } } },
+    });
+    const snapAndPlan = async (step: string) => {
+      const out = path.join(ws.dir, 'cluster');
+      const r = await snapshot(out);
+      expect([r.code, r.stderr]).toEqual([0, r.code === 0 ? r.stderr : ""]);
+      setStep(ws, step);
+      const p = await cli(ws, 'plan', '--json');
+      return { snap: r, gitops: YAML.parse(fs.readFileSync(path.join(out, 'gitops.yaml'), 'utf8')), plan: p, findings: JSON.parse(p.stdout).findings.filter((f: any) => f.code.startsWith('flux-')) };
+    };
+
+    api.setObject('/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller', deployment('ghcr.io/fluxcd/kustomize-controller:v1.4.1'));
+    let t = await snapAndPlan('adopt');
+    expect(t.gitops).toEqual({ apiVersion: 'cni-migrate.io/v1alpha1', kind: 'GitOpsFacts', flux: { namespace: 'flux-system', kustomizeControllerImage: 'ghcr.io/fluxcd/kustomize-controller:v1.4.1' } });
+    expect(t.plan.code).toBe(1);
+    expect(t.findings.map((f: any) => [f.severity, f.code, f.field])).toEqual([['error', 'flux-too-old', 'flux.kustomizeControllerImage']]);
+    expect(t.findings[0].message).toContain('kustomize-controller is v1.4.1');
+    // Under way, the same Flux is a warning: it must not block a step, or a revert.
+    setStep(ws, 'calico');
+    const under = await cli(ws, 'plan', '--json');
+    expect(JSON.parse(under.stdout).findings.filter((f: any) => f.code === 'flux-too-old').map((f: any) => f.severity)).toEqual(['warning']);
+
+    // v1.5.0 and later (a vendor's build suffix and a digest included) pass.
+    for (const image of ['ghcr.io/fluxcd/kustomize-controller:v1.5.0', 'public.ecr.aws/eks-anywhere/fluxcd/kustomize-controller:v1.6.0-eks-a-v0.22.0-build.1', 'registry:5000/kustomize-controller:v2.0.1@sha256:' + 'a'.repeat(64)]) {
+      api.setObject('/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller', deployment(image));
+      t = await snapAndPlan('adopt');
+      expect([image, t.findings]).toEqual([image, []]);
+    }
+    // A tag without a version, or no controller at all: a warning that says how to check.
+    api.setObject('/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller', deployment('registry:5000/kustomize-controller@sha256:' + 'b'.repeat(64)));
+    t = await snapAndPlan('adopt');
+    expect(t.findings.map((f: any) => [f.severity, f.code])).toEqual([['warning', 'flux-version-unknown']]);
+    expect(t.findings[0].fix).toContain('`flux version` prints the version of each controller');
+    api.setObject('/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller', undefined);
+    t = await snapAndPlan('adopt');
+    expect(t.snap.stderr).toContain('warning: no Deployment flux-system/kustomize-controller found');
+    expect(t.gitops.flux).toEqual({ namespace: 'flux-system' });
+    expect(t.findings.map((f: any) => [f.severity, f.code])).toEqual([['warning', 'flux-version-unknown']]);
+    expect(t.findings[0].fix).toContain('kubectl -n flux-system get deployment kustomize-controller');
+  });
+
   it('refuses an unknown context and a missing kubeconfig with one line', async () => {
     const r = await snapshot(path.join(ws.dir, 'snap'), '--context', 'prod');
     expect(r.code).toBe(2);

@@ -22,7 +22,7 @@ import { DNS_SUBDOMAIN } from '../kube/names';
 import { NETWORK_POLICY_SCHEMA } from '../kube/network-policy-schema';
 import { isWeaveObject, WEAVE_OBJECTS } from '../kube/weave-objects';
 import { Cidr } from '../network/cidr';
-import { cmp, notMigratable, type ClusterSnapshot, type InventoryReconciliation, type KubeObject, type NetworkFacts, type NodeInfo } from '../kube/objects';
+import { cmp, notMigratable, type ClusterSnapshot, type GitOpsFacts, type InventoryReconciliation, type KubeObject, type NetworkFacts, type NodeInfo } from '../kube/objects';
 
 /** Written into networkpolicies/ by every snapshot, so the folder exists in git with no policies too. */
 export const CAPTURED_MARKER = '.captured';
@@ -130,6 +130,7 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     throw new InputError(path.join(shownAs, 'namespaces.yaml'), 'namespaces', 'not a list of names', 'the NamespaceList written by `cni-migrate snapshot`');
   }
   const facts = optional('network.yaml') as NetworkFacts | undefined | null;
+  const gitopsFacts = checkGitOpsFacts(optional('gitops.yaml'), path.join(shownAs, 'gitops.yaml'));
   const weaveObjects = readObjectDir(path.join(dir, 'weave'), path.join(shownAs, 'weave')).map(({ obj, shown }) => checkWeaveObject(obj, shown));
   return {
     dir: shownAs,
@@ -137,6 +138,7 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     ...(inventoryReconciled ? { inventoryReconciled } : {}),
     namespaces: ns ? (ns.namespaces as string[]) : undefined,
     networkFacts: facts ?? undefined,
+    ...(gitopsFacts ? { gitopsFacts } : {}),
     nodes,
     ...(otherNodes.length ? { otherNodes } : {}),
     weaveObjects,
@@ -278,4 +280,17 @@ function isDir(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** gitops.yaml as `cni-migrate snapshot` writes it, or undefined when the file is absent. */
+function checkGitOpsFacts(raw: Record<string, unknown> | null | undefined, shown: string): GitOpsFacts | undefined {
+  if (raw === undefined) return undefined;
+  const allowed = 'the GitOpsFacts written by `cni-migrate snapshot`';
+  if (!raw || typeof raw !== 'object' || raw.kind !== 'GitOpsFacts') throw new InputError(shown, 'kind', `got ${JSON.stringify(raw?.kind)}`, allowed);
+  const flux = raw.flux as Record<string, unknown> | undefined;
+  if (flux === undefined) return {};
+  if (!flux || typeof flux !== 'object' || typeof flux.namespace !== 'string') throw new InputError(shown, 'flux.namespace', `got ${JSON.stringify(flux?.namespace)}`, allowed);
+  const image = flux.kustomizeControllerImage;
+  if (image !== undefined && typeof image !== 'string') throw new InputError(shown, 'flux.kustomizeControllerImage', `got ${JSON.stringify(image)}`, allowed);
+  return { flux: { namespace: flux.namespace, ...(image !== undefined ? { kustomizeControllerImage: image } : {}) } };
 }

@@ -39,6 +39,12 @@ export interface SnapshotOptions {
    */
   readonly keep?: readonly string[];
   /**
+   * Namespace of Flux's controllers: the image of its kustomize-controller is recorded in
+   * gitops.yaml, for plan to check the minimum version (deletionPolicy needs v1.5.0).
+   * @default - Flux is not looked for (another engine)
+   */
+  readonly fluxNamespace?: string;
+  /**
    * Where the write lock and the switch journal live.
    * @default the parent folder of outDir
    */
@@ -121,9 +127,26 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
     serviceCIDRSource: service.source,
   });
 
+  if (opts.fluxNamespace !== undefined) {
+    const ns = apiName('Flux namespace', opts.fluxNamespace, DNS_LABEL);
+    const image = kustomizeControllerImage(await api.get<any>(`/apis/apps/v1/namespaces/${ns}/deployments/kustomize-controller`));
+    if (!image) warnings.push(`no Deployment ${ns}/kustomize-controller found: Flux 2.5 (kustomize-controller v1.5.0) or later is needed; plan cannot check it`);
+    put('gitops.yaml', { apiVersion: 'cni-migrate.io/v1alpha1', kind: 'GitOpsFacts', flux: { namespace: ns, ...(image ? { kustomizeControllerImage: image } : {}) } });
+  }
+
   // What synth will read, checked with synth's own reader before it replaces anything.
   writeTreesAtomically([{ dir: outDir, files }], { stateDir: opts.stateDir, validate: ([staged]) => loadClusterSnapshot(staged, path.basename(outDir)) });
   return { files: files.size, nodes: nodes.length, networkPolicies: policies.length, weaveCIDR, serviceCIDR: service.cidr, warnings };
+}
+
+/**
+ * The image of kustomize-controller's Deployment: its container `manager` (the name in Flux's own
+ * manifests, fluxcd/kustomize-controller config/manager/deployment.yaml), else its only container.
+ */
+function kustomizeControllerImage(deployment: any): string | undefined {
+  const containers: any[] = deployment?.spec?.template?.spec?.containers ?? [];
+  const manager = containers.find((c) => c?.name === 'manager') ?? (containers.length === 1 ? containers[0] : undefined);
+  return typeof manager?.image === 'string' ? manager.image : undefined;
 }
 
 /** The service CIDR: kube-apiserver's flag, else what a server-side dry-run create reveals. */

@@ -72,6 +72,23 @@ export interface NetworkFacts {
   readonly serviceCIDRSource?: string;
 }
 
+/** What the snapshot found out about the GitOps engine (gitops.yaml). */
+export interface GitOpsFacts {
+  /**
+   * Flux's kustomize-controller, looked for when the engine is Flux.
+   * @default - not looked for
+   */
+  readonly flux?: {
+    /** The namespace it was looked for in. */
+    readonly namespace: string;
+    /**
+     * The image of its Deployment's manager container.
+     * @default - no Deployment kustomize-controller in that namespace
+     */
+    readonly kustomizeControllerImage?: string;
+  };
+}
+
 export interface ClusterSnapshot {
   /** The folder it was read from, as the user named it. */
   readonly dir: string;
@@ -79,6 +96,11 @@ export interface ClusterSnapshot {
   readonly namespaces?: readonly string[];
   /** network.yaml, when recorded. */
   readonly networkFacts?: NetworkFacts;
+  /**
+   * gitops.yaml, when recorded.
+   * @default - not recorded (a snapshot from an earlier version)
+   */
+  readonly gitopsFacts?: GitOpsFacts;
   /** The nodes that migrate: Linux nodes with a kubelet of their own. */
   readonly nodes: readonly NodeInfo[];
   /**

@@ -34,6 +34,12 @@ export class Cidr {
       throw new Error('IPv6 is not supported yet; give an IPv4 CIDR');
     }
     const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text);
+    // The common case costs one parse: a block whose network address reads back as written is in
+    // canonical four-part decimal with no host bits set. Anything else is diagnosed below.
+    if (m && Number(m[2]) <= 32) {
+      const network = ipaddr.IPv4.networkAddressFromCIDR(text);
+      if (network.toString() === m[1]) return new Cidr(network, Number(m[2]));
+    }
     if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1])) {
       throw new Error('expected an IPv4 CIDR such as 10.32.0.0/12 (four decimal octets, "/", a prefix length)');
     }
@@ -81,7 +87,12 @@ export class Cidr {
   /** True when the address `ip` (dotted quad) lies inside this block. */
   public containsAddress(ip: string): boolean {
     const addr = ipaddr.parse(ip);
-    return addr.kind() === 'ipv4' && (addr as ipaddr.IPv4).match(this.network, this.prefix);
+    return addr.kind() === 'ipv4' && this.containsIPv4(addr as ipaddr.IPv4);
+  }
+
+  /** True when the parsed address lies inside this block (parse once, test against many blocks). */
+  public containsIPv4(addr: ipaddr.IPv4): boolean {
+    return addr.match(this.network, this.prefix);
   }
 
   /** CIDR blocks are either nested or disjoint, so overlap is containment either way. */

@@ -72,12 +72,13 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   const inSupernet: string[] = [];
   snapshot.nodes.forEach((node) => {
     const ipField = `nodes[name=${node.name}].internalIP`;
-    if (!ipaddr.IPv4.isValidFourPartDecimal(node.internalIP)) {
+    const addr = canonicalIPv4(node.internalIP);
+    if (!addr) {
       const v6 = ipaddr.IPv6.isValid(node.internalIP) ? ': IPv6 is not supported yet' : '';
       throw new InputError(`${snapshot.dir}/nodes.yaml`, ipField, `got ${JSON.stringify(node.internalIP)}${v6}`, 'an IPv4 address such as 10.0.0.5 (four decimal octets)');
     }
-    if (calico.containsAddress(node.internalIP)) inCalico.push(`${node.name} ${node.internalIP}`);
-    else if (supernet.containsAddress(node.internalIP)) inSupernet.push(`${node.name} ${node.internalIP}`);
+    if (calico.containsIPv4(addr)) inCalico.push(`${node.name} ${node.internalIP}`);
+    else if (supernet.containsIPv4(addr)) inSupernet.push(`${node.name} ${node.internalIP}`);
     node.podCIDRs.forEach((p, j) => {
       try {
         Cidr.parse(p);
@@ -125,4 +126,15 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
 
 function listSome(items: readonly string[]): string {
   return items.length <= 3 ? items.join(', ') : `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`;
+}
+
+/** `ip` parsed, when it is an IPv4 address in four-part decimal as written (one parse, no regex pass). */
+function canonicalIPv4(ip: unknown): ipaddr.IPv4 | undefined {
+  if (typeof ip !== 'string') return undefined;
+  try {
+    const addr = ipaddr.IPv4.parse(ip);
+    return addr.toString() === ip ? addr : undefined;
+  } catch {
+    return undefined;
+  }
 }

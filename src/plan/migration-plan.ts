@@ -15,6 +15,7 @@ import { planNetwork, type NetworkPlan } from '../network/network-plan';
 import { findStep, stateAt, stepList, type Step, type StepState } from '../steps/steps';
 import { isControlPlane, resolveWaves } from '../steps/waves';
 import { calicoFindings } from './calico-findings';
+import { gitopsFindings } from './gitops-findings';
 import { policyFindings } from './policy-findings';
 import { sortFindings, type Finding } from './findings';
 
@@ -87,7 +88,7 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
     state,
     network,
     model,
-    findings: sortFindings([...backupFindings(snapshot, state, steps[steps.length - 1].index === step.index), ...network.findings, ...calicoFindings(migration, snapshot, model), ...policyFindings(snapshot, network, state, model, migration.spec.policies), ...waveFindings(migration, snapshot, waves)]),
+    findings: sortFindings([...backupFindings(snapshot, state, steps[steps.length - 1].index === step.index), ...network.findings, ...calicoFindings(migration, snapshot, model), ...gitopsFindings(migration, snapshot, step.index === 0), ...policyFindings(snapshot, network, state, model, migration.spec.policies), ...waveFindings(migration, snapshot, waves)]),
   };
 }
 

@@ -18,7 +18,7 @@ export type OutputKind = 'dist' | 'gitops' | 'cluster';
 const OWN_ENTRIES: Record<OutputKind, (name: string) => boolean> = {
   dist: (n) => LAYERS.some((l) => l.id === n) || ['PLAN.md', 'step.json', 'waves.md'].includes(n),
   gitops: (n) => n === 'application.yaml' || n === 'gitrepository.yaml' || /^kustomization-[a-z0-9-]+\.yaml$/.test(n),
-  cluster: (n) => ['nodes.yaml', 'namespaces.yaml', 'network.yaml', 'weave', 'networkpolicies', 'control-plane'].includes(n),
+  cluster: (n) => ['nodes.yaml', 'namespaces.yaml', 'network.yaml', 'gitops.yaml', 'weave', 'networkpolicies', 'control-plane'].includes(n),
 };
 
 const WHAT: Record<OutputKind, string> = {
