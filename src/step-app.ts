@@ -45,7 +45,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
         ? { kind: 'manifest', file: spec.calico.manifest, configFile: plan.configFile }
         : { kind: 'builtin', version: spec.calico.version },
       coexistence: model.calico.coexistence,
-      serverSideApplyCrds: spec.gitops.engine === 'argocd',
+      engine: spec.gitops.engine,
     });
     calicoNodeSelector = calico.nodeSelector;
     calicoNodeImage = calico.nodeImage;

@@ -158,13 +158,22 @@ describe('synth with Calico', () => {
     expect(objs.find((o) => o.kind === 'ConfigMap').data.veth_mtu).toBe('1376');
   });
 
-  it('argocd marks the CRDs for server-side apply; flux applies server-side anyway', async () => {
+  it('the CRDs (and so the IP pools and IPAM blocks stored as their objects) are never pruned or deleted by either engine; argocd applies them server-side', async () => {
     const ws = demoWorkspace();
-    const crds = (await synthAt(ws, 'calico')).filter((o) => o.kind === 'CustomResourceDefinition');
+    const objs = await synthAt(ws, 'calico');
+    const crds = objs.filter((o) => o.kind === 'CustomResourceDefinition');
     expect(crds).toHaveLength(18);
-    for (const c of crds) expect(c.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('ServerSideApply=true');
+    expect(crds.map((c) => c.metadata.name)).toContain('ippools.crd.projectcalico.org');
+    for (const c of crds) {
+      expect(c.metadata.annotations['argocd.argoproj.io/sync-options']).toBe('ServerSideApply=true,Prune=false,Delete=false');
+      expect(c.metadata.annotations['argocd.argoproj.io/compare-options']).toBe('IgnoreExtraneous');
+    }
+    // The rest of Calico is pruned by a revert to adopt, as any object of a step.
+    for (const o of objs.filter((x) => x.kind !== 'CustomResourceDefinition')) expect([o.kind, o.metadata.name, o.metadata.annotations?.['argocd.argoproj.io/sync-options']]).toEqual([o.kind, o.metadata.name, undefined]);
     editConfig(ws, (d) => (d.spec.gitops.engine = 'flux'));
-    for (const c of (await synthAt(ws, 'calico')).filter((o) => o.kind === 'CustomResourceDefinition')) expect(c.metadata.annotations).toBeUndefined();
+    const flux = await synthAt(ws, 'calico');
+    for (const c of flux.filter((o) => o.kind === 'CustomResourceDefinition')) expect(c.metadata.annotations).toEqual({ 'kustomize.toolkit.fluxcd.io/prune': 'disabled' });
+    for (const o of flux.filter((x) => x.kind !== 'CustomResourceDefinition')) expect([o.kind, o.metadata.name, o.metadata.annotations?.['kustomize.toolkit.fluxcd.io/prune']]).toEqual([o.kind, o.metadata.name, undefined]);
   });
 
   it('patches a vendored manifest and keeps its own objects and images', async () => {

@@ -79,7 +79,7 @@ export function stepReport(plan: MigrationPlan): StepReport {
       before.push('the nodes allow IP protocol 4 (IP-in-IP) and TCP 179 (BGP) between them');
       before.push(`no IP pool exists yet, or the existing one is ${net.calico} (calico-node creates its pool once and ignores CALICO_IPV4POOL_CIDR afterwards)`);
       after.push('calico-node is Ready on every node and every switch DaemonSet\'s pod is Ready (its steps are done)');
-      rollback.push('Calico\'s objects are pruned; pods are still all on Weave, so nothing loses its network');
+      rollback.push('Calico\'s objects are pruned but for its CRDs, which hold the IP pools and IPAM blocks and which no engine prunes (README, "Taking Calico out again"); pods are still all on Weave, so nothing loses its network');
       break;
     case 'cluster-cidr':
       changes.push(...controlPlaneChanges(plan, model.clusterCidr.targets!, model.clusterCidr.value!));

@@ -164,7 +164,7 @@ export class GitOpsSimulator {
       }
     }
     const names = new Set(desired.map(key));
-    for (const k of [...this.live.keys()]) if (!names.has(k)) this.live.delete(k);
+    for (const [k, o] of [...this.live]) if (!names.has(k) && !keptOnPrune(o)) this.live.delete(k);
     for (const o of cleanups) {
       const runs = isOurSet(o) ? this.nodesOf(o).map((n) => this.runCleanup(o, n)) : [this.runCleanup(o, o.spec.template.spec.nodeName)];
       failed.push(...runs.filter((r) => r.code !== 0));
@@ -476,6 +476,16 @@ export function withCrashPoints(script: string): { script: string; points: numbe
 /** A DaemonSet of ours (node-switch-set.ts): a wave's, the newcomers', every node's, the Weave cleanup's. */
 function isOurSet(o: Obj): boolean {
   return o.kind === 'DaemonSet' && (o.metadata as any).labels?.['app.kubernetes.io/name'] === 'cni-migrate';
+}
+
+/**
+ * An object the engine does not prune when a commit drops it: Argo CD's `Prune=false` sync option
+ * (user-guide/sync-options.md, "No Prune Resources"; options join with commas) or Flux's
+ * `kustomize.toolkit.fluxcd.io/prune: disabled` (docs/spec/v1/kustomizations.md, "Prune").
+ */
+function keptOnPrune(o: Obj): boolean {
+  const a = (o.metadata as { annotations?: Record<string, string> }).annotations ?? {};
+  return (a['argocd.argoproj.io/sync-options'] ?? '').split(',').map((s) => s.trim()).includes('Prune=false') || a['kustomize.toolkit.fluxcd.io/prune'] === 'disabled';
 }
 
 function readDist(dir: string): Obj[] {

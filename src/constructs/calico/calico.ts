@@ -11,6 +11,8 @@ import { builtinCalicoObjects } from './calico-builtin';
 import { readCalicoManifest } from './calico-manifest';
 import { applyCoexistence, CalicoShapeError, type CalicoCoexistence } from './calico-patch';
 import { NO_TYPHA_MAX_NODES } from '../../model/calico-settings';
+import type { GitOpsEngine } from '../../config/types';
+import { keepOnPruneAnnotations } from '../../gitops/keep-on-prune';
 
 /** Whether a manifest installs Typha: a calico-typha Deployment that calico-node is pointed at. */
 function hasTypha(objects: readonly KubeObject[]): boolean {
@@ -28,11 +30,11 @@ export interface CalicoProps {
   readonly source: CalicoSource;
   readonly coexistence: CalicoCoexistence;
   /**
-   * Mark the CRDs for server-side apply (Argo CD: some are too large for client-side apply's
-   * last-applied annotation; Flux always applies server-side).
-   * @default false
+   * The engine that applies the objects: the CRDs get its annotations that keep them when a
+   * commit drops them (a revert to adopt), and with Argo CD server-side apply (some are too large
+   * for client-side apply's last-applied annotation; Flux always applies server-side).
    */
-  readonly serverSideApplyCrds?: boolean;
+  readonly engine: GitOpsEngine;
 }
 
 export class Calico extends Construct {
@@ -52,10 +54,10 @@ export class Calico extends Construct {
     const containers = (ds as { spec?: { template?: { spec?: { containers?: { name: string; image: string }[] } } } } | undefined)?.spec?.template?.spec?.containers ?? [];
     this.nodeImage = containers.find((c) => c.name === 'calico-node')?.image ?? containers[0]?.image ?? '';
     const adopted = new AdoptedObjects(this, 'Objects', { objects: this.objects });
-    if (props.serverSideApplyCrds) {
-      for (const o of adopted.apiObjects) {
-        if (o.kind === 'CustomResourceDefinition') o.metadata.addAnnotation('argocd.argoproj.io/sync-options', 'ServerSideApply=true');
-      }
+    const keep = keepOnPruneAnnotations(props.engine, props.engine === 'argocd' ? ['ServerSideApply=true'] : []);
+    for (const o of adopted.apiObjects) {
+      if (o.kind !== 'CustomResourceDefinition') continue;
+      for (const [k, v] of Object.entries(keep)) o.metadata.addAnnotation(k, v);
     }
   }
 }
