@@ -166,9 +166,9 @@ export function expectedWorkloads(plan: MigrationPlan): { jobs: ExpectedJob[]; s
   const { charts } = buildStepApp(plan);
   const jobs: ExpectedJob[] = [];
   const sets: ExpectedSet[] = [];
-  for (const chart of charts.values()) {
+  for (const [layer, chart] of charts) {
     for (const o of chart.toJson() as any[]) {
-      if (o.kind === 'Job' && !o.metadata.annotations?.['argocd.argoproj.io/hook']) jobs.push({ name: o.metadata.name, namespace: o.metadata.namespace });
+      if (o.kind === 'Job' && !o.metadata.annotations?.['argocd.argoproj.io/hook']) jobs.push({ name: o.metadata.name, namespace: o.metadata.namespace, layer });
       const labels = o.spec?.template?.metadata?.labels ?? {};
       if (o.kind !== 'DaemonSet' || labels[NODE_SET_LABEL] === undefined) continue;
       const byName = o.spec.template.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.[0]?.matchFields?.[0];

@@ -10,7 +10,7 @@ import { gateCheckList } from '../src/model/gate-checks';
 import { loadPlan } from '../src/plan/migration-plan';
 import { stepList } from '../src/steps/steps';
 import { FakeApiServer } from './support/fake-apiserver';
-import { cli, demoWorkspace, readManifests, runCompiledCli, setStep, type Workspace } from './support/workspace';
+import { cli, demoWorkspace, editConfig, readManifests, runCompiledCli, setStep, type Workspace } from './support/workspace';
 
 const WAVES = [['worker-1'], ['worker-2', 'worker-3'], ['worker-gpu-1'], ['cp-1'], ['cp-2']];
 
@@ -229,14 +229,24 @@ describe('cni-migrate status', () => {
     expect(report.gate.find((g: any) => g.check.startsWith('calico-node')).holds).toBe(false);
   });
 
-  it('a failed Job: says how to read why and how to have the engine run it again', async () => {
+  it('a failed Job: says how to read why and how to have the engine run it again (Argo CD: a manual sync; Flux: reconcile its layer)', async () => {
     const c = await convergedAt(ws, 'cluster-cidr');
-    const job = c.jobs[0];
+    const job = c.jobs.find((j) => j.metadata.annotations?.['argocd.argoproj.io/sync-wave'] === '20')!;
     job.status = { failed: 5, conditions: [{ type: 'Failed', status: 'True' }] };
     serve(api, c);
     const r = await status('--json');
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout).cluster.problems).toEqual([`Job ${job.metadata.name} failed: read why with \`kubectl logs --namespace=kube-system job/${job.metadata.name}\`; once the cause is fixed, \`kubectl delete job --namespace=kube-system ${job.metadata.name}\` and the engine creates it again`]);
+    const how = `Job ${job.metadata.name} failed: read why with \`kubectl logs --namespace=kube-system job/${job.metadata.name}\`; once the cause is fixed, \`kubectl delete job --namespace=kube-system ${job.metadata.name}\`, then`;
+    expect(JSON.parse(r.stdout).cluster.problems).toEqual([`${how} \`argocd app sync cni-migrate-demo\` (PLAN.md, "If this step is stuck")`]);
+
+    editConfig(ws, (d) => (d.spec.gitops.engine = 'flux'));
+    const f = await convergedAt(ws, 'cluster-cidr');
+    // The same Job (Flux's output has no sync-wave): the one of layer 20-control-plane.
+    const fluxJob = f.jobs.find((j) => j.metadata.name === job.metadata.name)!;
+    fluxJob.status = { failed: 5, conditions: [{ type: 'Failed', status: 'True' }] };
+    serve(api, f);
+    const fr = await status('--json');
+    expect(JSON.parse(fr.stdout).cluster.problems).toEqual([`${how} \`flux reconcile kustomization cni-migrate-demo-20-control-plane --namespace flux-system --with-source\` (PLAN.md, "If this step is stuck")`]);
   });
 
   it('flags policies re-applied by another owner while suspended', async () => {

@@ -52,6 +52,29 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
   });
   const at = (step: string) => outputs.find((o) => o.step === step)!;
 
+  it('PLAN.md says, from calico on, how to retry a failed Job, re-run a refused gate and leave a sync that waits, with this engine\'s commands', () => {
+    const section = (step: string) => {
+      const plan = at(step).files.get('PLAN.md')!;
+      const start = plan.indexOf('## If this step is stuck');
+      return start < 0 ? undefined : plan.slice(start, plan.indexOf('\n## ', start + 1));
+    };
+    expect(section('adopt')).toBeUndefined();
+    for (const step of STEPS.slice(1)) {
+      const text = section(step)!;
+      const gate = at(step).layer('00-gate').find((o) => o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/component'] === 'gate');
+      if (engine === 'argocd') {
+        expect([step, text.match(/`argocd app sync cni-migrate-demo`/g)?.length]).toEqual([step, gate ? 2 : 1]);
+        expect(text).toContain('`argocd app terminate-op cni-migrate-demo`');
+        expect(text).not.toContain('flux ');
+      } else {
+        expect(text).toContain('flux reconcile kustomization <kustomization> --namespace flux-system --with-source');
+        if (gate) expect(text).toContain(`\`kubectl delete job --namespace=kube-system ${gate.metadata.name}\` and \`flux reconcile kustomization cni-migrate-demo-00-gate --namespace flux-system --with-source\``);
+        expect(text).not.toContain('argocd ');
+      }
+      expect([step, text.includes('**The gate refused**')]).toEqual([step, !!gate]);
+    }
+  });
+
   it('writes every layer folder in apply order, PLAN.md and step.json', () => {
     for (const o of outputs) {
       expect(o.files.has('PLAN.md')).toBe(true);

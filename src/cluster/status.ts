@@ -9,12 +9,18 @@ import type { ApiClient } from './api-client';
 import { containerFlags } from '../kube/control-plane-facts';
 import { LOSS_PROBER_COMPONENT, NODE_SET_LABEL, POD_SPEC_LABEL, PROBE_NAMESPACE } from '../kube/names';
 import { collectLossCounts, type LossCount } from './loss-counts';
+import { gitopsBaseName, retryJobCommands } from '../gitops/recovery';
 
 /** A cluster-wide Job the step expects, as synthesized. */
 export interface ExpectedJob {
   readonly name: string;
   /** @default kube-system */
   readonly namespace?: string;
+  /**
+   * The layer (dist/ folder) it is in: with Flux, the Kustomization that re-creates it.
+   * @default 40-nodes
+   */
+  readonly layer?: string;
 }
 
 /** A DaemonSet of ours that converges nodes (node-switch-set.ts), as synthesized. */
@@ -260,9 +266,8 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     const ns = j.namespace ?? 'kube-system';
     const s = jobState.get(`${ns}/${j.name}`) ?? 'missing';
     if (s === 'failed') {
-      // Neither engine runs a failed Job again by itself: Flux re-applies it unchanged, Argo CD
-      // re-applies the same object (its hooks alone are re-created on the next sync).
-      clusterProblems.push(`Job ${j.name} failed: read why with \`kubectl logs --namespace=${ns} job/${j.name}\`; once the cause is fixed, \`kubectl delete job --namespace=${ns} ${j.name}\` and the engine creates it again`);
+      // Neither engine runs a failed Job again by itself (gitops/recovery.ts says why, per engine).
+      clusterProblems.push(`Job ${j.name} failed: read why with \`kubectl logs --namespace=${ns} job/${j.name}\`; once the cause is fixed, ${retryJobCommands(plan.migration.spec.gitops, gitopsBaseName(plan.migration.metadata.name), { name: j.name, namespace: ns, layer: j.layer ?? '40-nodes' })} (PLAN.md, "If this step is stuck")`);
     } else if (s !== 'complete') {
       clusterProblems.push(`Job ${j.name} ${s}`);
     }

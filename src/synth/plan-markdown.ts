@@ -27,7 +27,10 @@ const FINDING_EXAMPLES = 3;
  */
 export const PLAN_TARGET_CHARS = 60000;
 
-export function renderPlanMarkdown(plan: MigrationPlan, report: StepReport, layerFiles: ReadonlyMap<LayerId, readonly string[]>): string {
+/**
+ * @param stuck what to do when the step is stuck, one line per situation (gitops/recovery.ts)
+ */
+export function renderPlanMarkdown(plan: MigrationPlan, report: StepReport, layerFiles: ReadonlyMap<LayerId, readonly string[]>, stuck: readonly string[] = []): string {
   const net = plan.network;
   const L: string[] = [];
   const list = (items: readonly string[]) => (items.length ? items.map((i) => `- ${i}`) : ['- nothing']);
@@ -45,6 +48,7 @@ export function renderPlanMarkdown(plan: MigrationPlan, report: StepReport, laye
     L.push('None: this is the last step.', '');
   }
   L.push('## Roll back', '', '```sh', report.rollback.command, '```', '', 'dist/ is committed, so the revert brings back the previous step\'s manifests as they were reviewed.', '', ...list(report.rollback.effect), '');
+  if (stuck.length) L.push('## If this step is stuck', '', ...list(stuck), '');
   L.push('## Findings', '', ...findingLines(plan.findings), '');
   const waveAt = L.length;
   L.push(...stepsSection(plan));

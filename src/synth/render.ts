@@ -6,6 +6,7 @@ import * as YAML from 'yaml';
 import { argoApplication } from '../gitops/argocd';
 import { fluxGitRepository, fluxKustomization, layerKustomization } from '../gitops/flux';
 import { LAYERS, type LayerId } from '../gitops/layers';
+import { gitopsBaseName, layerKustomizationName, stuckSteps } from '../gitops/recovery';
 import type { MigrationPlan } from '../plan/migration-plan';
 import { countedManifestBytes, manifestSizeFinding } from '../plan/manifest-size';
 import { stepReport } from '../plan/step-report';
@@ -36,9 +37,11 @@ export function renderStep(plan: MigrationPlan): RenderedStep {
   const { charts } = buildStepApp(plan);
   const dist = new Map<string, string>();
   const layerFiles = new Map<LayerId, string[]>();
+  let gate: { metadata: { name: string; namespace?: string } } | undefined;
   for (const l of LAYERS) {
     const files: string[] = [];
-    for (const obj of charts.get(l.id as LayerId)!.toJson() as { kind: string; metadata: { name: string; namespace?: string } }[]) {
+    for (const obj of charts.get(l.id as LayerId)!.toJson() as { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } }[]) {
+      if (obj.kind === 'Job' && obj.metadata.labels?.['app.kubernetes.io/component'] === 'gate') gate = obj;
       const name = objectFileName(obj);
       const rel = `${l.id}/${name}`;
       if (dist.has(rel)) {
@@ -51,12 +54,12 @@ export function renderStep(plan: MigrationPlan): RenderedStep {
   }
   const gitops = new Map<string, string>();
   const spec = plan.migration.spec;
-  const base = `cni-migrate-${plan.migration.metadata.name}`;
+  const base = gitopsBaseName(plan.migration.metadata.name);
   if (spec.gitops.engine === 'flux') {
     for (const l of LAYERS) dist.set(`${l.id}/kustomization.yaml`, toYaml(layerKustomization(layerFiles.get(l.id as LayerId)!)));
     gitops.set('gitrepository.yaml', toYaml(fluxGitRepository(base, spec.gitops)));
     LAYERS.forEach((l, i) => {
-      gitops.set(`kustomization-${l.id}.yaml`, toYaml(fluxKustomization(`${base}-${l.id}`, base, l, i > 0 ? `${base}-${LAYERS[i - 1].id}` : undefined, spec.gitops)));
+      gitops.set(`kustomization-${l.id}.yaml`, toYaml(fluxKustomization(layerKustomizationName(base, l.id), base, l, i > 0 ? layerKustomizationName(base, LAYERS[i - 1].id) : undefined, spec.gitops)));
     });
   } else {
     gitops.set('application.yaml', toYaml(argoApplication(base, spec.gitops)));
@@ -65,7 +68,8 @@ export function renderStep(plan: MigrationPlan): RenderedStep {
   const sizeFinding = manifestSizeFinding(spec.gitops.engine, countedManifestBytes(dist));
   const sized: MigrationPlan = sizeFinding ? { ...plan, findings: [...plan.findings, sizeFinding] } : plan;
   const report = stepReport(sized);
-  dist.set('PLAN.md', renderPlanMarkdown(sized, report, layerFiles));
+  const stuck = plan.step.kind === 'adopt' ? [] : stuckSteps(spec.gitops, base, gate ? { name: gate.metadata.name, namespace: gate.metadata.namespace ?? 'kube-system' } : undefined);
+  dist.set('PLAN.md', renderPlanMarkdown(sized, report, layerFiles, stuck));
   dist.set('step.json', renderStepJson(sized, report, layerFiles));
   dist.set(WAVES_FILE, renderWavesMarkdown(plan));
   return { dist, gitops };
