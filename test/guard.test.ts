@@ -81,6 +81,60 @@ describe('guard', () => {
     expect(r.stderr).toMatch(/node worker-3 moves from wave 2, already switched to Calico, to wave 3; switched waves cannot be edited/);
   });
 
+  it('refuses a commit that deletes migration.yaml, naming the revision', async () => {
+    commit(ws, 'adopt');
+    git(ws, 'rm', '-q', 'migration.yaml');
+    commit(ws, 'gone');
+    expect(await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD')).toMatchObject({ code: 1, stderr: 'guard: refused: migration.yaml does not exist at HEAD\n' });
+    // Without --to, the working tree is the target.
+    expect(await cli(ws, 'guard', '--from', 'HEAD~1')).toMatchObject({ code: 1, stderr: 'guard: refused: migration.yaml does not exist at the working tree\n' });
+  });
+
+  it('refuses a commit that deletes a backup the target step needs (Weave while it is applied; the policies always), at a revision and in the working tree', async () => {
+    setStep(ws, 'calico');
+    commit(ws, 'at calico');
+    fs.rmSync(path.join(ws.cluster, 'weave', 'daemonset-kube-system-weave-net.yaml'));
+    expect(await cli(ws, 'guard', '--from', 'HEAD')).toMatchObject({ code: 1, stderr: 'guard: refused: cluster/weave/daemonset-kube-system-weave-net.yaml is missing at the working tree, but step calico applies it: the engine would prune Weave Net from the cluster while pods use it; restore it from git history\n' });
+    git(ws, 'checkout', '-q', '--', 'cluster');
+    setStep(ws, 'cluster-cidr');
+    fs.rmSync(path.join(ws.cluster, 'networkpolicies'), { recursive: true });
+    commit(ws, 'policies gone');
+    expect(await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD')).toMatchObject({ code: 1, stderr: 'guard: refused: cluster/networkpolicies is missing at HEAD, but step cluster-cidr applies it: the engine would delete every NetworkPolicy in the cluster; restore it from git history\n' });
+    git(ws, 'revert', '--no-edit', 'HEAD');
+    setStep(ws, 'policies-suspended');
+    fs.rmSync(path.join(ws.cluster, 'networkpolicies'), { recursive: true });
+    commit(ws, 'suspended, backup gone');
+    expect(await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD')).toMatchObject({ code: 1, stderr: 'guard: refused: cluster/networkpolicies is missing at HEAD, but step policies-suspended keeps it as the only backup of the suspended NetworkPolicies; restore it from git history\n' });
+  });
+
+  it('refuses a revision that is not one (an option in disguise, a name git does not know) and an inventory missing at one, exit 2', async () => {
+    commit(ws, 'adopt');
+    for (const rev of ['-x', '--output=/tmp/x', 'HEAD;rm', 'a b']) {
+      const r = await cli(ws, 'guard', '--from', rev);
+      expect([rev, r.code, r.stderr]).toEqual([rev, 2, expect.stringContaining(`--from/--to: revision: got ${JSON.stringify(rev)}`)]);
+    }
+    const r = await cli(ws, 'guard', '--from', 'no-such-branch');
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('--from/--to: revision: "no-such-branch" is not a commit in this repository')]);
+    git(ws, 'rm', '-q', 'cluster/nodes.yaml');
+    commit(ws, 'inventory gone');
+    const n = await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD');
+    expect([n.code, n.stderr]).toEqual([2, expect.stringContaining('cluster/nodes.yaml@HEAD: (file): file not found')]);
+  });
+
+  it('refuses a commit that changes the number of waves and moves the step', async () => {
+    setStep(ws, 'nodes-1');
+    commit(ws, 'at nodes-1');
+    const doc = YAML.parse(fs.readFileSync(ws.config, 'utf8'));
+    // The demo's four workers in waves of 1, 2, 1, then the two control-plane nodes: 5 waves. Growing by 3 up to 3: 4.
+    doc.spec.nodes.waveStrategy.growthFactor = 3;
+    doc.spec.nodes.waveStrategy.maxWaveSize = 3;
+    doc.spec.step = 'nodes-2';
+    fs.writeFileSync(ws.config, YAML.stringify(doc));
+    commit(ws, 'fewer waves and a step');
+    const r = await cli(ws, 'guard', '--from', 'HEAD~1', '--to', 'HEAD');
+    expect([r.code, r.stderr]).toEqual([1, 'guard: refused: the number of waves changed (5 → 4) in the same commit as the step (nodes-1 → nodes-2); change the waves in a commit of its own\n']);
+  });
+
   it('accepts an inventory-only commit (a node gone from a switched wave, a new node in a wave not yet switched), and refuses a move between them', async () => {
     const nodesFile = path.join(ws.cluster, 'nodes.yaml');
     const explicit = (waves: string[][]) => {
