@@ -35,9 +35,11 @@ export interface GateChecks {
 }
 
 /**
- * The gate checks of a step, or undefined when it has none. calico-node must run on every node
- * for the whole migration (Felix drops IP-in-IP from hosts it does not know), so the steps that
- * need it check it everywhere, which also covers the wave being switched.
+ * The gate checks of a step, or undefined when it has none. calico-node must be Ready on every
+ * node while pods of both networks run (Felix drops IP-in-IP from hosts it does not know, and a
+ * Weave node reaches Calico pods through its own calico-node's routes), so the node steps check
+ * it everywhere, which also covers the wave being switched; the steps before them have no pod on
+ * Calico, so their state does not need it and a revert to them is not held back by it.
  *
  * Some checks are about the state the step lands in, whichever way it is reached: `calico` and
  * `cluster-cidr` keep the NetworkPolicies in force and kube-proxy's cluster CIDR not yet widened
@@ -52,9 +54,12 @@ export function gateChecksFor(stepKind: StepKind, weaveCidr: string, calicoCidr:
     case 'calico':
       return { calicoReadyEverywhere: false, noPodsInCalicoCidr: calicoCidr };
     case 'cluster-cidr':
-      return { calicoReadyEverywhere: true, noPodsInCalicoCidr: calicoCidr, ...leaving };
+      return { calicoReadyEverywhere: false, noPodsInCalicoCidr: calicoCidr };
     case 'policies-suspended':
-      return { calicoReadyEverywhere: true, ...leaving };
+      // Suspending the policies moves no pod, and no node is Calico-first here: Calico's health
+      // is not a precondition of this state (the first wave's gate checks it before any pod moves),
+      // so a revert to it (from nodes-1) is never held back by calico-node anywhere.
+      return undefined;
     case 'nodes':
       return { calicoReadyEverywhere: true, ...(drainCapacity ? { drainCapacity } : {}), ...leaving };
     case 'weave-removed':

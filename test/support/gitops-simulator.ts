@@ -46,6 +46,19 @@ export interface JobRun {
   readonly log: string;
 }
 
+/** What an engine made of one commit (applyAs). */
+export interface EngineApply {
+  /** Runs that failed, in order. */
+  readonly failed: readonly JobRun[];
+  /** The gate refused the step: nothing else of it was applied. */
+  readonly refused?: JobRun;
+  /**
+   * The layer the engine still waits on (a sync wave for Argo CD, a Kustomization for Flux), and
+   * why; absent when every layer was applied and is healthy (the step reached its state).
+   */
+  readonly waitingAt?: { readonly layer: string; readonly unhealthy: readonly string[] };
+}
+
 export class GitOpsSimulator {
   /** Node name → its /etc/cni/net.d. */
   public readonly nodeDirs = new Map<string, string>();
@@ -62,6 +75,12 @@ export class GitOpsSimulator {
 
   /** Nodes whose calico-node is running but not Ready (a fault a test injects); the API shows it. */
   public readonly calicoNotReady = new Set<string>();
+  /** Per object (kind/namespace/name): the nodes its last runs failed on; absent when healthy. */
+  private unhealthy = new Map<string, Set<string>>();
+  /** Name prefixes of Jobs and DaemonSets whose next pod fails once (an injected fault). */
+  private failOnce = new Set<string>();
+  /** Per live object, the dist/ layer it came from (Flux prunes per Kustomization). */
+  private layerOf = new Map<string, string>();
   /** Networks seen right after an injected crash, which must never be NONE or BROKEN. */
   public readonly afterCrash: { job: string; node: string; network: string }[] = [];
 
@@ -137,32 +156,12 @@ export class GitOpsSimulator {
     this.applying = desired;
     const failed: JobRun[] = [];
     const isNew = (o: Obj) => o.kind === 'Job' && !this.live.has(key(o));
-    const containerNames = (o: Obj) => [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers].map((c: any) => c.name);
-    const isGate = (o: Obj) => o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/component'] === 'gate';
     for (const gate of desired.filter((o) => isNew(o) && isGate(o))) {
       const r = this.opts.skipGates ? this.record(gate, '(gate)', 0, 'skipped') : this.runGate(gate);
       if (r.code !== 0) return [r];
     }
     const cleanups: Obj[] = [];
-    for (const o of desired) {
-      const before = this.live.get(key(o));
-      this.live.set(key(o), o);
-      if (o.kind === 'DaemonSet' && o.metadata.name === 'weave-net' && !before) this.weaveInit();
-      if (o.kind === 'DaemonSet' && o.metadata.name === 'calico-node' && JSON.stringify(before) !== JSON.stringify(o)) this.installCni();
-      // A new or changed DaemonSet of ours (re)creates its pod on every node it selects (a rollout).
-      if (isOurSet(o) && JSON.stringify(before?.spec.template) !== JSON.stringify(o.spec.template)) {
-        if (containerNames(o).includes('cleanup')) cleanups.push(o);
-        else failed.push(...this.nodesOf(o).map((n) => this.runPod(o, n)).filter((r) => r.code !== 0));
-      }
-      if (o.kind === 'Job' && !before) {
-        if (containerNames(o).includes('cleanup')) cleanups.push(o);
-        else if (isGate(o) || containerNames(o).includes('delete-weave')) continue;
-        else {
-          const r = this.runJob(o);
-          if (r.code !== 0) failed.push(r);
-        }
-      }
-    }
+    for (const o of desired) failed.push(...this.applyObject(o, cleanups));
     const names = new Set(desired.map(key));
     for (const [k, o] of [...this.live]) if (!names.has(k) && !keptOnPrune(o)) this.live.delete(k);
     for (const o of cleanups) {
@@ -170,6 +169,33 @@ export class GitOpsSimulator {
       failed.push(...runs.filter((r) => r.code !== 0));
     }
     return failed;
+  }
+
+  /**
+   * Make `o` live and do what creating or changing it does: Weave's and Calico's DaemonSets write
+   * their files, a new or changed DaemonSet of ours runs its pod on every node it selects (its
+   * rolling update), a new Job runs. Cleanups (which wait for Weave to be gone) are collected in
+   * `cleanups` for the caller; gates and the Weave delete Job are the caller's. Returns failed runs.
+   */
+  private applyObject(o: Obj, cleanups: Obj[]): JobRun[] {
+    const before = this.live.get(key(o));
+    this.live.set(key(o), o);
+    if (o.kind === 'DaemonSet' && o.metadata.name === 'weave-net' && !before) this.weaveInit();
+    if (o.kind === 'DaemonSet' && o.metadata.name === 'calico-node' && JSON.stringify(before) !== JSON.stringify(o)) this.installCni();
+    if (isOurSet(o) && JSON.stringify(before?.spec.template) !== JSON.stringify(o.spec.template)) {
+      if (containerNames(o).includes('cleanup')) cleanups.push(o);
+      else return this.nodesOf(o).map((n) => this.runPod(o, n)).filter((r) => r.code !== 0);
+    }
+    if (o.kind === 'Job' && !before) {
+      // A Job created anew (a new name, or one deleted by hand or by a janitor) has no history.
+      this.unhealthy.delete(key(o));
+      if (containerNames(o).includes('cleanup')) cleanups.push(o);
+      else if (!isGate(o) && !containerNames(o).includes('delete-weave')) {
+        const r = this.runJob(o);
+        if (r.code !== 0) return [r];
+      }
+    }
+    return [];
   }
 
   /**
@@ -295,6 +321,141 @@ export class GitOpsSimulator {
     this.installCni();
   }
 
+  /** Fault: the next pod of a Job or DaemonSet whose name starts with `prefix` fails (once). */
+  failNextRun(prefix: string): void {
+    this.failOnce.add(prefix);
+  }
+
+  /** The PodDisruptionBudget that blocked drains on `name` is fixed. */
+  unblockDrain(name: string): void {
+    fs.rmSync(path.join(this.store, `Node.default.${name}.json.drain-blocked`), { force: true });
+  }
+
+  /** A janitor deletes every Job that completed (a TTL controller, a cleanup CronJob). Returns their names. */
+  deleteCompletedJobs(): string[] {
+    const done = this.liveObjects('Job').filter((j) => !this.unhealthy.has(key(j)) && this.runs.some((r) => r.job === j.metadata.name && r.code === 0));
+    for (const j of done) this.live.delete(key(j));
+    return done.map((j) => j.metadata.name);
+  }
+
+  /** Recovery from PLAN.md ("A Job failed"): the operator deletes the failed Jobs, so the next sync creates them anew. */
+  deleteFailedJobs(): string[] {
+    const failedJobs = this.liveObjects('Job').filter((j) => this.unhealthy.has(key(j)));
+    for (const j of failedJobs) this.live.delete(key(j));
+    return failedJobs.map((j) => j.metadata.name);
+  }
+
+  /** The kubelet retries the failed pods of our DaemonSets (their restartPolicy). Returns the runs that fail again. */
+  retryFailedPods(): JobRun[] {
+    return this.liveObjects('DaemonSet').filter(isOurSet).flatMap((ds) => [...(this.unhealthy.get(key(ds)) ?? [])].filter((n) => this.nodeDirs.has(n)).map((n) => this.runSetPod(ds, n))).filter((r) => r.code !== 0);
+  }
+
+  /** An independent copy of this cluster (its node folders, API objects and live state), to try one commit on. */
+  fork(): GitOpsSimulator {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-sim-'));
+    fs.cpSync(this.root, root, { recursive: true });
+    const remap = (p: string) => path.join(root, path.relative(this.root, p));
+    const twin = Object.create(GitOpsSimulator.prototype) as GitOpsSimulator;
+    Object.assign(twin, {
+      ...this,
+      root,
+      store: remap(this.store),
+      kubelet: remap(this.kubelet),
+      nodeDirs: new Map([...this.nodeDirs].map(([n, d]) => [n, remap(d)])),
+      runs: [...this.runs],
+      live: new Map(this.live),
+      applying: [],
+      calicoNotReady: new Set(this.calicoNotReady),
+      afterCrash: [...this.afterCrash],
+      unhealthy: new Map([...this.unhealthy].map(([k, s]) => [k, new Set(s)])),
+      failOnce: new Set(this.failOnce),
+      layerOf: new Map(this.layerOf),
+    });
+    return twin;
+  }
+
+  /**
+   * Apply a commit's dist/ as `engine` does, layer by layer, stopping where it would wait:
+   *
+   * Argo CD (gitops-engine pkg/sync/sync_context.go; docs user-guide/sync-waves.md):
+   * - the gate is a PreSync hook with BeforeHookCreation: created anew and run at every sync
+   *   operation, whatever else changed; when it fails the operation fails and nothing else applies;
+   * - sync waves in order; with ApplyOutOfSyncOnly only the objects the commit changed (or that
+   *   are missing) are applied, and a wave waits for the health of those alone before the next;
+   *   a Failed Job is Degraded (pkg/health/health_job.go), a DaemonSet with a pod not Ready is
+   *   Progressing, so the operation stops there;
+   * - pruning comes after every wave is applied and healthy, and skips Prune=false;
+   * - the PostSync hook only logs a line, and is left out here.
+   *
+   * Flux (kustomize-controller docs/spec/v1/kustomizations.md, "Dependencies", "Wait", "Prune"):
+   * - one Kustomization per layer, each dependsOn the one before: a layer applies only once the
+   *   one before it is Ready; with wait, Ready means every object of the layer is healthy
+   *   (`10-calico` does not wait);
+   * - every object of the layer is applied (server-side apply of an unchanged object changes
+   *   nothing), so a missing Job is created again; a Job that exists keeps its result (a Failed
+   *   one is re-applied unchanged, and never runs again);
+   * - each layer prunes what left it, at its own apply, and skips prune: disabled.
+   */
+  applyAs(engine: 'argocd' | 'flux', distDir: string): EngineApply {
+    const layers = readDistLayers(distDir);
+    const desired = layers.flatMap((l) => l.objects);
+    this.applying = desired;
+    const failed: JobRun[] = [];
+    const isHook = (o: Obj) => !!(o.metadata as any).annotations?.['argocd.argoproj.io/hook'];
+    const gate = desired.find(isGate);
+    if (gate) {
+      const run = engine === 'argocd' || !this.live.has(key(gate));
+      if (engine === 'flux') {
+        this.live.set(key(gate), gate);
+        this.layerOf.set(key(gate), '00-gate');
+      }
+      const r = run ? (this.opts.skipGates ? this.record(gate, '(gate)', 0, 'skipped') : this.runGate(gate)) : undefined;
+      if (r && r.code !== 0) return { failed: [r], refused: r, waitingAt: { layer: '00-gate', unhealthy: [`Job ${gate.metadata.name} failed`] } };
+      if (!r && this.unhealthy.has(key(gate))) return { failed: [], refused: this.runs.filter((x) => x.job === gate.metadata.name).pop(), waitingAt: { layer: '00-gate', unhealthy: [`Job ${gate.metadata.name} failed`] } };
+    }
+    for (const layer of layers) {
+      const objects = layer.objects.filter((o) => o !== gate && !(engine === 'argocd' && isHook(o)));
+      const changed = objects.filter((o) => JSON.stringify(this.live.get(key(o))) !== JSON.stringify(o));
+      const applied = engine === 'argocd' ? changed : objects;
+      const cleanups: Obj[] = [];
+      for (const o of applied) {
+        failed.push(...this.applyObject(o, cleanups));
+        this.layerOf.set(key(o), layer.id);
+      }
+      // The Weave delete Job (weave-removal.ts) deletes the weave-net DaemonSet at once; the
+      // cleanup pods wait for its pods to be gone, then run.
+      if (applied.some((o) => o.kind === 'Job' && containerNames(o).includes('delete-weave'))) {
+        for (const [k, o] of [...this.live]) if (o.kind === 'DaemonSet' && o.metadata.name === 'weave-net') this.live.delete(k);
+      }
+      for (const o of cleanups) failed.push(...(isOurSet(o) ? this.nodesOf(o).map((n) => this.runCleanup(o, n)) : [this.runCleanup(o, o.spec.template.spec.nodeName)]).filter((r) => r.code !== 0));
+      if (engine === 'flux') {
+        const names = new Set(layer.objects.map(key));
+        for (const [k, o] of [...this.live]) if (this.layerOf.get(k) === layer.id && !names.has(k) && !keptOnPrune(o)) this.live.delete(k);
+      }
+      const watched = engine === 'argocd' ? applied : layer.id === '10-calico' ? [] : objects;
+      const unhealthy = watched.map((o) => this.unhealthyReason(o)).filter((x): x is string => !!x);
+      if (unhealthy.length) return { failed, waitingAt: { layer: layer.id, unhealthy } };
+    }
+    if (engine === 'argocd') {
+      const names = new Set(desired.map(key));
+      for (const [k, o] of [...this.live]) if (!names.has(k) && !keptOnPrune(o)) this.live.delete(k);
+    }
+    return { failed };
+  }
+
+  /** Why the engine would not count `o` as healthy, or undefined. */
+  private unhealthyReason(o: Obj): string | undefined {
+    if (o.kind === 'DaemonSet' && o.metadata.name === 'calico-node') {
+      const notReady = [...this.calicoNotReady].filter((n) => this.nodeDirs.has(n));
+      return notReady.length ? `calico-node is not Ready on ${notReady.join(', ')}` : undefined;
+    }
+    const on = this.unhealthy.get(key(o));
+    if (!on?.size) return undefined;
+    // A DaemonSet's pods on a node that is gone are gone with it.
+    const nodes = o.kind === 'DaemonSet' ? [...on].filter((n) => this.nodeDirs.has(n)) : [...on];
+    return nodes.length ? `${o.kind} ${o.metadata.name} failed on ${nodes.join(', ')}` : undefined;
+  }
+
   /** What containerd would load on `node`: the `name` of the first .conf/.conflist/.json, or an error. */
   loadedNetwork(node: string): string {
     const dir = this.nodeDirs.get(node)!;
@@ -385,6 +546,11 @@ export class GitOpsSimulator {
   private record(job: Obj, node: string, code: number, log: string): JobRun {
     const run = { job: job.metadata.name, node, code, log };
     this.runs.push(run);
+    const failedOn = this.unhealthy.get(key(job)) ?? new Set<string>();
+    if (code !== 0) failedOn.add(node);
+    else failedOn.delete(node);
+    if (failedOn.size) this.unhealthy.set(key(job), failedOn);
+    else this.unhealthy.delete(key(job));
     return run;
   }
 
@@ -394,15 +560,18 @@ export class GitOpsSimulator {
 
   /** The pod of a Job or a DaemonSet on `node`. */
   private runPod(job: Obj, node: string): JobRun {
+    const injected = [...this.failOnce].find((p) => job.metadata.name.startsWith(p));
+    if (injected !== undefined) {
+      this.failOnce.delete(injected);
+      return this.record(job, node ?? '(api)', 1, `injected: the pod of ${job.metadata.name} failed once`);
+    }
     const pod = job.spec.template.spec;
     if (node !== undefined && !this.nodeDirs.has(node)) return this.record(job, node, 1, `node ${node} does not exist: the pod stays Pending until the Job's deadline`);
     const containers = [...(pod.initContainers ?? []), ...pod.containers] as any[];
     const cp = containers.find((c) => c.name === 'cluster-cidr' || c.name === 'kcm-cluster-cidr');
     if (cp) return this.opts.skipControlPlaneJobs ? this.record(job, node ?? '(api)', 0, 'skipped') : this.runControlPlaneJob(job, cp);
     if (containers.some((c) => c.name === 'wait-for-calico-node') && (!this.has('DaemonSet', 'calico-node') || this.calicoNotReady.has(node))) {
-      const r = { job: job.metadata.name, node, code: 1, log: `calico-node is not ${this.has('DaemonSet', 'calico-node') ? 'Ready' : 'running'} on ${node}: wait-for-calico-node times out` };
-      this.runs.push(r);
-      return r;
+      return this.record(job, node, 1, `calico-node is not ${this.has('DaemonSet', 'calico-node') ? 'Ready' : 'running'} on ${node}: wait-for-calico-node times out`);
     }
     // The containers in order, as the kubelet runs init containers: the first that fails fails
     // the pod. The node's files are real; the API steps go to the stand-in kubectl; the restarts
@@ -473,6 +642,9 @@ export function withCrashPoints(script: string): { script: string; points: numbe
   return { script: out.join('\n'), points };
 }
 
+const containerNames = (o: Obj): string[] => [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers].map((c: any) => c.name);
+const isGate = (o: Obj): boolean => o.kind === 'Job' && (o.metadata as any).labels?.['app.kubernetes.io/component'] === 'gate';
+
 /** A DaemonSet of ours (node-switch-set.ts): a wave's, the newcomers', every node's, the Weave cleanup's. */
 function isOurSet(o: Obj): boolean {
   return o.kind === 'DaemonSet' && (o.metadata as any).labels?.['app.kubernetes.io/name'] === 'cni-migrate';
@@ -488,13 +660,14 @@ function keptOnPrune(o: Obj): boolean {
   return (a['argocd.argoproj.io/sync-options'] ?? '').split(',').map((s) => s.trim()).includes('Prune=false') || a['kustomize.toolkit.fluxcd.io/prune'] === 'disabled';
 }
 
+/** dist/'s layers in order, each with its objects. */
+function readDistLayers(dir: string): { id: string; objects: Obj[] }[] {
+  return fs.readdirSync(dir).filter((f) => /^\d\d-/.test(f)).sort().map((layer) => ({
+    id: layer,
+    objects: fs.readdirSync(path.join(dir, layer)).sort().filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').map((f) => YAML.parse(fs.readFileSync(path.join(dir, layer, f), 'utf8'))),
+  }));
+}
+
 function readDist(dir: string): Obj[] {
-  const out: Obj[] = [];
-  for (const layer of fs.readdirSync(dir).filter((f) => /^\d\d-/.test(f)).sort()) {
-    for (const f of fs.readdirSync(path.join(dir, layer)).sort()) {
-      if (!f.endsWith('.yaml') || f === 'kustomization.yaml') continue;
-      out.push(YAML.parse(fs.readFileSync(path.join(dir, layer, f), 'utf8')));
-    }
-  }
-  return out;
+  return readDistLayers(dir).flatMap((l) => l.objects);
 }

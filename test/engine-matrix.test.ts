@@ -1,0 +1,159 @@
+/**
+ * Issue 12's matrix: for both engines, every adjacent pair of steps, forward and back, with one
+ * fault at a time, applied as the engine applies a commit (GitOpsSimulator.applyAs: Argo CD's
+ * PreSync gate and sync waves with ApplyOutOfSyncOnly, pruning after the last wave; Flux's
+ * Kustomization per layer with dependsOn, wait and per-layer pruning). For each run:
+ * - a target the fault does not touch is reached, with every node on the network a clean walk
+ *   has there; a revert is held by calico-node's health only where its target has pods of both
+ *   networks (which need calico-node on every node) and on a node it does not take off Calico;
+ * - a run that stops is stopped by a gate or a layer that names the fault, PLAN.md of the target
+ *   step says how to recover, and doing what it says (fix the cause, retry the Job or let the
+ *   kubelet retry the pod, sync again) reaches the target;
+ * - at every moment: no node without a network, Calico's CRDs live whenever a node is on Calico,
+ *   and no NetworkPolicy while the nodes are split between the networks.
+ * A commit that changes settings only is applied at every step and changes no node's network.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { stepList } from '../src/steps/steps';
+import { GitOpsSimulator, type EngineApply } from './support/gitops-simulator';
+import { cli, demoWorkspace, editConfig, setStep } from './support/workspace';
+
+const WAVES = [['worker-1'], ['worker-2', 'worker-3'], ['worker-gpu-1'], ['cp-1'], ['cp-2']];
+const NODES = WAVES.flat().sort();
+const STEPS = stepList(WAVES.length).map((s) => s.name);
+const CALICO = 'k8s-pod-network';
+/** The node every fault is put on: wave 3, alone in its wave (a drain stuck on a PodDisruptionBudget keeps its drain lane, which the others of its wave would wait for: the simulator runs pods one after the other). */
+const FAULTY = 'worker-gpu-1';
+type Engine = 'argocd' | 'flux';
+type Fault = 'none' | 'calico-node NotReady' | 'drain blocked' | 'a pod fails once' | 'janitor deleted completed Jobs';
+const FAULTS: readonly Fault[] = ['none', 'calico-node NotReady', 'drain blocked', 'a pod fails once', 'janitor deleted completed Jobs'];
+
+/** Per engine: each step's dist/, and the same step with a settings-only change. */
+const dists = new Map<Engine, { step: Map<string, string>; settings: Map<string, string> }>();
+beforeAll(async () => {
+  for (const engine of ['argocd', 'flux'] as const) {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => (d.spec.gitops.engine = engine));
+    const step = new Map<string, string>();
+    const settings = new Map<string, string>();
+    for (const [map, tag] of [[step, 'step'], [settings, 'settings']] as const) {
+      // A settings-only commit: a longer drain timeout changes every node DaemonSet's pod template.
+      if (tag === 'settings') editConfig(ws, (d) => (d.spec.nodes.drainTimeoutSeconds = 900));
+      for (const s of STEPS) {
+        setStep(ws, s);
+        const out = path.join(ws.dir, `dist-${tag}-${s}`);
+        const r = await cli(ws, 'synth', '--out', out);
+        expect([s, r.code, r.stderr]).toEqual([s, 0, '']);
+        map.set(s, out);
+      }
+    }
+    dists.set(engine, { step, settings });
+  }
+}, 240000);
+
+const networks = (sim: GitOpsSimulator) => Object.fromEntries(NODES.map((n) => [n, sim.loadedNetwork(n)]));
+
+/** The invariants that hold at every moment, whatever the fault; returns what is violated. */
+function violations(sim: GitOpsSimulator): string[] {
+  const nets = NODES.map((n) => sim.loadedNetwork(n));
+  const out = nets.filter((n) => n !== CALICO && n !== 'weave').map((n) => `a node loads ${n}`);
+  if (nets.includes(CALICO) && !sim.liveObjects('CustomResourceDefinition').some((c) => c.metadata.name === 'ippools.crd.projectcalico.org')) out.push('a node is on Calico and its CRDs are gone');
+  if (nets.includes(CALICO) && nets.includes('weave') && sim.liveObjects('NetworkPolicy').length > 0) out.push('NetworkPolicies are in force while the nodes are split between the networks');
+  return out;
+}
+
+function inject(sim: GitOpsSimulator, fault: Fault): void {
+  if (fault === 'calico-node NotReady') sim.calicoNotReady.add(FAULTY);
+  if (fault === 'drain blocked') sim.blockDrain(FAULTY);
+  if (fault === 'a pod fails once') sim.failNextRun('');
+  if (fault === 'janitor deleted completed Jobs') sim.deleteCompletedJobs();
+}
+
+/** What PLAN.md says to do, after the cause is fixed: retry failed Jobs and pods, sync again. */
+function recover(sim: GitOpsSimulator, engine: Engine, fault: Fault, dist: string): EngineApply {
+  if (fault === 'calico-node NotReady') sim.calicoNotReady.delete(FAULTY);
+  if (fault === 'drain blocked') sim.unblockDrain(FAULTY);
+  sim.deleteFailedJobs();
+  sim.retryFailedPods();
+  return sim.applyAs(engine, dist);
+}
+
+const stopped = (r: EngineApply) => !!r.refused || !!r.waitingAt;
+const why = (r: EngineApply) => [r.refused?.log ?? '', ...(r.waitingAt?.unhealthy ?? []), ...r.failed.map((f) => `${f.job} on ${f.node}: ${f.log}`)].join('\n');
+
+describe.each(['argocd', 'flux'] as const)('every adjacent pair of steps, forward and back, one fault at a time (%s)', (engine) => {
+  /** The cluster after a clean walk to each step, and each node's network there. */
+  const at = new Map<string, GitOpsSimulator>();
+  const reference = new Map<string, Record<string, string>>();
+  beforeAll(() => {
+    const sim = new GitOpsSimulator(NODES, { skipControlPlaneJobs: true });
+    for (const s of STEPS) {
+      const r = sim.applyAs(engine, dists.get(engine)!.step.get(s)!);
+      expect([s, why(r), stopped(r)]).toEqual([s, '', false]);
+      expect([s, violations(sim)]).toEqual([s, []]);
+      at.set(s, sim.fork());
+      reference.set(s, networks(sim));
+    }
+    sim.dispose();
+  }, 600000);
+  afterAll(() => {
+    for (const s of at.values()) s.dispose();
+  });
+
+  const transitions = STEPS.slice(1).flatMap((s, i) => [[STEPS[i], s], [s, STEPS[i]]]);
+  const results: string[] = [];
+  afterAll(() => {
+    // The matrix as run, for the record (one line per cell).
+    fs.writeFileSync(path.join(require('os').tmpdir(), `cni-migrate-engine-matrix-${engine}.txt`), `${results.join('\n')}\n`);
+  });
+
+  it.each(transitions)('%s → %s', (from, to) => {
+    const dist = dists.get(engine)!.step.get(to)!;
+    const plan = fs.readFileSync(path.join(dist, 'PLAN.md'), 'utf8');
+    const revert = STEPS.indexOf(to) < STEPS.indexOf(from);
+    for (const fault of FAULTS) {
+      const sim = at.get(from)!.fork();
+      try {
+        inject(sim, fault);
+        let r = sim.applyAs(engine, dist);
+        const cell = `${from} → ${to}, ${fault}`;
+        expect([cell, violations(sim)]).toEqual([cell, []]);
+        if (stopped(r)) {
+          // Stopped: by the fault, named; with PLAN.md saying what to do; and what it says works.
+          expect([cell, fault]).not.toEqual([cell, 'none']);
+          expect([cell, fault]).not.toEqual([cell, 'janitor deleted completed Jobs']);
+          expect([cell, why(r)]).toEqual([cell, expect.stringMatching(fault === 'a pod fails once' ? /injected: the pod of .* failed once/ : new RegExp(FAULTY))]);
+          if (fault === 'drain blocked') expect([cell, why(r)]).toEqual([cell, expect.stringMatching(/disruption budget/i)]);
+          expect([cell, plan.includes('## If this step is stuck')]).toEqual([cell, true]);
+          // A revert is held by calico-node's health only where its target runs pods of both
+          // networks (which need calico-node everywhere) and on a node it does not take off Calico.
+          if (revert && fault === 'calico-node NotReady') {
+            expect([cell, Object.values(reference.get(to)!).includes(CALICO), reference.get(to)![FAULTY] === reference.get(from)![FAULTY]]).toEqual([cell, true, true]);
+          }
+          results.push(`${engine} ${cell}: stopped at ${r.refused ? 'the gate' : r.waitingAt!.layer}, recovered`);
+          r = recover(sim, engine, fault, dist);
+          expect([cell, violations(sim)]).toEqual([cell, []]);
+        } else {
+          results.push(`${engine} ${cell}: reached`);
+        }
+        expect([cell, why(r), stopped(r)]).toEqual([cell, '', false]);
+        expect([cell, networks(sim)]).toEqual([cell, reference.get(to)]);
+      } finally {
+        sim.dispose();
+      }
+    }
+  }, 600000);
+
+  it.each(STEPS)('a settings-only commit at %s is applied and moves no node', (step) => {
+    const sim = at.get(step)!.fork();
+    try {
+      const r = sim.applyAs(engine, dists.get(engine)!.settings.get(step)!);
+      expect([step, why(r), stopped(r)]).toEqual([step, '', false]);
+      expect([step, violations(sim)]).toEqual([step, []]);
+      expect([step, networks(sim)]).toEqual([step, reference.get(step)]);
+    } finally {
+      sim.dispose();
+    }
+  }, 600000);
+});
