@@ -98,6 +98,7 @@ const CASES: BadCase[] = [
     },
     expect: ['networkpolicies/default/bomb.yaml', 'resource-exhaustion'],
   },
+  { name: 'retryRefresh as a word', edit: spec((s) => (s.gitops.retryRefresh = 'yes')), expect: ['spec.gitops.retryRefresh', 'true or false'] },
   { name: 'gitops.yaml of another kind', edit: (ws) => fs.writeFileSync(path.join(ws.cluster, 'gitops.yaml'), 'apiVersion: cni-migrate.io/v1alpha1\nkind: NetworkFacts\n'), expect: ['cluster/gitops.yaml', 'kind', 'got "NetworkFacts"'] },
   { name: 'gitops.yaml with an image that is not a string', edit: (ws) => fs.writeFileSync(path.join(ws.cluster, 'gitops.yaml'), 'apiVersion: cni-migrate.io/v1alpha1\nkind: GitOpsFacts\nflux: {namespace: flux-system, kustomizeControllerImage: [x]}\n'), expect: ['cluster/gitops.yaml', 'flux.kustomizeControllerImage', 'got ["x"]'] },
   { name: 'cluster/ missing', edit: (ws) => fs.rmSync(ws.cluster, { recursive: true }), expect: ['cluster', 'folder not found'] },
@@ -148,7 +149,7 @@ spec:
   it('fills every optional field', () => {
     const m = loadMigrationText(minimal, 'migration.yaml');
     expect(m.spec.network).toEqual({ weaveCIDR: '10.32.0.0/12', serviceCIDR: '10.96.0.0/12', calicoCIDR: '10.48.0.0/12' });
-    expect(m.spec.gitops).toEqual({ engine: 'flux', repoURL: 'git@example.com:ops/net.git', revision: 'main', path: 'dist', namespace: 'flux-system', project: 'default' });
+    expect(m.spec.gitops).toEqual({ engine: 'flux', repoURL: 'git@example.com:ops/net.git', revision: 'main', path: 'dist', namespace: 'flux-system', project: 'default', retryRefresh: true });
     expect(m.spec.controlPlane.mode).toBe('kubeadm');
     expect(m.spec.nodes).toEqual({ waves: undefined, waveStrategy: { canary: 1, growthFactor: 3, maxWaveSize: '25%', controlPlaneWaveSize: 1 }, drain: true, drainTimeoutSeconds: 600, maxConcurrentDrains: '5%', restartDaemonSetPods: false, restartKubelet: false });
     expect(m.spec.calico.images).toEqual({});

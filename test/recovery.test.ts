@@ -1,7 +1,7 @@
 import type { GitOpsSpec } from '../src/config/types';
 import { rerunCommand, retryJobCommands, stuckSteps } from '../src/gitops/recovery';
 
-const gitops = (engine: 'argocd' | 'flux', namespace: string) => ({ engine, namespace, repoURL: 'https://git.example.com/x.git', revision: 'main', path: 'dist', project: 'default' }) as GitOpsSpec;
+const gitops = (engine: 'argocd' | 'flux', namespace: string) => ({ engine, namespace, repoURL: 'https://git.example.com/x.git', revision: 'main', path: 'dist', project: 'default', retryRefresh: true }) as GitOpsSpec;
 
 describe('recovery commands', () => {
   it('Argo CD: a manual sync of the Application, naming its namespace only outside Argo CD\'s own', () => {

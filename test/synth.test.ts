@@ -280,6 +280,11 @@ describe('GitOps wiring', () => {
     // Only what a commit changed is applied and waited for, so a revert is not held behind the
     // health of Calico's objects it leaves as they are.
     expect(app.spec.syncPolicy.syncOptions).toEqual(['Delete=false', 'ApplyOutOfSyncOnly=true']);
+    // A retry takes the newest commit (a revert pushed meanwhile), unless turned off for an Argo CD before 3.1.
+    expect(app.spec.syncPolicy.retry).toEqual({ limit: 5, backoff: { duration: '30s', factor: 2, maxDuration: '10m' }, refresh: true });
+    editConfig(ws, (d) => (d.spec.gitops.retryRefresh = false));
+    await cli(ws, 'synth');
+    expect(YAML.parse(fs.readFileSync(path.join(ws.gitops, 'application.yaml'), 'utf8')).spec.syncPolicy.retry.refresh).toBeUndefined();
   });
 
   it('flux: a GitRepository and one Kustomization per layer, chained with dependsOn and wait', async () => {

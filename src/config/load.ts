@@ -120,6 +120,7 @@ export function resolveMigration(raw: unknown, file: string): Migration {
       path: (s.gitops.path ?? 'dist').replace(/\/+$/, ''),
       namespace: s.gitops.namespace ?? (engine === 'argocd' ? 'argocd' : 'flux-system'),
       project: s.gitops.project ?? 'default',
+      retryRefresh: s.gitops.retryRefresh ?? true,
     },
     network: {
       weaveCIDR: weave.toString(),
@@ -209,7 +210,7 @@ function checkAutodetection(method: string, weave: Cidr, file: string): void {
 /** migration.yaml as validated by the schema, before defaults. */
 interface RawSpec {
   step: string;
-  gitops: { engine: 'argocd' | 'flux'; repoURL: string; revision?: string; path?: string; namespace?: string; project?: string };
+  gitops: { engine: 'argocd' | 'flux'; repoURL: string; revision?: string; path?: string; namespace?: string; project?: string; retryRefresh?: boolean };
   network: { weaveCIDR?: string; serviceCIDR: string; calicoCIDR?: string };
   controlPlane?: { mode: 'kubeadm' | 'managed'; disableNodeCidrAllocation?: boolean };
   nodes?: {

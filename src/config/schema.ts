@@ -80,6 +80,7 @@ export const MIGRATION_SCHEMA = {
             },
             namespace: { type: 'string', pattern: DNS_LABEL, description: 'a namespace name (DNS label)' },
             project: { type: 'string', pattern: DNS_SUBDOMAIN, description: 'an Argo CD project name' },
+            retryRefresh: { type: 'boolean', description: 'true or false' },
           },
         },
         network: {

@@ -39,6 +39,13 @@ export interface GitOpsSpec {
    * @default default
    */
   readonly project: string;
+  /**
+   * Argo CD: a sync retry takes the newest commit (`syncPolicy.retry.refresh`, Argo CD 3.1 and
+   * later), so a revert pushed while a failed step is retried applies at the next retry. Turn it
+   * off for an older Argo CD, whose Application CRD does not know the field (ignored by Flux).
+   * @default true
+   */
+  readonly retryRefresh: boolean;
 }
 
 export interface NetworkSpec {

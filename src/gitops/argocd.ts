@@ -55,11 +55,11 @@ export function argoApplication(name: string, gitops: GitOpsSpec): Record<string
         // Calico is what broke, behind it for ever. Calico's health is the gates' to check at the
         // steps that need it (model/gate-checks.ts); the Application's health still shows it.
         syncOptions: ['Delete=false', 'ApplyOutOfSyncOnly=true'],
-        // No retry.refresh (a retry that takes the newest commit, Argo CD API v1alpha1
-        // RetryStrategy.refresh): the Application schema this is validated against
-        // (@kubernetes-models/argo-cd 2.7) does not know it, nor does an Argo CD that predates it.
-        // A revert pushed while a sync retries waits for the retries to end (5, at most ~30 min).
-        retry: { limit: 5, backoff: { duration: '30s', factor: 2, maxDuration: '10m' } },
+        // refresh: a retry takes the newest commit instead of the one that failed (RetryStrategy
+        // .refresh, argoproj/argo-cd#23038, Argo CD 3.1), so a revert pushed while a failed step
+        // is retried applies at the next retry rather than after the retries end (5, at most
+        // ~30 min). An older Argo CD's CRD does not know the field: spec.gitops.retryRefresh: false.
+        retry: { limit: 5, backoff: { duration: '30s', factor: 2, maxDuration: '10m' }, ...(gitops.retryRefresh ? { refresh: true } : {}) },
       },
     },
   };

@@ -28,7 +28,8 @@ export function modelFor(apiVersion: string, kind: string): { module: string; if
  * exactly this path) before the unknown-field check, and only there.
  */
 const NEWER_THAN_MODELS: readonly { kind: string; apiVersion: string; path: readonly string[]; why: string }[] = [
-  { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', path: ['spec', 'deletionPolicy'], why: 'kustomize-controller v1.2 (Flux 2.2); @kubernetes-models/flux-cd 2.x predates it' },
+  { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', path: ['spec', 'deletionPolicy'], why: 'kustomize-controller v1.5 (Flux 2.5, research/facts.md); @kubernetes-models/flux-cd 2.x predates it' },
+  { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', path: ['spec', 'syncPolicy', 'retry', 'refresh'], why: 'RetryStrategy.refresh, Argo CD 3.1 (argoproj/argo-cd#23038); @kubernetes-models/argo-cd 2.7 predates it' },
 ];
 
 function withoutNewerFields(obj: any): any {
