@@ -25,6 +25,11 @@ export function fluxGitRepository(name: string, gitops: GitOpsSpec): Record<stri
   };
 }
 
+/** How long a layer's Kustomization waits for its objects' health before it fails. Node switches may drain nodes: give a layer time. */
+export const FLUX_LAYER_TIMEOUT = '30m';
+/** How soon a Kustomization that failed tries again. */
+export const FLUX_RETRY_INTERVAL = '1m';
+
 export function fluxKustomization(name: string, source: string, layer: Layer, previous: string | undefined, gitops: GitOpsSpec): Record<string, unknown> {
   return {
     apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
@@ -32,9 +37,8 @@ export function fluxKustomization(name: string, source: string, layer: Layer, pr
     metadata: { name, namespace: gitops.namespace },
     spec: {
       interval: '10m',
-      retryInterval: '1m',
-      // Node Jobs may drain nodes; give a layer time before Flux calls it failed.
-      timeout: '30m',
+      retryInterval: FLUX_RETRY_INTERVAL,
+      timeout: FLUX_LAYER_TIMEOUT,
       path: `./${gitops.path}/${layer.id}`,
       prune: true,
       // Deleting these bootstrap objects must never delete the cluster's network with them.

@@ -11,6 +11,7 @@
  *   reconciliation, which `flux reconcile kustomization --with-source` starts at once.
  */
 import type { GitOpsSpec } from '../config/types';
+import { FLUX_LAYER_TIMEOUT, FLUX_RETRY_INTERVAL } from './flux';
 import type { LayerId } from './layers';
 
 /** The name of the Argo CD Application, and the prefix of the Flux objects, of a migration. */
@@ -40,20 +41,23 @@ export function retryJobCommands(gitops: GitOpsSpec, base: string, job: { readon
   return `\`kubectl delete job --namespace=${job.namespace} ${job.name}\`, then \`${rerunCommand(gitops, base, job.layer)}\``;
 }
 
+/** The same for both engines: the kubelet, not the engine, retries a DaemonSet's pod. */
+const SWITCH_POD_FAILS = '**A pod of a switch DaemonSet fails**: the kubelet retries it by itself; `cni-migrate status` gives its log command. Fix the cause (a PodDisruptionBudget that blocks the drain, a node that is not Ready) and it goes on.';
+
 /** PLAN.md's "If this step is stuck": one line per situation. */
 export function stuckSteps(gitops: GitOpsSpec, base: string, gateJob?: { readonly name: string; readonly namespace: string }): string[] {
   const out: string[] = [];
   if (gitops.engine === 'argocd') {
     out.push(`**A Job failed** (\`cni-migrate status\` names it, with its log command): fix the cause, then \`kubectl delete job --namespace=<namespace> <job>\` and \`argocd app sync ${base}${appNamespaceFlag(gitops)}\`. Argo CD re-applies a failed Job as it is, and its automated sync does not try a commit whose sync failed again.`);
     if (gateJob) out.push(`**The gate refused** (the PreSync hook \`${gateJob.name}\` failed; nothing else of the step was applied): its log says what must change. Once it holds, \`argocd app sync ${base}${appNamespaceFlag(gitops)}\` runs the gate again; or revert the step commit.`);
-    out.push(`**A pod of a switch DaemonSet fails**: the kubelet retries it by itself; \`cni-migrate status\` gives its log command. Fix the cause (a PodDisruptionBudget that blocks the drain, a node that is not Ready) and it goes on.`);
+    out.push(SWITCH_POD_FAILS);
     out.push(`**The sync waits for health that does not come**: \`argocd app terminate-op ${base}${appNamespaceFlag(gitops)}\` ends the operation; then \`git revert\` the step commit and push. The revert applies only what it changes, so what is unhealthy does not hold it back.`);
   } else {
     const ks = (layer: string) => layerKustomizationName(base, layer);
     out.push(`**A Job failed** (\`cni-migrate status\` names it, with its log command and the Kustomization to reconcile): fix the cause, then \`kubectl delete job --namespace=<namespace> <job>\` and \`flux reconcile kustomization <kustomization> --namespace ${gitops.namespace} --with-source\`. Flux re-applies a failed Job as it is; a deleted one it creates again.`);
     if (gateJob) out.push(`**The gate refused** (Job \`${gateJob.name}\` failed, so \`${ks('00-gate')}\` is not Ready and no later layer applies): its log says what must change. Once it holds, \`kubectl delete job --namespace=${gateJob.namespace} ${gateJob.name}\` and \`flux reconcile kustomization ${ks('00-gate')} --namespace ${gitops.namespace} --with-source\`; or revert the step commit.`);
-    out.push(`**A pod of a switch DaemonSet fails**: the kubelet retries it by itself; \`cni-migrate status\` gives its log command. Fix the cause (a PodDisruptionBudget that blocks the drain, a node that is not Ready) and it goes on.`);
-    out.push(`**A layer waits for health that does not come**: its Kustomization gives up after its timeout (30m) and tries again every minute, and the layers after it wait (dependsOn). Push the revert of the step commit: each Kustomization applies it at its next reconciliation; \`flux reconcile kustomization <kustomization> --namespace ${gitops.namespace} --with-source\` starts one at once. \`flux get kustomizations --namespace ${gitops.namespace}\` shows which layer waits.`);
+    out.push(SWITCH_POD_FAILS);
+    out.push(`**A layer waits for health that does not come**: its Kustomization gives up after its timeout (${FLUX_LAYER_TIMEOUT}) and tries again every ${FLUX_RETRY_INTERVAL}, and the layers after it wait (dependsOn). Push the revert of the step commit: each Kustomization applies it at its next reconciliation; \`flux reconcile kustomization <kustomization> --namespace ${gitops.namespace} --with-source\` starts one at once. \`flux get kustomizations --namespace ${gitops.namespace}\` shows which layer waits.`);
   }
   return out;
 }
