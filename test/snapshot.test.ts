@@ -234,6 +234,15 @@ describe('cni-migrate snapshot', () => {
     expect(t.gitops.flux).toEqual({ namespace: 'flux-system' });
     expect(t.findings.map((f: any) => [f.severity, f.code])).toEqual([['warning', 'flux-version-unknown']]);
     expect(t.findings[0].fix).toContain('kubectl -n flux-system get deployment kustomize-controller');
+    // No read access to Flux's namespace: the snapshot is still taken (the version is only a
+    // fact for plan), with a warning naming the permission, and plan warns it cannot check.
+    api.setObject('/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller', deployment('ghcr.io/fluxcd/kustomize-controller:v1.4.1'));
+    api.faults = { forbidden: ['/apis/apps/v1/namespaces/flux-system/deployments/kustomize-controller'] };
+    t = await snapAndPlan('adopt');
+    api.faults = {};
+    expect(t.snap.stderr).toContain('warning: cannot read Deployment flux-system/kustomize-controller (forbidden: the snapshot needs "get" on');
+    expect(t.gitops.flux).toEqual({ namespace: 'flux-system' });
+    expect(t.findings.map((f: any) => [f.severity, f.code])).toEqual([['warning', 'flux-version-unknown']]);
   });
 
   it('refuses an unknown context and a missing kubeconfig with one line', async () => {

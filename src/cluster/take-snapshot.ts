@@ -129,8 +129,19 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
 
   if (opts.fluxNamespace !== undefined) {
     const ns = apiName('Flux namespace', opts.fluxNamespace, DNS_LABEL);
-    const image = kustomizeControllerImage(await api.get<any>(`/apis/apps/v1/namespaces/${ns}/deployments/kustomize-controller`));
-    if (!image) warnings.push(`no Deployment ${ns}/kustomize-controller found: Flux 2.5 (kustomize-controller v1.5.0) or later is needed; plan cannot check it`);
+    let deployment: unknown;
+    let unreadable: string | undefined;
+    try {
+      deployment = await api.get<any>(`/apis/apps/v1/namespaces/${ns}/deployments/kustomize-controller`);
+    } catch (e) {
+      // Only a fact for plan's version check: a snapshot taken without read access to Flux's
+      // namespace still captures everything synth needs, and plan warns that it cannot check.
+      if (!(e instanceof ApiError) || (e.status !== 403 && e.status !== 401)) throw e;
+      unreadable = e.message;
+    }
+    const image = kustomizeControllerImage(deployment);
+    if (unreadable) warnings.push(`cannot read Deployment ${ns}/kustomize-controller (${unreadable}); plan cannot check that Flux is 2.5 (kustomize-controller v1.5.0) or later`);
+    else if (!image) warnings.push(`no Deployment ${ns}/kustomize-controller found: Flux 2.5 (kustomize-controller v1.5.0) or later is needed; plan cannot check it`);
     put('gitops.yaml', { apiVersion: 'cni-migrate.io/v1alpha1', kind: 'GitOpsFacts', flux: { namespace: ns, ...(image ? { kustomizeControllerImage: image } : {}) } });
   }
 
