@@ -16,7 +16,9 @@ module.exports = {
   ...base,
   reporters: ['default'],
   testMatch: only ?? [
+    '**/atomic-write.test.ts',
     '**/cidr.test.ts',
+    '**/config-load.test.ts',
     '**/config.test.ts',
     '**/guard.test.ts',
     '**/hostile-inputs.test.ts',
@@ -26,8 +28,11 @@ module.exports = {
     '**/output-safety.test.ts',
     '**/policies.test.ts',
     '**/policy-restore.test.ts',
+    '**/policy-rewrite.test.ts',
+    '**/step-model.test.ts',
     '**/steps.test.ts',
     '**/switch-sets.test.ts',
     '**/synth.test.ts',
+    '**/yaml-file.test.ts',
   ],
 };

@@ -1,10 +1,15 @@
 /**
  * migration.yaml is read by js-yaml when it can (fast on the 5,000-name wave lists of a large
  * cluster) and by `yaml` otherwise (its errors carry the line). Both must read every document the
- * same way, or a value would change with the size of the file.
+ * same way, or a value would change with the size of the file. Every input is read from a regular
+ * file only, of bounded size, and a cluster/ file's aliases cannot expand without bound.
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as YAML from 'yaml';
-import { parseYamlDocument } from '../src/config/yaml-file';
+import { InputError } from '../src/config/errors';
+import { assertBounded, MAX_INPUT_BYTES, parseYamlDocument, readInputText, readObjectFile, readYamlFile } from '../src/config/yaml-file';
 
 describe('parseYamlDocument', () => {
   it.each([
@@ -32,5 +37,67 @@ describe('parseYamlDocument', () => {
     ['an empty file', '# nothing\n', /m\.yaml: \(document\): expected exactly one YAML document, found 0/],
   ])('refuses %s with `yaml`\'s message and line', (_name, text, message) => {
     expect(() => parseYamlDocument(text, 'm.yaml')).toThrow(message);
+  });
+});
+
+describe('reading input files', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-migrate-inputs-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, text);
+    return p;
+  };
+  /** The parts of the InputError `f` throws. */
+  const refusal = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      return [e.file, e.field, e.problem, e.allowed];
+    }
+    throw new Error('accepted');
+  };
+
+  it('reads a regular file, and names it as shown in every refusal', () => {
+    expect(readInputText(file('a.yaml', 'a: 1\n'), 'cluster/a.yaml')).toBe('a: 1\n');
+    expect(refusal(() => readInputText(path.join(dir, 'missing.yaml'), 'cluster/missing.yaml'))).toEqual(['cluster/missing.yaml', '(file)', 'file not found', 'a readable YAML file']);
+    fs.symlinkSync(file('target.yaml', 'x: 1\n'), path.join(dir, 'link.yaml'));
+    expect(refusal(() => readInputText(path.join(dir, 'link.yaml'), 'cluster/link.yaml', 'nodes', 'a file'))).toEqual(['cluster/link.yaml', 'nodes', 'is a symbolic link; inputs are read from regular files inside the repository only', 'a file']);
+    fs.mkdirSync(path.join(dir, 'folder.yaml'));
+    expect(refusal(() => readInputText(path.join(dir, 'folder.yaml'), 'cluster/folder.yaml'))).toEqual(['cluster/folder.yaml', '(file)', 'is not a regular file', 'a readable YAML file']);
+    expect(refusal(() => readInputText('/dev/null', 'dev-null'))).toEqual(['dev-null', '(file)', 'is not a regular file', 'a readable YAML file']);
+    expect(refusal(() => readInputText(path.join(dir, 'a.yaml', 'below'), 'x'))).toEqual(['x', '(file)', 'cannot read: ENOTDIR', 'a readable YAML file']);
+  });
+
+  it('refuses a file over the size limit without reading it, and takes one at the limit', () => {
+    const big = path.join(dir, 'big.yaml');
+    fs.writeFileSync(big, '');
+    fs.truncateSync(big, MAX_INPUT_BYTES + 1);
+    expect(refusal(() => readInputText(big, 'big.yaml'))).toEqual(['big.yaml', '(file)', `is ${MAX_INPUT_BYTES + 1} bytes, more than the ${MAX_INPUT_BYTES} an input may have`, 'a readable YAML file']);
+    fs.truncateSync(big, MAX_INPUT_BYTES);
+    expect(readInputText(big, 'big.yaml')).toHaveLength(MAX_INPUT_BYTES);
+    fs.rmSync(big);
+  });
+
+  it('reads migration.yaml strictly and cluster/ files fast, with the line of a YAML error', () => {
+    expect(readYamlFile(file('m.yaml', 'a: 1\n'), 'migration.yaml')).toEqual({ a: 1 });
+    expect(refusal(() => readYamlFile(file('dup.yaml', 'a: 1\na: 2\n'), 'migration.yaml'))).toEqual(['migration.yaml', 'line 2', expect.stringMatching(/^invalid YAML: Map keys must be unique/), 'one YAML mapping']);
+    expect(readObjectFile(file('o.yaml', 'kind: Node\nmetadata: {name: n, date: 2024-01-01}\n'))).toEqual({ kind: 'Node', metadata: { name: 'n', date: '2024-01-01' } });
+    expect(refusal(() => readObjectFile(file('bad.yaml', 'kind: Node\nkind: Pod\n'), 'cluster/bad.yaml'))).toEqual(['cluster/bad.yaml', 'line 2', 'invalid YAML: duplicated mapping key', 'one YAML mapping']);
+    expect(refusal(() => readObjectFile(file('two.yaml', 'a: 1\n---\nb: 2\n'), 'cluster/two.yaml'))).toEqual(['cluster/two.yaml', '(document)', 'invalid YAML: expected a single document in the stream, but found more', 'one YAML mapping']);
+    expect(readObjectFile(file('empty.yaml', ''))).toBeUndefined();
+  });
+
+  it('refuses a cluster/ file whose aliases expand past two million values, and takes a large plain one', () => {
+    const levels = ['a: &l0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 7; i++) levels.push(`b${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`);
+    expect(refusal(() => readObjectFile(file('bomb.yaml', `${levels.join('\n')}\n`), 'cluster/bomb.yaml'))).toEqual(['cluster/bomb.yaml', '(document)', 'expands to more than 2000000 values (aliases used as a resource-exhaustion attack?)', 'one Kubernetes object as the snapshot writes it']);
+    // The budget counts every value, nested in lists and mappings alike; exactly at it passes.
+    const flat = Array.from({ length: 1_999_998 }, () => 0);
+    expect(() => assertBounded({ a: flat }, 'f')).not.toThrow();
+    expect(() => assertBounded({ a: [...flat, 0] }, 'f', 'less')).toThrow(new InputError('f', '(document)', 'expands to more than 2000000 values (aliases used as a resource-exhaustion attack?)', 'less'));
+    expect(() => assertBounded([{ b: flat }], 'f')).toThrow(/expands to more than/);
+    expect(() => assertBounded('text', 'f')).not.toThrow();
   });
 });

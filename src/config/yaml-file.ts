@@ -60,8 +60,9 @@ export function assertBounded(value: unknown, file: string, allowed = 'one Kuber
     if (--budget < 0) {
       throw new InputError(file, '(document)', `expands to more than ${MAX_EXPANDED_VALUES} values (aliases used as a resource-exhaustion attack?)`, allowed);
     }
-    if (Array.isArray(v)) stack.push(...v);
-    else if (v && typeof v === 'object') stack.push(...Object.values(v));
+    // One push per value: spreading a list of a few hundred thousand values into push() overflows the call stack.
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (v && typeof v === 'object') for (const x of Object.values(v)) stack.push(x);
   }
 }
 
