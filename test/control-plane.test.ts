@@ -1,6 +1,7 @@
 /**
  * The cluster-CIDR changes: the static-pod edit on real files, the API script against a stand-in
- * kubectl (no API server can run here), the YAML text edits, and what synth emits per mode.
+ * kubectl (no API server can run here), and what synth emits per mode (the YAML text edits and the
+ * targets per phase: cluster-cidr-targets.test.ts).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -8,8 +9,6 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { kubeProxyRolloutSeconds } from '../src/constructs/control-plane/cluster-cidr';
-import { kubeadmClusterConfiguration, withFlag } from '../src/model/cluster-cidr-targets';
-import { setYamlValue } from '../src/model/yaml-text-edit';
 import { readScript, scriptPath } from '../src/scripts/read-script';
 import { runScript, withCrashPoints } from './support/gitops-simulator';
 import { cli, demoWorkspace, editConfig, readManifests, REPO_ROOT, setStep } from './support/workspace';
@@ -240,34 +239,6 @@ describe('cluster-cidr-api.sh against a stand-in kubectl', () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(20);
-  });
-});
-
-describe('YAML text edits', () => {
-  it('replace one scalar and keep every other byte, comments included', () => {
-    const text = '# kube-proxy\napiVersion: x\nclusterCIDR: "10.32.0.0/12"   # pods\nmode: ""\n';
-    expect(setYamlValue(text, ['clusterCIDR'], '10.32.0.0/11')).toBe(text.replace('"10.32.0.0/12"', '"10.32.0.0/11"'));
-    expect(setYamlValue(text, ['clusterCIDR'], '10.32.0.0/12')).toBe(text);
-    expect(YAML.parse(setYamlValue('a: 1\n', ['clusterCIDR'], '10.32.0.0/11'))).toEqual({ a: 1, clusterCIDR: '10.32.0.0/11' });
-    expect(setYamlValue('a: 1\nclusterCIDR: x\n', ['clusterCIDR'], undefined)).toBe('a: 1\n');
-  });
-
-  it('kubeadm ClusterConfiguration: podSubnet and extraArgs in v1beta3 and v1beta4 forms', () => {
-    const v3 = 'apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\ncontrollerManager:\n  extraArgs:\n    cluster-cidr: 10.32.0.0/12\nnetworking:\n  podSubnet: 10.32.0.0/12\n  serviceSubnet: 10.96.0.0/12\n';
-    expect(kubeadmClusterConfiguration(v3, '10.32.0.0/11', false)).toBe(v3.replace(/10\.32\.0\.0\/12/g, '10.32.0.0/11'));
-    expect(YAML.parse(kubeadmClusterConfiguration(v3, '10.48.0.0/12', true)).controllerManager.extraArgs).toEqual({ 'cluster-cidr': '10.48.0.0/12', 'allocate-node-cidrs': 'false' });
-    const v4 = 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncontrollerManager:\n  extraArgs:\n  - name: cluster-cidr\n    value: 10.32.0.0/12\nnetworking:\n  podSubnet: 10.32.0.0/12\n';
-    expect(kubeadmClusterConfiguration(v4, '10.32.0.0/11', false)).toBe(v4.replace(/10\.32\.0\.0\/12/g, '10.32.0.0/11'));
-    expect(YAML.parse(kubeadmClusterConfiguration(v4, '10.48.0.0/12', true)).controllerManager.extraArgs).toEqual([{ name: 'cluster-cidr', value: '10.48.0.0/12' }, { name: 'allocate-node-cidrs', value: 'false' }]);
-    // No podSubnet (a cluster built without one): nothing to keep in step with.
-    const none = 'apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nnetworking:\n  serviceSubnet: 10.96.0.0/12\n';
-    expect(kubeadmClusterConfiguration(none, '10.32.0.0/11', false)).toBe(none);
-  });
-
-  it('flags: replace either form, append when missing', () => {
-    expect(withFlag(['kube-proxy', '--cluster-cidr=a', '--v=2'], 'cluster-cidr', 'b')).toEqual(['kube-proxy', '--cluster-cidr=b', '--v=2']);
-    expect(withFlag(['kube-proxy', '--cluster-cidr', 'a'], 'cluster-cidr', 'b')).toEqual(['kube-proxy', '--cluster-cidr=b']);
-    expect(withFlag(['kube-proxy'], 'cluster-cidr', 'b')).toEqual(['kube-proxy', '--cluster-cidr=b']);
   });
 });
 

@@ -13,6 +13,9 @@ import { typhaReplicasFor } from '../src/model/calico-settings';
 import { probeNetworks } from '../src/model/probe-targets';
 import { ownedWeaveObjects } from '../src/model/adopted-objects';
 import type { StepModel } from '../src/model/step-model';
+import { switchSets } from '../src/model/switch-sets';
+import type { Migration } from '../src/config/types';
+import type { StepState } from '../src/steps/steps';
 import { loadPlan } from '../src/plan/migration-plan';
 import { demoWorkspace, editConfig, setStep, type Workspace } from './support/workspace';
 import * as fs from 'fs';
@@ -27,6 +30,17 @@ const conv = (c: NodeConvergence) => [
 ].filter(Boolean).join(':');
 const node = (n: NodeState) => `${n.name} w${n.wave}${n.controlPlane ? ' cp' : ''} ${n.network}${n.switched ? ' switched' : ''} ${n.firstConflist}${n.drainedOnSwitch ? ' drained' : ''}${n.weaveLeftoversRemoved ? ' clean' : ''}${n.drainLanes ? ` lanes=${n.drainLanes}` : ''} [${n.convergences.map(conv).join(' ')}]`;
 const sets = (m: StepModel) => m.switchSets.map((s) => `${s.name} ${s.nodes?.join(',') ?? '*'} ${conv(s.convergence)}${s.drainLanes ? ` lanes=${s.drainLanes}` : ''}`);
+
+/** The demo with kubelet restarts on and worker-3 (wave 2, beside worker-2 on containerd) on `runtime`. */
+function restartsWithWorker3On(runtime: string): Workspace {
+  const ws = demoWorkspace();
+  editConfig(ws, (d) => (d.spec.nodes.restartKubelet = true));
+  const file = path.join(ws.cluster, 'nodes.yaml');
+  const doc = YAML.parse(fs.readFileSync(file, 'utf8'));
+  doc.nodes.find((n: { name: string }) => n.name === 'worker-3').containerRuntime = runtime;
+  fs.writeFileSync(file, YAML.stringify(doc));
+  return ws;
+}
 
 function modelAt(ws: Workspace, step: string): StepModel {
   setStep(ws, step);
@@ -193,12 +207,7 @@ describe('settings', () => {
   });
 
   it('restarts on, a wave that mixes runtimes: one set per runtime, a newcomer restarts nothing (its runtime unknown)', () => {
-    const ws = demoWorkspace();
-    editConfig(ws, (d) => (d.spec.nodes.restartKubelet = true));
-    const file = path.join(ws.cluster, 'nodes.yaml');
-    const doc = YAML.parse(fs.readFileSync(file, 'utf8'));
-    doc.nodes.find((n: { name: string }) => n.name === 'worker-3').containerRuntime = 'cri-o://1.30.4';
-    fs.writeFileSync(file, YAML.stringify(doc));
+    const ws = restartsWithWorker3On('cri-o://1.30.4');
     const m = modelAt(ws, 'nodes-2');
     expect(sets(m).filter((s) => s.includes('wave-2'))).toEqual([
       'cni-migrate-switch-wave-2-containerd worker-2 wave:calico-first:20-calico.conflist:drain600:restart-containerd lanes=1',
@@ -212,6 +221,44 @@ describe('settings', () => {
   it('the Weave objects GitOps owns leave out the weave-net ConfigMap (Weave\'s own peer list, which it rewrites)', () => {
     const obj = (kind: string, name: string) => ({ apiVersion: 'v1', kind, metadata: { name, namespace: 'kube-system' } });
     expect(ownedWeaveObjects([obj('ConfigMap', 'weave-net'), obj('DaemonSet', 'weave-net'), obj('ConfigMap', 'other')]).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['DaemonSet/weave-net', 'ConfigMap/other']);
+  });
+});
+
+describe('settings read from the snapshot', () => {
+  it('the cluster CIDR value at each phase: the supernet, then Calico\'s alone once allocation is turned off', () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => (d.spec.controlPlane.disableNodeCidrAllocation = true));
+    expect(['calico', 'cluster-cidr', 'weave-removed', 'finalized'].map((s) => modelAt(ws, s).clusterCidr.value)).toEqual([undefined, '10.32.0.0/11', '10.32.0.0/11', '10.48.0.0/12']);
+  });
+
+  it('Felix\'s iptables backend: as configured, else NFT when kube-proxy runs nftables, else Auto', () => {
+    const ws = demoWorkspace();
+    editConfig(ws, (d) => delete d.spec.calico.iptablesBackend);
+    expect(modelAt(ws, 'calico').calico.coexistence.iptablesBackend).toBe('Auto');
+    const file = path.join(ws.cluster, 'control-plane', 'kube-proxy-configmap.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('mode: ""', 'mode: nftables'));
+    expect(fs.readFileSync(file, 'utf8')).toContain('mode: nftables');
+    expect(modelAt(ws, 'calico').calico.coexistence.iptablesBackend).toBe('NFT');
+    editConfig(ws, (d) => (d.spec.calico.iptablesBackend = 'Legacy'));
+    expect(modelAt(ws, 'calico').calico.coexistence.iptablesBackend).toBe('Legacy');
+  });
+
+  it('a node whose runtime is not known names its own set when restarts are on and its wave mixes runtimes', () => {
+    const ws = restartsWithWorker3On('docker://24.0.7');
+    expect(sets(modelAt(ws, 'calico')).filter((s) => s.includes('wave-2')).map((s) => s.split(' ').slice(0, 2).join(' '))).toEqual(['cni-migrate-switch-wave-2-containerd worker-2', 'cni-migrate-switch-wave-2-unknown worker-3']);
+  });
+});
+
+describe('switch sets from Calico\'s final name on', () => {
+  const final = (desired: NodeConvergence['desired']): NodeConvergence => ({ role: 'final', desired, calicoConfName: '10-calico.conflist' });
+  const n = (name: string, c: NodeConvergence[]) => ({ name, wave: 1, convergences: c }) as unknown as NodeState;
+  const finalState = { calicoInstalled: true, calicoFinalName: true } as StepState;
+
+  it('one set for every node, none for an empty inventory, and a refusal when the nodes\' final switches differ', () => {
+    expect(switchSets({} as Migration, [], [n('a', [final('calico-first')]), n('b', [final('calico-first')])], finalState)).toEqual([{ name: 'cni-migrate-switch-all', convergence: final('calico-first') }]);
+    expect(switchSets({} as Migration, [], [], finalState)).toEqual([]);
+    expect(() => switchSets({} as Migration, [], [n('a', [final('calico-first')]), n('b', [final('calico-native')])], finalState))
+      .toThrow(`the final convergence differs between nodes: ${JSON.stringify(final('calico-first'))} / ${JSON.stringify(final('calico-native'))}`);
   });
 });
 
