@@ -137,6 +137,29 @@ describe('writeTreesAtomically', () => {
     expect(state().gitops).toEqual({ 'application.yaml': 'new' });
   });
 
+  it('creates a target whose parent folders do not exist yet', () => {
+    const { root } = setup();
+    const deep = path.join(root, 'a', 'b', 'dist');
+    writeTreesAtomically([{ dir: deep, files: new Map([['x.yaml', 'x']]) }], { stateDir: root });
+    expect(tree(deep)).toEqual({ 'x.yaml': 'x' });
+    expect(fs.readdirSync(path.join(root, 'a', 'b'))).toEqual(['dist']);
+  });
+
+  it('names the first refused file in sorted order, whatever order the tree lists them in', () => {
+    const { put } = setup();
+    expect(() => put('new', [['z/../../z.yaml', 'x'], ['../a.yaml', 'x']])).toThrow('refusing to write outside the output folder: "../a.yaml"');
+  });
+
+  it('undoing a swap of a target that did not exist before removes it again and moves nothing back', () => {
+    const { root, dist, gitops, state } = setup();
+    writeTreesAtomically([{ dir: gitops, files: new Map([['b.yaml', 'old']]) }], { stateDir: root });
+    mockFaults.rename = (from, to) => {
+      if (to === gitops && from.includes('-new-')) throw Object.assign(new Error('EIO'), { code: 'EIO' });
+    };
+    expect(() => writeTreesAtomically([{ dir: dist, files: new Map([['a.yaml', 'new']]) }, { dir: gitops, files: new Map([['b.yaml', 'new']]) }], { stateDir: root })).toThrow('EIO');
+    expect(state()).toEqual({ dist: '(missing)', gitops: { 'b.yaml': 'old' }, beside: [] });
+  });
+
   it('a failed swap of a target that did not exist before leaves it missing, the other as it was', () => {
     const { root, dist, gitops, state } = setup();
     writeTreesAtomically([{ dir: dist, files: new Map([['a.yaml', 'old']]) }], { stateDir: root });
@@ -174,6 +197,18 @@ describe('completeInterruptedSwitch', () => {
     expect(completeInterruptedSwitch(root)).toBe(false);
   });
 
+  it('completes a switch whose targets did not exist before (nothing to move aside)', () => {
+    const { root, state } = setup();
+    const swaps = ['dist', 'gitops'].map((n) => ({ dir: path.join(root, n), tmp: path.join(root, `.${n}-new-1-2`), old: path.join(root, `.${n}-old-1-2`) }));
+    for (const sw of swaps) {
+      fs.mkdirSync(sw.tmp);
+      fs.writeFileSync(path.join(sw.tmp, 'new.yaml'), 'new');
+    }
+    fs.writeFileSync(path.join(root, JOURNAL_FILE), JSON.stringify(swaps));
+    expect(completeInterruptedSwitch(root)).toBe(true);
+    expect(state()).toEqual({ dist: { 'new.yaml': 'new' }, gitops: { 'new.yaml': 'new' }, beside: [] });
+  });
+
   it('is what every write does first', () => {
     const { root, dist, state } = killedHalfWay();
     let gitopsWhenStaged: unknown;
@@ -204,7 +239,7 @@ describe('leftovers of killed runs', () => {
   it('removes exactly the staged and old trees of the targets, nothing else beside them', () => {
     const { root, put } = setup();
     const junk = ['.dist-new-1-2', '.dist-old-33-44', '.gitops-new-5-6'];
-    const kept = ['.dist-new-x', '.dist-other-1-2', '.distx-new-1-2', '.cluster-new-1-2', '.dist-new-1-2-3', 'dist-new-1-2', '.dist-new-1-'];
+    const kept = ['.dist-new-x', '.dist-other-1-2', '.distx-new-1-2', '.cluster-new-1-2', '.dist-new-1-2-3', 'dist-new-1-2', '.dist-new-1-', '.dist-renew-1-2', '.dist-old-1-2x'];
     for (const n of [...junk, ...kept]) {
       fs.mkdirSync(path.join(root, n));
       fs.writeFileSync(path.join(root, n, 'f'), n);
@@ -226,7 +261,8 @@ describe('withLock', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(InputError);
-    expect((error as Error).message).toContain(`another cni-migrate (pid ${process.pid}) is writing beside ${root}`);
+    const e = error as InputError;
+    expect([e.file, e.field, e.problem, e.allowed]).toEqual([path.join(root, LOCK_FILE), '(lock)', `another cni-migrate (pid ${process.pid}) is writing beside ${root}`, 'one synth or snapshot at a time: wait for it, or remove the lock file if that process is not cni-migrate']);
     expect(ran).toBe(false);
     expect(fs.readFileSync(path.join(root, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
   });
