@@ -5,29 +5,13 @@
  * mutation run's instrumentation that is minutes per mutant.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { InputError } from '../src/config/errors';
 import { assertBounded, MAX_INPUT_BYTES, readInputText, readObjectFile } from '../src/config/yaml-file';
+import { refusal, scratchInputs } from './support/input-files';
 
 describe('input limits', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-migrate-limits-'));
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const file = (name: string, text: string) => {
-    const p = path.join(dir, name);
-    fs.writeFileSync(p, text);
-    return p;
-  };
-  /** The parts of the InputError `f` throws. */
-  const refusal = (f: () => unknown) => {
-    try {
-      f();
-    } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      return [e.file, e.field, e.problem, e.allowed];
-    }
-    throw new Error('accepted');
-  };
+  const { dir, file } = scratchInputs('cni-migrate-limits-');
 
   it('refuses a file over the size limit without reading it, and takes one at the limit', () => {
     const big = path.join(dir, 'big.yaml');

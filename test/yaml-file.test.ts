@@ -5,11 +5,10 @@
  * file only (the size and alias-expansion limits: input-limits.test.ts).
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { InputError } from '../src/config/errors';
 import { parseYamlDocument, readInputText, readObjectFile, readYamlFile } from '../src/config/yaml-file';
+import { refusal, scratchInputs } from './support/input-files';
 
 describe('parseYamlDocument', () => {
   it.each([
@@ -41,23 +40,7 @@ describe('parseYamlDocument', () => {
 });
 
 describe('reading input files', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-migrate-inputs-'));
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const file = (name: string, text: string) => {
-    const p = path.join(dir, name);
-    fs.writeFileSync(p, text);
-    return p;
-  };
-  /** The parts of the InputError `f` throws. */
-  const refusal = (f: () => unknown) => {
-    try {
-      f();
-    } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      return [e.file, e.field, e.problem, e.allowed];
-    }
-    throw new Error('accepted');
-  };
+  const { dir, file } = scratchInputs('cni-migrate-inputs-');
 
   it('reads a regular file, and names it as shown in every refusal', () => {
     expect(readInputText(file('a.yaml', 'a: 1\n'), 'cluster/a.yaml')).toBe('a: 1\n');
