@@ -9,8 +9,11 @@
  * - a run that stops is stopped by a gate or a layer that names the fault, PLAN.md of the target
  *   step says how to recover, and doing what it says (fix the cause, retry the Job or let the
  *   kubelet retry the pod, sync again) reaches the target;
- * - at every moment: no node without a network, Calico's CRDs live whenever a node is on Calico,
- *   and no NetworkPolicy while the nodes are split between the networks.
+ * - at every moment, with one workload pod per node that keeps its IP until a drain evicts it: no
+ *   node without a network, Calico's CRDs and calico-node live while a pod has a Calico IP, Weave
+ *   live while a pod has a Weave IP, and no NetworkPolicy while pods of both networks run.
+ * A revert whose target is unsafe (pods left on Calico by a reverted wave, before the policies'
+ * suspension) is refused by the target's gate naming the pods, and goes through once they restart.
  * A commit that changes settings only is applied at every step and changes no node's network.
  */
 import * as fs from 'fs';
@@ -54,12 +57,19 @@ beforeAll(async () => {
 
 const networks = (sim: GitOpsSimulator) => Object.fromEntries(NODES.map((n) => [n, sim.loadedNetwork(n)]));
 
-/** The invariants that hold at every moment, whatever the fault; returns what is violated. */
+/**
+ * The invariants that hold at every moment, whatever the fault, about the pods that run (one
+ * workload pod per node, which keeps its IP until a drain evicts it: GitOpsSimulator.workloads);
+ * returns what is violated.
+ */
 function violations(sim: GitOpsSimulator): string[] {
   const nets = NODES.map((n) => sim.loadedNetwork(n));
   const out = nets.filter((n) => n !== CALICO && n !== 'weave').map((n) => `a node loads ${n}`);
-  if (nets.includes(CALICO) && !sim.liveObjects('CustomResourceDefinition').some((c) => c.metadata.name === 'ippools.crd.projectcalico.org')) out.push('a node is on Calico and its CRDs are gone');
-  if (nets.includes(CALICO) && nets.includes('weave') && sim.liveObjects('NetworkPolicy').length > 0) out.push('NetworkPolicies are in force while the nodes are split between the networks');
+  const pods = [...sim.workloads.values()];
+  if (pods.includes(CALICO) && !sim.liveObjects('CustomResourceDefinition').some((c) => c.metadata.name === 'ippools.crd.projectcalico.org')) out.push('a pod has a Calico IP and Calico\'s CRDs (its IP pools) are gone');
+  if (pods.includes(CALICO) && !sim.liveObjects('DaemonSet').some((d) => d.metadata.name === 'calico-node')) out.push('a pod has a Calico IP and calico-node is gone');
+  if (pods.includes('weave') && !sim.liveObjects('DaemonSet').some((d) => d.metadata.name === 'weave-net')) out.push('a pod has a Weave IP and Weave is gone');
+  if (pods.includes(CALICO) && pods.includes('weave') && sim.liveObjects('NetworkPolicy').length > 0) out.push('NetworkPolicies are in force while pods of both networks run');
   return out;
 }
 
@@ -87,7 +97,7 @@ describe.each(['argocd', 'flux'] as const)('every adjacent pair of steps, forwar
   const at = new Map<string, GitOpsSimulator>();
   const reference = new Map<string, Record<string, string>>();
   beforeAll(() => {
-    const sim = new GitOpsSimulator(NODES, { skipControlPlaneJobs: true });
+    const sim = new GitOpsSimulator(NODES, { skipControlPlaneJobs: true, workloads: true });
     for (const s of STEPS) {
       const r = sim.applyAs(engine, dists.get(engine)!.step.get(s)!);
       expect([s, why(r), stopped(r)]).toEqual([s, '', false]);
@@ -144,6 +154,88 @@ describe.each(['argocd', 'flux'] as const)('every adjacent pair of steps, forwar
       }
     }
   }, 600000);
+
+  // From each state as a revert leaves it (the reverted wave's pods keep their Calico IPs: no
+  // drain on the way back), one step further back: the target is reached when it is safe for the
+  // pods that run, and refused by its gate naming them when it is not; restarting the pods it
+  // names (what the gate's message says) lets the same sync through.
+  const revertsFromReverted = transitions.filter(([from, to]) => STEPS.indexOf(to) < STEPS.indexOf(from) && STEPS.indexOf(from) < STEPS.length - 1);
+  it.each(revertsFromReverted)('%s as a revert leaves it → %s', (from, to) => {
+    const dist = (s: string) => dists.get(engine)!.step.get(s)!;
+    const sim = at.get(STEPS[STEPS.indexOf(from) + 1])!.fork();
+    try {
+      let r = sim.applyAs(engine, dist(from));
+      expect([from, why(r), stopped(r), violations(sim)]).toEqual([from, '', false, []]);
+      const pods = new Set(sim.workloads.values());
+      const target = at.get(to)!;
+      const has = (kind: string, name: string) => target.liveObjects(kind).some((o) => o.metadata.name === name);
+      const unsafe = (pods.has(CALICO) && pods.has('weave') && target.liveObjects('NetworkPolicy').length > 0)
+        || (pods.has(CALICO) && !has('DaemonSet', 'calico-node')) || (pods.has('weave') && !has('DaemonSet', 'weave-net'));
+      r = sim.applyAs(engine, dist(to));
+      expect(violations(sim)).toEqual([]);
+      results.push(`${engine} ${from} (as a revert leaves it) → ${to}: ${unsafe ? 'refused by the gate, recovered' : 'reached'}`);
+      if (unsafe) {
+        expect([!!r.refused, why(r)]).toEqual([true, expect.stringMatching(/shop\/app-\S+ node=/)]);
+        sim.restartWorkloads(...[...why(r).matchAll(/shop\/app-\S+ node=(\S+)/g)].map((m) => m[1]));
+        r = recover(sim, engine, 'none', dist(to));
+      }
+      expect([why(r), stopped(r), networks(sim), violations(sim)]).toEqual(['', false, reference.get(to), []]);
+    } finally {
+      sim.dispose();
+    }
+  }, 600000);
+
+  it('a revert whose target is unsafe is refused by its gate, naming the pods; restarted on Weave, they let it through', () => {
+    const sim = at.get('nodes-1')!.fork();
+    const dist = (s: string) => dists.get(engine)!.step.get(s)!;
+    try {
+      // Reverting the wave takes worker-1 back to Weave without a drain: its pod keeps its Calico IP.
+      let r = sim.applyAs(engine, dist('policies-suspended'));
+      expect([why(r), stopped(r), sim.workloads.get('worker-1'), violations(sim)]).toEqual(['', false, CALICO, []]);
+      // The state before the policies' suspension is unsafe with that pod: its gate refuses the
+      // revert naming the pod, and nothing of the step applies (the policies stay out).
+      r = sim.applyAs(engine, dist('cluster-cidr'));
+      expect(stopped(r)).toBe(true);
+      expect(why(r)).toMatch(/have an IP in the Calico CIDR 10\.48\.0\.0\/12[^]*shop\/app-worker-1 node=worker-1 ip=10\.48\./);
+      expect([sim.liveObjects('NetworkPolicy'), violations(sim)]).toEqual([[], []]);
+      // PLAN.md of the target says what to do for a refused gate; the pod restarted on Weave (as
+      // the gate's message says), the same sync goes through and the policies come back.
+      expect(fs.readFileSync(path.join(dist('cluster-cidr'), 'PLAN.md'), 'utf8')).toContain('## If this step is stuck');
+      sim.restartWorkloads('worker-1');
+      r = recover(sim, engine, 'none', dist('cluster-cidr'));
+      expect([why(r), stopped(r), sim.workloads.get('worker-1'), sim.liveObjects('NetworkPolicy').length, violations(sim)]).toEqual(['', false, 'weave', 12, []]);
+    } finally {
+      sim.dispose();
+    }
+  });
+
+  it('drift at a node step is put back without running the gate (Argo CD\'s self-heal skips hooks; Flux keeps its Complete gate Job), moving no node or pod', () => {
+    const sim = at.get('nodes-2')!.fork();
+    try {
+      // The gate would refuse now (calico-node NotReady on worker-1, of a switched wave); drift
+      // correction of the same revision must not need it.
+      sim.calicoNotReady.add('worker-1');
+      const before = { nets: networks(sim), pods: new Map(sim.workloads) };
+      const gateRuns = () => sim.runs.filter((x) => x.node === '(gate)').length;
+      const gatesBefore = gateRuns();
+      sim.deleteLive('DaemonSet', 'cni-migrate-switch-wave-2');
+      const r = sim.applyAs(engine, dists.get(engine)!.step.get('nodes-2')!, { selfHeal: true });
+      expect([why(r), stopped(r), gateRuns() - gatesBefore]).toEqual(['', false, 0]);
+      expect(sim.liveObjects('DaemonSet').map((d) => d.metadata.name)).toContain('cni-migrate-switch-wave-2');
+      // Which is what a new commit (a full sync) could not do: its gate refuses.
+      const full = sim.fork();
+      try {
+        full.deleteLive('Job', sim.liveObjects('Job').find((j) => j.metadata.labels?.['app.kubernetes.io/component'] === 'gate')?.metadata.name ?? '-');
+        const refused = full.applyAs(engine, dists.get(engine)!.step.get('nodes-2')!);
+        expect([!!refused.refused, why(refused)]).toEqual([true, expect.stringMatching(/worker-1/)]);
+      } finally {
+        full.dispose();
+      }
+      expect([networks(sim), sim.workloads, violations(sim)]).toEqual([before.nets, before.pods, []]);
+    } finally {
+      sim.dispose();
+    }
+  });
 
   it.each(STEPS)('a settings-only commit at %s is applied and moves no node', (step) => {
     const sim = at.get(step)!.fork();

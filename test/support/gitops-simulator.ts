@@ -83,6 +83,16 @@ export class GitOpsSimulator {
   private layerOf = new Map<string, string>();
   /** Networks seen right after an injected crash, which must never be NONE or BROKEN. */
   public readonly afterCrash: { job: string; node: string; network: string }[] = [];
+  /**
+   * With opts.workloads: per node, the network of its one workload pod (shop/app-<node>). A pod
+   * keeps the IP it started with (containerd's CRI plugin runs CNI ADD only when it creates the
+   * sandbox: RunPodSandbox, setupPodNetwork in pkg/cri/server/sandbox_run.go; shared/research/
+   * harness.md shows it on real containerd: a pod created before the switch keeps its Weave IP),
+   * so it moves to another network only when evicted: a drain that succeeds, after which it starts
+   * again on the network its node then loads. The gates list these pods (PodList.json), as they
+   * would list the API's.
+   */
+  public readonly workloads = new Map<string, string>();
 
   /**
    * @param opts.crashAt every Job's first attempt runs the script with a crash point N (see
@@ -92,7 +102,7 @@ export class GitOpsSimulator {
    * skipGates: record every gate as passed without running it, for tests about the node scripts
    * alone (the crash-point walks), which run hundreds of steps.
    */
-  constructor(nodes: readonly string[], private readonly opts: { crashAt?: number; controlPlane?: ControlPlaneSeed; skipControlPlaneJobs?: boolean; skipGates?: boolean } = {}) {
+  constructor(nodes: readonly string[], private readonly opts: { crashAt?: number; controlPlane?: ControlPlaneSeed; skipControlPlaneJobs?: boolean; skipGates?: boolean; workloads?: boolean } = {}) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-sim-'));
     this.store = path.join(this.root, '.api');
     this.kubelet = path.join(this.root, '.manifests');
@@ -113,7 +123,25 @@ export class GitOpsSimulator {
       this.nodeDirs.set(n, dir);
       // Its Node object, which the drain steps cordon, mark and uncordon through the stand-in kubectl.
       fs.writeFileSync(path.join(this.store, `Node.default.${n}.json`), JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: n, annotations: {} }, spec: {} }, null, 2));
+      if (opts.workloads) this.workloads.set(n, this.loadedNetwork(n));
     }
+    if (opts.workloads) this.publishWorkloads();
+  }
+
+  /** The workload pods as the API lists them: IPs in Weave's 10.32.0.0/12 or Calico's 10.48.0.0/12 (the demo's ranges). */
+  private publishWorkloads(): void {
+    const base: Record<string, string> = { weave: '10.32', 'k8s-pod-network': '10.48' };
+    this.setPods([...this.workloads].map(([node, net], i) => ({
+      metadata: { namespace: 'shop', name: `app-${node}`, labels: { app: 'shop' } },
+      spec: { nodeName: node },
+      status: { phase: 'Running', podIP: `${base[net] ?? '192.0'}.${Math.floor(i / 250)}.${(i % 250) + 2}` },
+    })));
+  }
+
+  /** The operator deletes the workload pods of `nodes`: each starts again on the network its node loads. */
+  restartWorkloads(...nodes: string[]): void {
+    for (const n of nodes) this.workloads.set(n, this.loadedNetwork(n));
+    this.publishWorkloads();
   }
 
   /**
@@ -345,6 +373,11 @@ export class GitOpsSimulator {
     return failedJobs.map((j) => j.metadata.name);
   }
 
+  /** Someone deletes a live object by hand (kubectl delete); a DaemonSet's pods go with it, the node files stay. */
+  deleteLive(kind: string, name: string): void {
+    for (const [k, o] of [...this.live]) if (o.kind === kind && o.metadata.name === name) this.live.delete(k);
+  }
+
   /** The kubelet retries the failed pods of our DaemonSets (their restartPolicy). Returns the runs that fail again. */
   retryFailedPods(): JobRun[] {
     return this.liveObjects('DaemonSet').filter(isOurSet).flatMap((ds) => [...(this.unhealthy.get(key(ds)) ?? [])].filter((n) => this.nodeDirs.has(n)).map((n) => this.runSetPod(ds, n))).filter((r) => r.code !== 0);
@@ -370,6 +403,7 @@ export class GitOpsSimulator {
       unhealthy: new Map([...this.unhealthy].map(([k, s]) => [k, new Set(s)])),
       failOnce: new Set(this.failOnce),
       layerOf: new Map(this.layerOf),
+      workloads: new Map(this.workloads),
     });
     return twin;
   }
@@ -396,14 +430,18 @@ export class GitOpsSimulator {
    *   one is re-applied unchanged, and never runs again);
    * - each layer prunes what left it, at its own apply, and skips prune: disabled.
    */
-  applyAs(engine: 'argocd' | 'flux', distDir: string): EngineApply {
+  applyAs(engine: 'argocd' | 'flux', distDir: string, opts: { selfHeal?: boolean } = {}): EngineApply {
     const layers = readDistLayers(distDir);
     const desired = layers.flatMap((l) => l.objects);
     this.applying = desired;
     const failed: JobRun[] = [];
     const isHook = (o: Obj) => !!(o.metadata as any).annotations?.['argocd.argoproj.io/hook'];
     const gate = desired.find(isGate);
-    if (gate) {
+    // Argo CD's self-heal of a revision already synced is a sync of the OutOfSync objects only
+    // (argo-cd controller/appcontroller.go autoSync: with alreadyAttempted && selfHeal, each
+    // non-Synced resource goes into op.Sync.Resources), and a sync of selected resources skips
+    // hooks (gitops-engine pkg/sync/sync_context.go skipHooks: isSelectiveSync): no gate runs.
+    if (gate && !(engine === 'argocd' && opts.selfHeal)) {
       const run = engine === 'argocd' || !this.live.has(key(gate));
       if (engine === 'flux') {
         this.live.set(key(gate), gate);
@@ -580,6 +618,7 @@ export class GitOpsSimulator {
     // NODE_NAME from the downward API (a DaemonSet's pod) is the node it runs on.
     const envOf = (c: Obj): Record<string, string> => Object.fromEntries((c.env as any[] ?? []).map((e) => [e.name, e.name === 'VERDICT_FILE' ? path.join(work, 'verdict') : e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName' ? node : e.value]));
     let log = '';
+    let evicted = false;
     for (const c of containers) {
       let r: { code: number; log: string };
       if (c.name === 'inspect') r = runScript(this.scriptOf(c, job), { ...envOf(c), CNI_DIR: this.nodeDirs.get(node)! });
@@ -594,8 +633,15 @@ export class GitOpsSimulator {
         r = runScript(this.scriptOf(c, job), scriptEnv);
       } else continue;
       log += r.log;
-      if (r.code !== 0) return this.record(job, node, r.code, log);
+      // Evicted by the drain: the workload pod starts again once the pod's steps are done (or
+      // failed: the kubelet does not wait for them), on the network the node then loads.
+      if (c.name === 'drain' && r.code === 0 && this.workloads.has(node)) evicted = true;
+      if (r.code !== 0) {
+        if (evicted) this.restartWorkloads(node);
+        return this.record(job, node, r.code, log);
+      }
     }
+    if (evicted) this.restartWorkloads(node);
     return this.record(job, node, 0, log);
   }
 }
