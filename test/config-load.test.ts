@@ -12,6 +12,7 @@ import { BUILTIN_RELEASE_LINES, releaseLine } from '../src/config/calico-version
 import { InputError, pointerToPath, showValue } from '../src/config/errors';
 import { DEFAULT_CALICO_VERSION, loadMigrationFile, loadMigrationText, resolveMigration } from '../src/config/load';
 import { MIGRATION_SCHEMA } from '../src/config/schema';
+import { refusal as inputRefusal } from './support/input-files';
 
 const MINIMAL = {
   apiVersion: 'cni-migrate.io/v1alpha1',
@@ -33,14 +34,9 @@ const resolve = (edit: (d: Doc) => void, base: object = MINIMAL) => {
 };
 /** The refusal of `edit`, as its parts; fails the test when the document is accepted. */
 function refusal(edit: (d: Doc) => void, base: object = MINIMAL): { field: string; problem: string; allowed?: string } {
-  try {
-    resolve(edit, base);
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    expect(e.file).toBe('migration.yaml');
-    return { field: e.field, problem: e.problem, ...(e.allowed !== undefined ? { allowed: e.allowed } : {}) };
-  }
-  throw new Error('accepted');
+  const [file, field, problem, allowed] = inputRefusal(() => resolve(edit, base));
+  expect(file).toBe('migration.yaml');
+  return { field, problem, ...(allowed !== undefined ? { allowed } : {}) };
 }
 const at = (keys: (string | number)[], value: unknown) => (d: Doc) => {
   let o = d;
@@ -337,14 +333,7 @@ describe('loading migration.yaml', () => {
   ])('refuses the manifest %s, naming it as the user named the file', (manifest, problem) => {
     const { file, write } = repo();
     write(manifest);
-    let error: InputError | undefined;
-    try {
-      loadMigrationFile(file, 'clusters/prod/migration.yaml');
-    } catch (e) {
-      error = e as InputError;
-    }
-    expect(error).toBeInstanceOf(InputError);
-    expect([error!.file, error!.field, error!.problem, error!.allowed]).toEqual(['clusters/prod/migration.yaml', 'spec.calico.manifest', `${JSON.stringify(manifest)} ${problem}`, 'a path to calico.yaml, relative to migration.yaml, inside the repository']);
+    expect(inputRefusal(() => loadMigrationFile(file, 'clusters/prod/migration.yaml'))).toEqual(['clusters/prod/migration.yaml', 'spec.calico.manifest', `${JSON.stringify(manifest)} ${problem}`, 'a path to calico.yaml, relative to migration.yaml, inside the repository']);
   });
 
   it('refuses a manifest that is a link out of the repository, and lets a dangling link inside it through to the reader', () => {
