@@ -12,7 +12,7 @@ import { NetworkPolicies } from './constructs/network-policies';
 import { PolicyFreeze } from './constructs/policy-freeze';
 import { NodeSwitchRbac } from './constructs/node-switch-rbac';
 import { NodeSwitchSet } from './constructs/node-switch-set';
-import { NODE_SET_LABEL, POD_SPEC_LABEL } from './kube/names';
+import { NODE_SET_LABEL, POD_SPEC_LABEL, PROBE_NAMESPACE } from './kube/names';
 import type { ExpectedJob, ExpectedSet } from './cluster/status';
 import { StepGate } from './constructs/step-gate';
 import { StepHealthy } from './constructs/step-healthy';
@@ -146,7 +146,12 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
 
   if (spec.gitops.engine === 'argocd' && model.step.kind !== 'adopt') {
     // With the gate, the other hook of a step: the probe layer stays the probe's alone.
-    new StepHealthy(charts.get('00-gate')!, 'StepHealthy', { image: spec.images.shell });
+    new StepHealthy(charts.get('00-gate')!, 'StepHealthy', {
+      kubectlImage: spec.images.kubectl,
+      namespaces: model.probe.length > 0 ? ['kube-system', PROBE_NAMESPACE] : ['kube-system'],
+      // A drain of a switch DaemonSet may be in flight when the hook starts.
+      timeoutSeconds: spec.nodes.drainTimeoutSeconds + 240,
+    });
   }
   if (spec.gitops.engine === 'argocd') {
     for (const l of LAYERS) annotateSyncWave(charts.get(l.id as LayerId)!, l);

@@ -1,7 +1,8 @@
 /**
  * Issue 12's matrix: for both engines, every adjacent pair of steps, forward and back, with one
  * fault at a time, applied as the engine applies a commit (GitOpsSimulator.applyAs: Argo CD's
- * PreSync gate and sync waves with ApplyOutOfSyncOnly, pruning after the last wave; Flux's
+ * PreSync gate, sync waves with ApplyOutOfSyncOnly, pruning inside the waves in reverse wave
+ * order and the PostSync hook; Flux's
  * Kustomization per layer with dependsOn, wait and per-layer pruning). For each run:
  * - a target the fault does not touch is reached, with every node on the network a clean walk
  *   has there; a revert is held by calico-node's health only where its target has pods of both
@@ -142,6 +143,29 @@ describe.each(['argocd', 'flux'] as const)('every adjacent pair of steps, forwar
             expect([cell, Object.values(reference.get(to)!).includes(CALICO), reference.get(to)![FAULTY] === reference.get(from)![FAULTY]]).toEqual([cell, true, true]);
           }
           results.push(`${engine} ${cell}: stopped at ${r.refused ? 'the gate' : r.waitingAt!.layer}, recovered`);
+          if (engine === 'argocd') {
+            // The same commit synced again with the cause still there: Argo CD's own retries of a
+            // failed operation (syncPolicy.retry, limit 5), or a sync started again after
+            // `terminate-op` ended one that waited. A retry starts the sync afresh (argo-cd
+            // controller/appcontroller.go processRequestedAppOperation: `state.SyncResult = nil`,
+            // so gitops-engine's sync context has no results and creates the PreSync gate again),
+            // and ApplyOutOfSyncOnly skips what is unchanged, the stuck DaemonSet or failed Job
+            // too; the kubelet retries failed pods of DaemonSets in between. None of these syncs
+            // may end Succeeded before the step is reached (the PostSync hook step-healthy.sh
+            // sees what the sync skipped; without it, nodes-2 → nodes-3 with a blocked drain
+            // ended Succeeded with worker-gpu-1 still on Weave).
+            const retried = sim.fork();
+            try {
+              for (let attempt = 1; attempt <= 5; attempt++) {
+                retried.retryFailedPods();
+                const rr = retried.applyAs(engine, dist);
+                expect([cell, attempt, violations(retried)]).toEqual([cell, attempt, []]);
+                if (!stopped(rr)) expect([cell, attempt, networks(retried)]).toEqual([cell, attempt, reference.get(to)]);
+              }
+            } finally {
+              retried.dispose();
+            }
+          }
           r = recover(sim, engine, fault, dist);
           expect([cell, violations(sim)]).toEqual([cell, []]);
         } else {

@@ -63,7 +63,9 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
       const text = section(step)!;
       const gate = at(step).layer('00-gate').find((o) => o.kind === 'Job' && o.metadata.labels?.['app.kubernetes.io/component'] === 'gate');
       if (engine === 'argocd') {
-        expect([step, text.match(/`argocd app sync cni-migrate-demo`/g)?.length]).toEqual([step, gate ? 2 : 1]);
+        // Retry a failed Job, re-run a refused gate, re-run the PostSync hook once what it names is fixed.
+        expect([step, text.match(/`argocd app sync cni-migrate-demo`/g)?.length]).toEqual([step, gate ? 3 : 2]);
+        expect(text).toContain('**The PostSync hook `step-healthy` failed**');
         expect(text).toContain('`argocd app terminate-op cni-migrate-demo`');
         expect(text).not.toContain('flux ');
       } else {
@@ -187,13 +189,18 @@ describe.each(['argocd', 'flux'] as const)('synth with %s', (engine) => {
         expect([o.step, hooks]).toEqual([o.step, []]);
         continue;
       }
-      expect([o.step, hooks.map((h) => h.kind)]).toEqual([o.step, ['Job']]);
-      const pod = hooks[0].spec.template.spec;
-      // It only says so: no token, no host access, no privilege.
-      expect(pod.automountServiceAccountToken).toBe(false);
-      expect(pod.hostNetwork ?? pod.hostPID ?? pod.volumes).toBeUndefined();
+      // The Job, its script, and a read-only account that lists our DaemonSets and Jobs.
+      const roles = o.step === 'finalized' ? 1 : 2;
+      expect([o.step, hooks.map((h) => h.kind).sort()]).toEqual([o.step, ['ConfigMap', 'Job', ...Array(roles).fill('Role'), ...Array(roles).fill('RoleBinding'), 'ServiceAccount'].sort()]);
+      const job = hooks.find((h) => h.kind === 'Job');
+      const pod = job.spec.template.spec;
+      // Its token lists; no host access, no privilege.
+      expect([pod.automountServiceAccountToken, pod.serviceAccountName]).toEqual([true, 'cni-migrate-step-healthy']);
+      expect(pod.hostNetwork ?? pod.hostPID ?? pod.hostIPC).toBeUndefined();
+      expect(pod.volumes.every((v: any) => !v.hostPath)).toBe(true);
       expect(pod.containers[0].securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false });
-      expect(pod.containers[0].command[2]).toBe('echo "every object of this step is applied and healthy"');
+      expect(pod.containers[0].command[1]).toMatch(/\/step-healthy\.sh$/);
+      for (const r of hooks.filter((h) => h.kind === 'Role')) expect(r.rules.flatMap((x: any) => x.verbs)).toEqual(['list', 'list']);
     }
   });
 

@@ -225,8 +225,8 @@ describe('synth at weave-removed', () => {
   it('argocd: the gate and its RBAC are PreSync hooks', async () => {
     const layer = (await layers('argocd')).filter((m) => m.file.startsWith('00-gate/'));
     // Beside the gate, only the PostSync hook that ends the sync once all is healthy.
-    const healthy = layer.filter((m) => m.obj.metadata.labels?.['app.kubernetes.io/component'] === 'step-healthy');
-    expect(healthy.map((m) => [m.obj.kind, m.obj.metadata.annotations['argocd.argoproj.io/hook']])).toEqual([['Job', 'PostSync']]);
+    const healthy = layer.filter((m) => m.obj.metadata.annotations?.['argocd.argoproj.io/hook'] === 'PostSync');
+    expect(healthy.map((m) => m.obj.kind).sort()).toEqual(['ConfigMap', 'Job', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount']);
     const gate = layer.filter((m) => !healthy.includes(m));
     // The gate's script travels with it, as a hook too.
     expect(gate.map((m) => m.obj.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Job', 'ServiceAccount']);

@@ -51,6 +51,7 @@ export function stuckSteps(gitops: GitOpsSpec, base: string, gateJob?: { readonl
     out.push(`**A Job failed** (\`cni-migrate status\` names it, with its log command): fix the cause, then \`kubectl delete job --namespace=<namespace> <job>\` and \`argocd app sync ${base}${appNamespaceFlag(gitops)}\`. Argo CD re-applies a failed Job as it is, and its automated sync does not try a commit whose sync failed again.`);
     if (gateJob) out.push(`**The gate refused** (the PreSync hook \`${gateJob.name}\` failed; nothing else of the step was applied): its log says what must change. Once it holds, \`argocd app sync ${base}${appNamespaceFlag(gitops)}\` runs the gate again; or revert the step commit.`);
     out.push(SWITCH_POD_FAILS);
+    out.push(`**The PostSync hook \`step-healthy\` failed** (everything of the step was applied; the operation is Failed): its log names each DaemonSet or Job of the step that is not healthy, also those this sync left as they were. Fix each as above, then \`argocd app sync ${base}${appNamespaceFlag(gitops)}\` runs the hook again.`);
     out.push(`**The sync waits for health that does not come**: \`argocd app terminate-op ${base}${appNamespaceFlag(gitops)}\` ends the operation; then \`git revert\` the step commit and push. The revert applies only what it changes, so what is unhealthy does not hold it back.`);
   } else {
     const ks = (layer: string) => layerKustomizationName(base, layer);

@@ -57,6 +57,8 @@ export interface EngineApply {
    * why; absent when every layer was applied and is healthy (the step reached its state).
    */
   readonly waitingAt?: { readonly layer: string; readonly unhealthy: readonly string[] };
+  /** Argo CD: the objects it pruned (kind/namespace/name), in the order it deleted them. */
+  readonly pruned?: readonly string[];
 }
 
 export class GitOpsSimulator {
@@ -292,15 +294,20 @@ export class GitOpsSimulator {
     // Our DaemonSets as the cluster runs them now (the step before this one's): the calico gate
     // reads them to tell a revert.
     for (const ds of this.liveObjects('DaemonSet').filter(isOurSet)) fs.writeFileSync(path.join(this.store, `DaemonSet.kube-system.${ds.metadata.name}.json`), JSON.stringify(ds));
+    return this.runApiJob(job, '(gate)');
+  }
+
+  /** An API-side Job's containers in order (the kubectl image, the stand-in kubectl over the store); the first that fails fails it. */
+  private runApiJob(job: Obj, node: string, extraEnv: Record<string, string> = {}): JobRun {
     let log = '';
     for (const c of job.spec.template.spec.containers as any[]) {
       const work = fs.mkdtempSync(path.join(this.root, '.work-'));
       const env = this.mountedEnv(c, job, work);
-      const r = runScript(this.scriptOf(c, job), { ...env, FAKE_KUBE_STORE: this.store, WORK_DIR: work }, undefined, 'kubectl');
+      const r = runScript(this.scriptOf(c, job), { ...env, ...extraEnv, FAKE_KUBE_STORE: this.store, WORK_DIR: work }, undefined, 'kubectl');
       log += r.log;
-      if (r.code !== 0) return this.record(job, '(gate)', r.code, log);
+      if (r.code !== 0) return this.record(job, node, r.code, log);
     }
-    return this.record(job, '(gate)', 0, log);
+    return this.record(job, node, 0, log);
   }
 
   /** A Node object as stored (annotations, cordon, taints), Ready with room for pods. */
@@ -418,7 +425,12 @@ export class GitOpsSimulator {
    *   are missing) are applied, and a wave waits for the health of those alone before the next;
    *   a Failed Job is Degraded (pkg/health/health_job.go), a DaemonSet with a pod not Ready is
    *   Progressing, so the operation stops there;
-   * - pruning comes after every wave is applied and healthy, and skips Prune=false;
+   * - pruning is part of the waves, not after them (sync_context.go getSyncTasks, "for prune tasks,
+   *   modify the waves for proper cleanup i.e reverse of sync wave"): a prune task takes the wave of
+   *   the live object, then the distinct prune waves are swapped end for end (the object of the
+   *   highest wave is pruned in the lowest prune wave), PruneLast moves it after the last sync wave;
+   *   within a wave tasks are ordered by kind and name (sync_tasks.go Less), and a wave prunes even
+   *   when a later wave then stops the operation. Prune skips Prune=false (pruneObject);
    * - the PostSync hook only logs a line, and is left out here.
    *
    * Flux (kustomize-controller docs/spec/v1/kustomizations.md, "Dependencies", "Wait", "Prune"):
@@ -451,7 +463,18 @@ export class GitOpsSimulator {
       if (r && r.code !== 0) return { failed: [r], refused: r, waitingAt: { layer: '00-gate', unhealthy: [`Job ${gate.metadata.name} failed`] } };
       if (!r && this.unhealthy.has(key(gate))) return { failed: [], refused: this.runs.filter((x) => x.job === gate.metadata.name).pop(), waitingAt: { layer: '00-gate', unhealthy: [`Job ${gate.metadata.name} failed`] } };
     }
+    const prunes = engine === 'argocd' ? this.argoPruneWaves(new Set(desired.map(key)), layers) : new Map<number, string[]>();
+    const pruned: string[] = [];
+    const pruneWave = (wave: number) => {
+      for (const k of prunes.get(wave) ?? []) {
+        this.live.delete(k);
+        pruned.push(k);
+      }
+      prunes.delete(wave);
+    };
     for (const layer of layers) {
+      const wave = layerWave(layer.id);
+      if (engine === 'argocd') for (const w of [...prunes.keys()].sort((a, b) => a - b)) if (w < wave) pruneWave(w);
       const objects = layer.objects.filter((o) => o !== gate && !(engine === 'argocd' && isHook(o)));
       const changed = objects.filter((o) => JSON.stringify(this.live.get(key(o))) !== JSON.stringify(o));
       const applied = engine === 'argocd' ? changed : objects;
@@ -470,15 +493,80 @@ export class GitOpsSimulator {
         const names = new Set(layer.objects.map(key));
         for (const [k, o] of [...this.live]) if (this.layerOf.get(k) === layer.id && !names.has(k) && !keptOnPrune(o)) this.live.delete(k);
       }
+      if (engine === 'argocd') pruneWave(wave);
       const watched = engine === 'argocd' ? applied : layer.id === '10-calico' ? [] : objects;
       const unhealthy = watched.map((o) => this.unhealthyReason(o)).filter((x): x is string => !!x);
-      if (unhealthy.length) return { failed, waitingAt: { layer: layer.id, unhealthy } };
+      if (unhealthy.length) return { failed, waitingAt: { layer: layer.id, unhealthy }, pruned };
     }
-    if (engine === 'argocd') {
-      const names = new Set(desired.map(key));
-      for (const [k, o] of [...this.live]) if (!names.has(k) && !keptOnPrune(o)) this.live.delete(k);
+    for (const w of [...prunes.keys()].sort((a, b) => a - b)) pruneWave(w);
+    // PostSync hooks run once the Sync phase is done (a selective sync, self-heal's, skips them).
+    const postSync = engine === 'argocd' && !opts.selfHeal ? desired.filter((o) => o.kind === 'Job' && (o.metadata as any).annotations?.['argocd.argoproj.io/hook'] === 'PostSync') : [];
+    for (const hook of postSync) {
+      const r = this.runPostSync(hook);
+      if (r.code !== 0) return { failed: [...failed, r], waitingAt: { layer: 'PostSync', unhealthy: [`PostSync hook ${hook.metadata.name} failed: ${r.log.trim()}`] }, pruned };
     }
-    return { failed };
+    return { failed, pruned };
+  }
+
+  /**
+   * Argo CD's PostSync hook (step-healthy.sh), run against our DaemonSets and Jobs as the API would
+   * list them now: a DaemonSet has a pod on each node it selects (the simulator rolls at once), one
+   * not available on each node its last run failed on; a Job is Failed when its last run failed,
+   * else Complete (the simulator runs a Job when it is created). No time passes in the simulator,
+   * so the hook looks once (TIMEOUT_SECONDS=0): what is unhealthy now would stay so.
+   */
+  private runPostSync(job: Obj): JobRun {
+    const byNs = new Map<string, { sets: unknown[]; jobs: unknown[] }>();
+    const of = (ns: string) => byNs.get(ns) ?? byNs.set(ns, { sets: [], jobs: [] }).get(ns)!;
+    for (const o of this.live.values()) {
+      const meta = o.metadata as any;
+      const ns = meta.namespace ?? 'default';
+      if (o.kind === 'DaemonSet' && isOurSet(o)) {
+        const want = this.nodesOf(o).length;
+        const down = [...(this.unhealthy.get(key(o)) ?? [])].filter((n) => this.nodeDirs.has(n)).length;
+        of(ns).sets.push({ metadata: { ...meta, generation: 1 }, spec: { updateStrategy: o.spec.updateStrategy ?? { type: 'RollingUpdate' } }, status: { observedGeneration: 1, desiredNumberScheduled: want, updatedNumberScheduled: want, numberAvailable: want - down } });
+      }
+      if (o.kind === 'Job' && meta.labels?.['app.kubernetes.io/name'] === 'cni-migrate') {
+        const failed = this.unhealthy.has(key(o));
+        of(ns).jobs.push({ metadata: meta, status: { conditions: [{ type: failed ? 'Failed' : 'Complete', status: 'True', ...(failed ? { message: 'Job has reached the specified backoff limit' } : {}) }] } });
+      }
+    }
+    // Every namespace the hook may read: an empty list where none of ours is left.
+    const namespaces = new Set([...byNs.keys(), ...(job.spec.template.spec.containers as any[]).flatMap((c) => ((c.env ?? []) as any[]).filter((e) => e.name === 'NAMESPACES').flatMap((e) => e.value.split(' ')))]);
+    for (const ns of namespaces) {
+      fs.writeFileSync(path.join(this.store, `DaemonSetList.${ns}.json`), JSON.stringify({ items: byNs.get(ns)?.sets ?? [] }));
+      fs.writeFileSync(path.join(this.store, `JobList.${ns}.json`), JSON.stringify({ items: byNs.get(ns)?.jobs ?? [] }));
+    }
+    return this.runApiJob(job, '(post-sync)', { TIMEOUT_SECONDS: '0' });
+  }
+
+  /**
+   * Argo CD's prune tasks by the wave they run in (gitops-engine pkg/sync/sync_context.go
+   * getSyncTasks): each live object the commit dropped takes its own sync-wave; the distinct prune
+   * waves are then swapped symmetrically (lowest with highest), so what was created last is deleted
+   * first; with the PruneLast=true option (pkg/sync/common/types.go) a task moves to one past the
+   * last wave of the sync phase.
+   */
+  private argoPruneWaves(desired: Set<string>, layers: { id: string; objects: Obj[] }[]): Map<number, string[]> {
+    const byWave = new Map<number, string[]>();
+    const last: string[] = [];
+    for (const [k, o] of this.live) {
+      if (desired.has(k) || keptOnPrune(o)) continue;
+      if (syncOptions(o).includes('PruneLast=true')) {
+        last.push(k);
+        continue;
+      }
+      const w = objectWave(o, this.layerOf.get(k));
+      byWave.set(w, [...(byWave.get(w) ?? []), k]);
+    }
+    const waves = [...byWave.keys()].sort((a, b) => a - b);
+    const swapped = new Map<number, string[]>();
+    waves.forEach((w, i) => swapped.set(waves[waves.length - 1 - i], byWave.get(w)!));
+    // syncPhaseLastWave: the highest wave of the commit's objects and of the prune tasks (swapped), plus one.
+    const lastWave = Math.max(0, ...layers.flatMap((l) => l.objects.map((o) => objectWave(o, l.id))), ...swapped.keys()) + 1;
+    if (last.length) swapped.set(lastWave, [...(swapped.get(lastWave) ?? []), ...last]);
+    for (const keys of swapped.values()) keys.sort((a, b) => pruneOrder(this.live.get(a)!) - pruneOrder(this.live.get(b)!) || a.localeCompare(b));
+    return swapped;
   }
 
   /** Why the engine would not count `o` as healthy, or undefined. */
@@ -701,9 +789,33 @@ function isOurSet(o: Obj): boolean {
  * (user-guide/sync-options.md, "No Prune Resources"; options join with commas) or Flux's
  * `kustomize.toolkit.fluxcd.io/prune: disabled` (docs/spec/v1/kustomizations.md, "Prune").
  */
+/** The sync-wave of a layer folder (`40-nodes` → 40; src/gitops/layers.ts). */
+function layerWave(layerId: string): number {
+  return Number(layerId.slice(0, 2));
+}
+
+/**
+ * A live object's sync-wave: its annotation (gitops-engine pkg/sync/syncwaves/waves.go Wave), else
+ * the layer it was applied from, else 0.
+ */
+function objectWave(o: Obj, layerId: string | undefined): number {
+  const w = Number.parseInt((o.metadata as any).annotations?.['argocd.argoproj.io/sync-wave'] ?? '', 10);
+  return Number.isNaN(w) ? (layerId ? layerWave(layerId) : 0) : w;
+}
+
+/** The order of kinds within a wave (gitops-engine pkg/sync/sync_tasks.go kindOrder; others last). */
+const KIND_ORDER = ['Namespace', 'ResourceQuota', 'LimitRange', 'PodSecurityPolicy', 'PodDisruptionBudget', 'Secret', 'ConfigMap', 'StorageClass', 'PersistentVolume', 'PersistentVolumeClaim', 'ServiceAccount', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Service', 'DaemonSet', 'Pod', 'ReplicationController', 'ReplicaSet', 'Deployment', 'StatefulSet', 'Job', 'CronJob', 'Ingress', 'APIService'];
+function pruneOrder(o: Obj): number {
+  const i = KIND_ORDER.indexOf(o.kind);
+  return i < 0 ? KIND_ORDER.length : i;
+}
+
+function syncOptions(o: Obj): string[] {
+  return ((o.metadata as any).annotations?.['argocd.argoproj.io/sync-options'] ?? '').split(',').map((s: string) => s.trim());
+}
+
 function keptOnPrune(o: Obj): boolean {
-  const a = (o.metadata as { annotations?: Record<string, string> }).annotations ?? {};
-  return (a['argocd.argoproj.io/sync-options'] ?? '').split(',').map((s) => s.trim()).includes('Prune=false') || a['kustomize.toolkit.fluxcd.io/prune'] === 'disabled';
+  return syncOptions(o).includes('Prune=false') || (o.metadata as any).annotations?.['kustomize.toolkit.fluxcd.io/prune'] === 'disabled';
 }
 
 /** dist/'s layers in order, each with its objects. */
