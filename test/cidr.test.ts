@@ -1,16 +1,34 @@
-import { Cidr, minimalSupernet } from '../src/network/cidr';
+import * as ipaddr from 'ipaddr.js';
+import { canonicalIPv4, Cidr, minimalSupernet } from '../src/network/cidr';
 
 const c = (s: string) => Cidr.parse(s);
+
+describe('canonicalIPv4', () => {
+  it.each(['0.0.0.0', '10.32.0.5', '255.255.255.255', '172.16.9.10'])('takes %s, as ipaddr.js reads it', (ip) => {
+    expect(canonicalIPv4(ip)?.toString()).toBe(ip);
+    expect(canonicalIPv4(ip)!.octets).toEqual(ipaddr.IPv4.parse(ip).octets);
+  });
+  // Everything ipaddr.js would read differently or not at all: left to its diagnosis.
+  it.each(['010.0.0.1', '10.0.0.01', '256.0.0.1', '10.0.0', '10.0.0.1.2', '10..0.1', '0x0a.0.0.1', '10.0.0.1 ', ' 10.0.0.1', '10.0.0.-1', '1e1.0.0.1', '', '::1', '1000.0.0.1'])('leaves %j', (ip) => {
+    expect(canonicalIPv4(ip)).toBeUndefined();
+  });
+  it.each([[167772161], [null], [undefined], [['10.0.0.1']]])('leaves the non-string %j', (ip) => expect(canonicalIPv4(ip)).toBeUndefined());
+});
 
 describe('Cidr.parse', () => {
   it.each([
     ['10.32.0.0/12', '10.32.0.0/12'],
     ['0.0.0.0/0', '0.0.0.0/0'],
     ['192.168.1.7/32', '192.168.1.7/32'],
+    ['10.0.0.0/08', '10.0.0.0/8'],
+    ['10.255.255.128/25', '10.255.255.128/25'],
   ])('accepts %s', (input, out) => expect(c(input).toString()).toBe(out));
 
   it.each([
     ['10.32.0.1/12', /host bits are set; the block is 10\.32\.0\.0\/12/],
+    ['10.255.255.129/25', /host bits are set; the block is 10\.255\.255\.128\/25/],
+    ['10.32.0.0/', /IPv4 CIDR/],
+    ['/12', /IPv4 CIDR/],
     ['10.32.0.0/33', /larger than 32/],
     ['10.32.0.0', /IPv4 CIDR/],
     ['10.32.0/12', /IPv4 CIDR/],

@@ -7,6 +7,35 @@ import * as ipaddr from 'ipaddr.js';
 const PARSED = new Map<string, Cidr>();
 const MAX_CACHED = 100_000;
 
+/**
+ * `text` as an address when it is four-part decimal written as ipaddr.js writes it back (each
+ * octet 0-255, no leading zero), else undefined. A large cluster's inventory holds thousands of
+ * node addresses and podCIDRs, nearly all canonical: one split and a character scan each, instead
+ * of ipaddr.js's parser, which tries hex, octal and short forms with regular expressions first.
+ * Anything this refuses is left to ipaddr.js, whose diagnosis names what is wrong.
+ */
+export function canonicalIPv4(text: unknown): ipaddr.IPv4 | undefined {
+  if (typeof text !== 'string') return undefined;
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  const octets: number[] = [];
+  for (const part of parts) {
+    if (part.length === 0 || part.length > 3 || (part.length > 1 && part.charCodeAt(0) === 48)) return undefined;
+    let value = 0;
+    for (let i = 0; i < part.length; i++) {
+      const digit = part.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) return undefined;
+      value = value * 10 + digit;
+    }
+    if (value > 255) return undefined;
+    octets.push(value);
+  }
+  return new ipaddr.IPv4(octets);
+}
+
+/** ipaddr.js's netmask of each prefix length, made once. */
+const MASKS = Array.from({ length: 33 }, (_, prefix) => ipaddr.IPv4.subnetMaskFromPrefixLength(prefix).octets);
+
 /** A parsed IPv4 block, always in canonical form (no host bits set). */
 export class Cidr {
   /**
@@ -33,13 +62,16 @@ export class Cidr {
     if (text.includes(':')) {
       throw new Error('IPv6 is not supported yet; give an IPv4 CIDR');
     }
-    const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text);
-    // The common case costs one parse: a block whose network address reads back as written is in
-    // canonical four-part decimal with no host bits set. Anything else is diagnosed below.
-    if (m && Number(m[2]) <= 32) {
-      const network = ipaddr.IPv4.networkAddressFromCIDR(text);
-      if (network.toString() === m[1]) return new Cidr(network, Number(m[2]));
+    // The common case: a canonical address, a prefix length 0-32 as written by the API, and no
+    // host bit set under ipaddr.js's mask. Anything else is diagnosed below.
+    const slash = text.indexOf('/');
+    const address = slash > 0 ? canonicalIPv4(text.slice(0, slash)) : undefined;
+    const prefixText = text.slice(slash + 1);
+    if (address && /^(?:[0-9]|[12][0-9]|3[0-2])$/.test(prefixText)) {
+      const mask = MASKS[Number(prefixText)];
+      if (address.octets.every((o, i) => (o & ~mask[i] & 255) === 0)) return new Cidr(address, Number(prefixText));
     }
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text);
     if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1])) {
       throw new Error('expected an IPv4 CIDR such as 10.32.0.0/12 (four decimal octets, "/", a prefix length)');
     }
@@ -86,6 +118,8 @@ export class Cidr {
 
   /** True when the address `ip` (dotted quad) lies inside this block. */
   public containsAddress(ip: string): boolean {
+    const canonical = canonicalIPv4(ip);
+    if (canonical) return this.containsIPv4(canonical);
     const addr = ipaddr.parse(ip);
     return addr.kind() === 'ipv4' && this.containsIPv4(addr as ipaddr.IPv4);
   }

@@ -9,7 +9,7 @@ import { InputError } from '../config/errors';
 import type { NetworkSpec } from '../config/types';
 import type { Finding } from '../plan/findings';
 import * as ipaddr from 'ipaddr.js';
-import { Cidr, minimalSupernet } from './cidr';
+import { canonicalIPv4, Cidr, minimalSupernet } from './cidr';
 
 export interface NetworkPlan {
   readonly weave: Cidr;
@@ -70,23 +70,24 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
 
   const inCalico: string[] = [];
   const inSupernet: string[] = [];
-  snapshot.nodes.forEach((node) => {
-    const ipField = `nodes[name=${node.name}].internalIP`;
+  // One pass over the nodes (5,000 and more): each address and podCIDR parsed once.
+  const podCidrs: { node: string; cidr: Cidr }[] = [];
+  for (const node of snapshot.nodes) {
     const addr = canonicalIPv4(node.internalIP);
     if (!addr) {
       const v6 = ipaddr.IPv6.isValid(node.internalIP) ? ': IPv6 is not supported yet' : '';
-      throw new InputError(`${snapshot.dir}/nodes.yaml`, ipField, `got ${JSON.stringify(node.internalIP)}${v6}`, 'an IPv4 address such as 10.0.0.5 (four decimal octets)');
+      throw new InputError(`${snapshot.dir}/nodes.yaml`, `nodes[name=${node.name}].internalIP`, `got ${JSON.stringify(node.internalIP)}${v6}`, 'an IPv4 address such as 10.0.0.5 (four decimal octets)');
     }
     if (calico.containsIPv4(addr)) inCalico.push(`${node.name} ${node.internalIP}`);
     else if (supernet.containsIPv4(addr)) inSupernet.push(`${node.name} ${node.internalIP}`);
     node.podCIDRs.forEach((p, j) => {
       try {
-        Cidr.parse(p);
+        podCidrs.push({ node: node.name, cidr: Cidr.parse(p) });
       } catch (e) {
         throw new InputError(`${snapshot.dir}/nodes.yaml`, `nodes[name=${node.name}].podCIDRs[${j}]`, `got ${JSON.stringify(p)}: ${(e as Error).message}`, 'an IPv4 CIDR');
       }
     });
-  });
+  }
   if (inCalico.length > 0) {
     error('calico-holds-node-ip', `${inCalico.length} node InternalIP(s) lie inside the Calico CIDR ${calico}: ${listSome(inCalico)}`, 'choose a spec.network.calicoCIDR that holds no node address', 'spec.network.calicoCIDR');
   }
@@ -97,7 +98,6 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
 
   const kcm = controllerManagerFacts(snapshot);
   const allocates = controlPlaneMode === 'kubeadm' && kcm.allocatesNodeCidrs;
-  const podCidrs = snapshot.nodes.flatMap((n) => n.podCIDRs.map((c) => ({ node: n.name, cidr: Cidr.parse(c) })));
   if (allocates) {
     const outside = podCidrs.filter((p) => !supernet.contains(p.cidr));
     if (outside.length > 0) {
@@ -128,13 +128,3 @@ function listSome(items: readonly string[]): string {
   return items.length <= 3 ? items.join(', ') : `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`;
 }
 
-/** `ip` parsed, when it is an IPv4 address in four-part decimal as written (one parse, no regex pass). */
-function canonicalIPv4(ip: unknown): ipaddr.IPv4 | undefined {
-  if (typeof ip !== 'string') return undefined;
-  try {
-    const addr = ipaddr.IPv4.parse(ip);
-    return addr.toString() === ip ? addr : undefined;
-  } catch {
-    return undefined;
-  }
-}
