@@ -27,6 +27,9 @@ describe('Cidr.parse', () => {
   it.each([
     ['10.32.0.1/12', /host bits are set; the block is 10\.32\.0\.0\/12/],
     ['10.255.255.129/25', /host bits are set; the block is 10\.255\.255\.128\/25/],
+    // Host bits in every octet, and in none but the last: the mask decides, not the octets' values.
+    ['1.1.1.1/0', /host bits are set; the block is 0\.0\.0\.0\/0/],
+    ['0.0.0.1/8', /host bits are set; the block is 0\.0\.0\.0\/8/],
     ['10.32.0.0/', /IPv4 CIDR/],
     ['/12', /IPv4 CIDR/],
     ['10.32.0.0/33', /larger than 32/],
