@@ -431,7 +431,9 @@ export class GitOpsSimulator {
    *   highest wave is pruned in the lowest prune wave), PruneLast moves it after the last sync wave;
    *   within a wave tasks are ordered by kind and name (sync_tasks.go Less), and a wave prunes even
    *   when a later wave then stops the operation. Prune skips Prune=false (pruneObject);
-   * - the PostSync hook only logs a line, and is left out here.
+   * - PostSync hooks run once every wave is done (and not in a selective sync): step-healthy.sh,
+   *   against our DaemonSets and Jobs as the API would list them (runPostSync); when it fails the
+   *   operation fails, after everything of the step was applied.
    *
    * Flux (kustomize-controller docs/spec/v1/kustomizations.md, "Dependencies", "Wait", "Prune"):
    * - one Kustomization per layer, each dependsOn the one before: a layer applies only once the
