@@ -233,6 +233,27 @@ describe.each(['argocd', 'flux'] as const)('every adjacent pair of steps, forwar
     }
   });
 
+  it('a wave stuck on a blocked drain is reverted with the drain still blocked: the revert reaches its target and its sync ends', () => {
+    const sim = at.get('nodes-2')!.fork();
+    const dist = (s: string) => dists.get(engine)!.step.get(s)!;
+    try {
+      sim.blockDrain(FAULTY);
+      let r = sim.applyAs(engine, dist('nodes-3'));
+      expect([stopped(r), why(r)]).toEqual([true, expect.stringMatching(new RegExp(`${FAULTY}[^]*disruption budget`, 'i'))]);
+      expect(violations(sim)).toEqual([]);
+      // The failed drain leaves its node cordoned (kubectl drain cordons first).
+      expect(sim.apiObject('Node', 'default', FAULTY).spec.unschedulable).toBe(true);
+      // The operator reverts now, the PodDisruptionBudget unchanged: nothing of what the revert
+      // leaves (the stuck drain) holds it, Argo CD's PostSync hook included.
+      r = sim.applyAs(engine, dist('nodes-2'));
+      expect([why(r), stopped(r), networks(sim), violations(sim)]).toEqual(['', false, reference.get('nodes-2'), []]);
+      // The revert's switch of that node lifts the cordon.
+      expect(sim.apiObject('Node', 'default', FAULTY).spec.unschedulable ?? false).toBe(false);
+    } finally {
+      sim.dispose();
+    }
+  });
+
   it('drift at a node step is put back without running the gate (Argo CD\'s self-heal skips hooks; Flux keeps its Complete gate Job), moving no node or pod', () => {
     const sim = at.get('nodes-2')!.fork();
     try {
