@@ -51,7 +51,8 @@ describe('step-healthy.sh (stand-in kubectl)', () => {
   it('passes when every DaemonSet is rolled out and available and every Job complete, in every namespace, paging through each list', () => {
     const r = hook({ 'kube-system': { sets: ['a', 'b', 'c', 'd', 'e'].map((n) => healthySet(`cni-migrate-switch-wave-${n}`)), jobs: [complete('cidr-supernet-1')] }, 'cni-migrate-probe': { jobs: [complete('probe-from-weave-1', 'cni-migrate-probe')] } });
     expect([r.code, r.log.trim()]).toEqual([0, 'step-healthy: every DaemonSet and Job of this step is healthy']);
-    // Five sets in pages of at most two (the stand-in's cap): three requests, all by label.
+    // Five sets in pages of at most two (the stand-in's cap): three requests in kube-system, one in
+    // the probe's namespace, all by label.
     expect(r.calls.filter((c) => c.includes('/daemonsets?')).length).toBe(4);
     expect(r.calls.every((c) => c.includes('labelSelector=app.kubernetes.io%2Fname%3Dcni-migrate'))).toBe(true);
   });

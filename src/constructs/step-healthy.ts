@@ -47,7 +47,8 @@ export class StepHealthy extends Construct {
     // Under this construct, not the chart: the script's ConfigMap is a PostSync hook like the Job.
     const script = useScript(this, 'step-healthy.sh', NS);
     new KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: ACCOUNT, namespace: NS, labels: { ...LABELS } } });
-    for (const namespace of [...new Set(props.namespaces)].sort()) {
+    const namespaces = [...new Set(props.namespaces)].sort();
+    for (const namespace of namespaces) {
       // Read-only, one namespace at a time: the hook lists our DaemonSets and Jobs there by label
       // (list, not get by name, so that the hook stays the same file from wave to wave).
       new KubeRole(this, `Role-${namespace}`, { metadata: { name: ACCOUNT, namespace, labels: { ...LABELS } }, rules: [{ apiGroups: ['apps'], resources: ['daemonsets'], verbs: ['list'] }, { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list'] }] });
@@ -68,7 +69,7 @@ export class StepHealthy extends Construct {
           containers: [{
             ...kubectlContainer('healthy', props.kubectlImage, script),
             env: [
-              { name: 'NAMESPACES', value: [...new Set(props.namespaces)].sort().join(' ') },
+              { name: 'NAMESPACES', value: namespaces.join(' ') },
               { name: 'TIMEOUT_SECONDS', value: String(timeout) },
               { name: 'WORK_DIR', value: '/tmp' },
               { name: 'HOME', value: '/tmp' },
