@@ -157,20 +157,47 @@ export function parseNodeInventory(inv: unknown, shownAs: string): NodeInfo[] {
   if (!validateInventory(inv)) {
     throw formatSchemaError(shownAs, validateInventory.errors![0], inv);
   }
-  const nodes = (inv as { nodes: NodeInfo[] }).nodes.map((n) => ({ ...n, podCIDRs: n.podCIDRs ?? [], taints: n.taints ?? [], roles: [...n.roles].sort() }));
+  const listed = (inv as { nodes: NodeInfo[] }).nodes;
   const seen = new Set<string>();
-  nodes.forEach((n, i) => {
+  const nodes: NodeInfo[] = [];
+  for (let i = 0; i < listed.length; i++) {
+    const n = listed[i];
     if (seen.has(n.name)) {
       throw new InputError(shownAs, `nodes[${i}].name`, `"${n.name}" is listed twice`, 'each node once');
     }
     seen.add(n.name);
-  });
+    nodes.push(normalizedNode(n));
+  }
   return nodes.sort((a, b) => cmp(a.name, b.name));
 }
 
-/** The inventory split into the nodes that migrate and the others (notMigratable). */
+/**
+ * A node with its defaults filled in, every field set in one order: thousands of nodes of one
+ * shape keep every later per-node pass on V8's fast path (a spread copy of the parsed mapping
+ * gives each node its own layout, and the passes over 5,000 of them ran several times slower).
+ */
+function normalizedNode(n: NodeInfo): NodeInfo {
+  const node: { -readonly [K in keyof NodeInfo]: NodeInfo[K] } = {
+    name: n.name,
+    roles: n.roles.length > 1 ? [...n.roles].sort() : [...n.roles],
+    internalIP: n.internalIP,
+    podCIDRs: n.podCIDRs ?? [],
+    containerRuntime: n.containerRuntime,
+    taints: n.taints ?? [],
+  };
+  if (n.cniConfigFiles !== undefined) node.cniConfigFiles = n.cniConfigFiles;
+  if (n.providerID !== undefined) node.providerID = n.providerID;
+  if (n.os !== undefined) node.os = n.os;
+  if (n.virtualKubelet !== undefined) node.virtualKubelet = n.virtualKubelet;
+  return node;
+}
+
+/** The inventory split into the nodes that migrate and the others (notMigratable), in one pass. */
 export function splitInventory(all: readonly NodeInfo[]): { nodes: NodeInfo[]; otherNodes: NodeInfo[] } {
-  return { nodes: all.filter((n) => !notMigratable(n)), otherNodes: all.filter((n) => !!notMigratable(n)) };
+  const nodes: NodeInfo[] = [];
+  const otherNodes: NodeInfo[] = [];
+  for (const n of all) (notMigratable(n) === undefined ? nodes : otherNodes).push(n);
+  return { nodes, otherNodes };
 }
 
 /** A snapshot that knows only the nodes (what `guard` reads from git). */

@@ -51,7 +51,9 @@ export interface NodeInfo {
  * or undefined when it can.
  */
 export function notMigratable(n: NodeInfo): string | undefined {
-  if (n.virtualKubelet || n.taints.some((t) => t.key === 'virtual-kubelet.io/provider')) return 'a virtual kubelet';
+  if (n.virtualKubelet) return 'a virtual kubelet';
+  // A loop, not some(): this runs for every node of the inventory, often more than once.
+  for (const t of n.taints) if (t.key === 'virtual-kubelet.io/provider') return 'a virtual kubelet';
   if ((n.os ?? 'linux') !== 'linux') return `a ${n.os} node`;
   return undefined;
 }

@@ -73,7 +73,10 @@ export interface NodeState {
 /** The lanes each wave's drains share: the budget, or the wave's size if smaller. */
 function waveLanes(budget: number, nodes: readonly NodeInfo[], waveOf: ReadonlyMap<string, number>): Map<number, number> {
   const sizes = new Map<number, number>();
-  for (const n of nodes) sizes.set(waveOf.get(n.name)!, (sizes.get(waveOf.get(n.name)!) ?? 0) + 1);
+  for (const n of nodes) {
+    const wave = waveOf.get(n.name)!;
+    sizes.set(wave, (sizes.get(wave) ?? 0) + 1);
+  }
   return new Map([...sizes].map(([w, size]) => [w, Math.min(budget, size)]));
 }
 

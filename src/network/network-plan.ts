@@ -68,10 +68,14 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
       'choose a spec.network.calicoCIDR next to the Weave CIDR (its sibling block) so that the supernet holds nothing but the two pod networks', 'spec.network.calicoCIDR');
   }
 
+  const kcm = controllerManagerFacts(snapshot);
+  const allocates = controlPlaneMode === 'kubeadm' && kcm.allocatesNodeCidrs;
   const inCalico: string[] = [];
   const inSupernet: string[] = [];
-  // One pass over the nodes (5,000 and more): each address and podCIDR parsed once.
-  const podCidrs: { node: string; cidr: Cidr }[] = [];
+  // One pass over the nodes (5,000 and more), each address and podCIDR parsed once; only the
+  // podCIDRs outside the supernet or the Calico CIDR are kept (they are what the findings name).
+  const outside: { node: string; cidr: Cidr }[] = [];
+  const outsideCalico: { node: string; cidr: Cidr }[] = [];
   for (const node of snapshot.nodes) {
     const addr = canonicalIPv4(node.internalIP);
     if (!addr) {
@@ -80,13 +84,12 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
     }
     if (calico.containsIPv4(addr)) inCalico.push(`${node.name} ${node.internalIP}`);
     else if (supernet.containsIPv4(addr)) inSupernet.push(`${node.name} ${node.internalIP}`);
-    node.podCIDRs.forEach((p, j) => {
-      try {
-        podCidrs.push({ node: node.name, cidr: Cidr.parse(p) });
-      } catch (e) {
-        throw new InputError(`${snapshot.dir}/nodes.yaml`, `nodes[name=${node.name}].podCIDRs[${j}]`, `got ${JSON.stringify(p)}: ${(e as Error).message}`, 'an IPv4 CIDR');
-      }
-    });
+    for (let j = 0; j < node.podCIDRs.length; j++) {
+      const cidr = nodePodCidr(node.podCIDRs[j], node.name, j, snapshot.dir);
+      if (!allocates) continue;
+      if (!supernet.contains(cidr)) outside.push({ node: node.name, cidr });
+      if (!calico.contains(cidr)) outsideCalico.push({ node: node.name, cidr });
+    }
   }
   if (inCalico.length > 0) {
     error('calico-holds-node-ip', `${inCalico.length} node InternalIP(s) lie inside the Calico CIDR ${calico}: ${listSome(inCalico)}`, 'choose a spec.network.calicoCIDR that holds no node address', 'spec.network.calicoCIDR');
@@ -96,19 +99,13 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
       'kube-proxy would treat node traffic as pod traffic; choose a spec.network.calicoCIDR whose supernet with the Weave CIDR holds no node address', 'spec.network.calicoCIDR');
   }
 
-  const kcm = controllerManagerFacts(snapshot);
-  const allocates = controlPlaneMode === 'kubeadm' && kcm.allocatesNodeCidrs;
-  if (allocates) {
-    const outside = podCidrs.filter((p) => !supernet.contains(p.cidr));
-    if (outside.length > 0) {
-      error('podcidr-outside-supernet', `${outside.length} node podCIDR(s) lie outside the supernet ${supernet} that step cluster-cidr gives kube-controller-manager: ${listSome(outside.map((p) => `${p.node} ${p.cidr}`))}`,
-        'kube-controller-manager occupies every existing Node.spec.podCIDR at start-up and crash-loops on one outside --cluster-cidr ("CIDR out of range"), and podCIDR cannot be changed on a Node; choose a Weave/Calico pair whose supernet holds every node podCIDR, or turn off --allocate-node-cidrs first', `nodes[name=${outside[0].node}].podCIDRs`, `${snapshot.dir}/nodes.yaml`);
-    }
+  if (outside.length > 0) {
+    error('podcidr-outside-supernet', `${outside.length} node podCIDR(s) lie outside the supernet ${supernet} that step cluster-cidr gives kube-controller-manager: ${listSome(outside.map((p) => `${p.node} ${p.cidr}`))}`,
+      'kube-controller-manager occupies every existing Node.spec.podCIDR at start-up and crash-loops on one outside --cluster-cidr ("CIDR out of range"), and podCIDR cannot be changed on a Node; choose a Weave/Calico pair whose supernet holds every node podCIDR, or turn off --allocate-node-cidrs first', `nodes[name=${outside[0].node}].podCIDRs`, `${snapshot.dir}/nodes.yaml`);
   }
   let finalClusterCidr = calico;
   let finalReason = `every pod is on Calico by then, so the cluster CIDR narrows to the Calico CIDR ${calico}`;
   if (allocates) {
-    const outsideCalico = podCidrs.filter((p) => !calico.contains(p.cidr));
     if (outsideCalico.length > 0 && disableNodeCidrAllocation) {
       finalReason = `${outsideCalico.length} node podCIDR(s) (e.g. ${outsideCalico[0].node}: ${outsideCalico[0].cidr}) lie outside the Calico CIDR, so node CIDR allocation is turned off (spec.controlPlane.disableNodeCidrAllocation) before --cluster-cidr narrows to ${calico}`;
       findings.push({ severity: 'info', code: 'final-cidr-allocation-off', message: finalReason, fix: 'nothing to do, unless something else reads Node.spec.podCIDR (kube-proxy in NodeCIDR mode, a cloud route controller): then keep allocation on' });
@@ -122,6 +119,15 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
     findings.push({ severity: 'warning', code: 'kcm-cluster-cidr-differs', message: `the controller-managers disagree on --cluster-cidr: ${kcm.clusterCidrs.join(', ')}`, fix: 'make them agree before migrating; leader election hides the difference until a failover' });
   }
   return { weave, calico, service, supernet, finalClusterCidr, finalReason, allocatesNodeCidrs: allocates, disableAllocationAtFinal: allocates && disableNodeCidrAllocation, findings };
+}
+
+/** A node's podCIDR, parsed; the error names the node and the entry. */
+function nodePodCidr(text: string, node: string, index: number, dir: string): Cidr {
+  try {
+    return Cidr.parse(text);
+  } catch (e) {
+    throw new InputError(`${dir}/nodes.yaml`, `nodes[name=${node}].podCIDRs[${index}]`, `got ${JSON.stringify(text)}: ${(e as Error).message}`, 'an IPv4 CIDR');
+  }
 }
 
 function listSome(items: readonly string[]): string {

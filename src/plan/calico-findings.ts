@@ -25,7 +25,8 @@ export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, 
   }
 
   for (const n of snapshot.nodes) {
-    const configs = (n.cniConfigFiles ?? []).filter((f) => /\.(conf|conflist|json)$/.test(f) && f !== WEAVE_CONF_NAME && !/^(05|10|20)-calico\.conflist$/.test(f)).sort();
+    if (n.cniConfigFiles === undefined || n.cniConfigFiles.length === 0) continue;
+    const configs = n.cniConfigFiles.filter((f) => /\.(conf|conflist|json)$/.test(f) && f !== WEAVE_CONF_NAME && !/^(05|10|20)-calico\.conflist$/.test(f)).sort();
     const beforeSwitch = configs.filter((f) => f < PRIORITY_CONF_NAME);
     const beforeCalico = configs.filter((f) => f >= PRIORITY_CONF_NAME && f < COEXISTENCE_CONF_NAME);
     if (beforeSwitch.length > 0) {

@@ -10,7 +10,8 @@ import type { NodesSpec, WaveStrategySpec } from '../config/types';
 const CONTROL_PLANE_ROLES = new Set(['control-plane', 'master']);
 
 export function isControlPlane(node: NodeInfo): boolean {
-  return node.roles.some((r) => CONTROL_PLANE_ROLES.has(r));
+  for (const r of node.roles) if (CONTROL_PLANE_ROLES.has(r)) return true;
+  return false;
 }
 
 /**
@@ -25,11 +26,19 @@ export function resolveWaves(spec: NodesSpec, nodes: readonly NodeInfo[], file: 
 }
 
 function checkExplicitWaves(waves: readonly (readonly string[])[], nodes: readonly NodeInfo[], file: string, otherNodes: readonly NodeInfo[]): string[][] {
-  const known = new Set(nodes.map((n) => n.name));
+  const known = new Set<string>();
+  for (const n of nodes) known.add(n.name);
   const others = new Map(otherNodes.map((n) => [n.name, n]));
-  const placed = new Map<string, string>();
-  waves.forEach((wave, w) =>
-    wave.forEach((name, i) => {
+  // Wave number of each placed node; the field names of errors are built only for an error.
+  const placed = new Map<string, number>();
+  for (let w = 0; w < waves.length; w++) {
+    const wave = waves[w];
+    for (let i = 0; i < wave.length; i++) {
+      const name = wave[i];
+      if (known.has(name) && !placed.has(name)) {
+        placed.set(name, w);
+        continue;
+      }
       const field = `spec.nodes.waves[${w}][${i}]`;
       if (others.has(name)) {
         throw new InputError(file, field, `node "${name}" is ${notMigratable(others.get(name)!)}, which cannot run the node switches or calico-node`, 'Linux nodes only: leave it out of the waves');
@@ -37,14 +46,11 @@ function checkExplicitWaves(waves: readonly (readonly string[])[], nodes: readon
       if (!known.has(name)) {
         throw new InputError(file, field, `node "${name}" is not in the inventory`, `a node of cluster/nodes.yaml (${preview([...known])})`);
       }
-      if (placed.has(name)) {
-        throw new InputError(file, field, `node "${name}" is already in ${placed.get(name)}`, 'each node in exactly one wave');
-      }
-      placed.set(name, `spec.nodes.waves[${w}]`);
-    }),
-  );
-  const missing = nodes.filter((n) => !placed.has(n.name)).map((n) => n.name);
-  if (missing.length > 0) {
+      throw new InputError(file, field, `node "${name}" is already in spec.nodes.waves[${placed.get(name)}]`, 'each node in exactly one wave');
+    }
+  }
+  if (placed.size < known.size) {
+    const missing = nodes.filter((n) => !placed.has(n.name)).map((n) => n.name);
     throw new InputError(file, 'spec.nodes.waves', `${missing.length} node(s) are in no wave: ${preview(missing)}`, 'every node of cluster/nodes.yaml in exactly one wave');
   }
   return waves.map((w) => [...w]);
