@@ -25,6 +25,7 @@
  * nodeShouldRunDaemonPod in kubernetes pkg/controller/daemon/daemon_controller.go). So a set costs
  * a node's name per node, not one object per node.
  */
+import { JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { IntOrString, KubeDaemonSet, Quantity, type Affinity, type Container, type PodSpec } from '../../imports/k8s';
 import { NODE_SET_LABEL, POD_SPEC_LABEL } from '../kube/names';
@@ -113,22 +114,34 @@ export class NodeDaemonSet extends Construct {
       // In/NotIn with no values is invalid (the API server refuses it); synth never gets here.
       if (names.length === 0) throw new Error(`DaemonSet ${props.name}: a node selection by name needs at least one name`);
     }
-    const spec: PodSpec = {
+    const pod = {
       ...props.pod,
       initContainers: [...(props.pod.initContainers ?? []), ...props.pod.containers],
       containers: [holdContainer(props.holdImage)],
-      affinity: nodeAffinity(props.nodes, props.excludeLabels),
     };
-    new KubeDaemonSet(this, 'Resource', {
+    const names = props.nodes === 'all' ? undefined : 'only' in props.nodes ? props.nodes.only : props.nodes.except;
+    const hash = contentHash(jobContent({ ...pod, affinity: nodeAffinity(props.nodes, props.excludeLabels) }));
+    const daemonSet = new KubeDaemonSet(this, 'Resource', {
       metadata: { name: props.name, namespace: 'kube-system', labels: { ...props.labels, ...props.metadataLabels } },
       spec: {
         selector: { matchLabels: { ...props.labels } },
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: toIntOrString(props.maxUnavailable ?? 1) } },
-        template: { metadata: { labels: { ...props.labels, [POD_SPEC_LABEL]: contentHash(jobContent(spec)) } }, spec },
+        // The node names go in after cdk8s has rendered the rest (below): left empty here.
+        template: { metadata: { labels: { ...props.labels, [POD_SPEC_LABEL]: hash } }, spec: { ...pod, affinity: nodeAffinity(props.nodes, props.excludeLabels, []) } },
       },
     });
+    if (names) {
+      // A set names up to every node of the inventory (thousands of plain strings). cdk8s passes
+      // each value of an object through its typed converter and every resolver before the JSON
+      // patches (cdk8s lib/api-object.ts, ApiObject.toJson), so the list is added as a patch: it
+      // can hold no token, and this keeps synth's time per node small at 5,000 nodes.
+      daemonSet.addJsonPatch(JsonPatch.replace(`${MATCH_FIELDS_PATH}/values`, [...names]));
+    }
   }
 }
+
+/** Where nodeAffinity puts the `metadata.name` term, in the DaemonSet's JSON. */
+const MATCH_FIELDS_PATH = '/spec/template/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchFields/0';
 
 /**
  * The pod only holds its place once its init containers converged the node, so the pod is Ready
@@ -146,11 +159,11 @@ function holdContainer(image: string): Container {
   };
 }
 
-/** Linux nodes, not virtual kubelets, chosen by name as `nodes` says. */
-function nodeAffinity(nodes: NodeSelection, exclude: Readonly<Record<string, readonly string[]>> = { type: ['virtual-kubelet'] }): Affinity {
+/** Linux nodes, not virtual kubelets, chosen by name as `nodes` says; `names` replaces the names when given. */
+function nodeAffinity(nodes: NodeSelection, exclude: Readonly<Record<string, readonly string[]>> = { type: ['virtual-kubelet'] }, names?: string[]): Affinity {
   const byName = nodes === 'all' ? undefined
-    : 'only' in nodes ? { key: 'metadata.name', operator: 'In', values: [...nodes.only] }
-      : { key: 'metadata.name', operator: 'NotIn', values: [...nodes.except] };
+    : 'only' in nodes ? { key: 'metadata.name', operator: 'In', values: names ?? [...nodes.only] }
+      : { key: 'metadata.name', operator: 'NotIn', values: names ?? [...nodes.except] };
   return {
     nodeAffinity: {
       requiredDuringSchedulingIgnoredDuringExecution: {

@@ -90,32 +90,45 @@ export function runtimeOf(version: string): 'containerd' | 'crio' | undefined {
 export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], waveOf: ReadonlyMap<string, number>, state: StepState): NodeState[] {
   const spec = migration.spec.nodes;
   const lanes = spec.drain ? waveLanes(nodeCountOf(spec.maxConcurrentDrains, nodes.length), nodes, waveOf) : undefined;
-  return nodes.map((node) => {
-    const wave = waveOf.get(node.name)!;
-    const switched = wave <= state.switchedWaves;
-    const convergences: NodeConvergence[] = [];
-    if (state.calicoInstalled && !state.calicoFinalName) {
+  // Nodes that converge alike share one convergence object (there are only a few distinct ones),
+  // so that grouping thousands of nodes into their DaemonSets compares them by identity.
+  const waveConvergences = new Map<string, NodeConvergence>();
+  const waveConvergence = (switched: boolean, runtime: 'containerd' | 'crio' | undefined): NodeConvergence => {
+    const key = `${switched}/${runtime}`;
+    let c = waveConvergences.get(key);
+    if (!c) {
       // The switch of the node's wave stays unchanged until Calico takes its final name. One run
       // again (a revert, a restarted pod) inspects the node first and drains nothing when it
       // is converged already (node-switch.sh VERDICT_FILE).
-      convergences.push({
+      c = {
         role: 'wave',
         desired: switched ? 'calico-first' : 'weave-first',
         calicoConfName: COEXISTENCE_CONF_NAME,
         drain: switched && spec.drain ? { timeoutSeconds: spec.drainTimeoutSeconds, restartDaemonSetPods: spec.restartDaemonSetPods } : undefined,
         // An unknown runtime is refused by the restart-unknown-runtime finding before synth.
-        restartRuntime: switched && spec.restartKubelet ? runtimeOf(node.containerRuntime) : undefined,
+        restartRuntime: switched && spec.restartKubelet ? runtime : undefined,
         // The node phase: some waves switched, this one not yet.
         weaveTaint: spec.drain && !switched && state.switchedWaves > 0,
-      });
+      };
+      waveConvergences.set(key, c);
     }
-    if (state.calicoFinalName) {
-      // Calico now writes 10-calico.conflist, and install-cni has removed 20-calico.conflist, so
-      // this replaces the wave's switch (which would refuse: its source is gone). Until finalized the
-      // copy mirrors it (so a revert to the 20-calico.conflist name keeps the node on Calico); at
-      // finalized the copy goes. One switch per node per step.
-      convergences.push({ role: 'final', desired: state.calicoNative ? 'calico-native' : 'calico-first', calicoConfName: FINAL_CONF_NAME });
+    return c;
+  };
+  // Calico now writes 10-calico.conflist, and install-cni has removed 20-calico.conflist, so
+  // this replaces the wave's switch (which would refuse: its source is gone). Until finalized the
+  // copy mirrors it (so a revert to the 20-calico.conflist name keeps the node on Calico); at
+  // finalized the copy goes. One switch per node per step.
+  const finalConvergence: NodeConvergence | undefined = state.calicoFinalName
+    ? { role: 'final', desired: state.calicoNative ? 'calico-native' : 'calico-first', calicoConfName: FINAL_CONF_NAME }
+    : undefined;
+  return nodes.map((node) => {
+    const wave = waveOf.get(node.name)!;
+    const switched = wave <= state.switchedWaves;
+    const convergences: NodeConvergence[] = [];
+    if (state.calicoInstalled && !state.calicoFinalName) {
+      convergences.push(waveConvergence(switched, switched && spec.restartKubelet ? runtimeOf(node.containerRuntime) : undefined));
     }
+    if (finalConvergence) convergences.push(finalConvergence);
     const firstConflist = state.calicoNative ? FINAL_CONF_NAME : switched ? PRIORITY_CONF_NAME : WEAVE_CONF_NAME;
     return {
       name: node.name,

@@ -33,7 +33,9 @@ export function switchSets(migration: Migration, inventory: readonly NodeInfo[],
   if (state.calicoFinalName) {
     // From weave-removed every node, newcomer or not, converges to the same final state, so one
     // set without a name list covers them all (no drain, no restart: nothing to tell apart).
-    const finals = new Set(nodes.map((n) => JSON.stringify(n.convergences.find((c) => c.role === 'final'))));
+    // Nodes that converge alike share one object (nodeStates); compare the text only when they do not.
+    const finalObjects = new Set(nodes.map((n) => n.convergences.find((c) => c.role === 'final')));
+    const finals = finalObjects.size > 1 ? new Set([...finalObjects].map((c) => JSON.stringify(c))) : finalObjects;
     if (finals.size > 1) throw new Error(`the final convergence differs between nodes: ${[...finals].join(' / ')}`);
     const convergence = nodes[0]?.convergences.find((c) => c.role === 'final');
     return convergence ? [{ name: ALL_NODES_SET_NAME, convergence }] : [];
@@ -56,7 +58,7 @@ export function switchSets(migration: Migration, inventory: readonly NodeInfo[],
     const set = sets.get(name);
     if (!set) {
       sets.set(name, { nodes: [n.name], convergence, drainLanes: n.drainLanes });
-    } else if (JSON.stringify(set.convergence) !== JSON.stringify(convergence)) {
+    } else if (set.convergence !== convergence && JSON.stringify(set.convergence) !== JSON.stringify(convergence)) {
       // Unreachable by construction: a set's key holds everything a wave convergence depends on.
       throw new Error(`nodes of ${name} need different switches: ${set.nodes[0]} ${JSON.stringify(set.convergence)}, ${n.name} ${JSON.stringify(convergence)}`);
     } else {
