@@ -168,7 +168,10 @@ export function parseNodeInventory(inv: unknown, shownAs: string): NodeInfo[] {
     seen.add(n.name);
     nodes.push(normalizedNode(n));
   }
-  return nodes.sort((a, b) => cmp(a.name, b.name));
+  // The snapshot writes the nodes sorted; sort only an inventory edited out of order.
+  let sorted = true;
+  for (let i = 1; i < nodes.length && sorted; i++) sorted = nodes[i - 1].name < nodes[i].name;
+  return sorted ? nodes : nodes.sort((a, b) => cmp(a.name, b.name));
 }
 
 /**

@@ -74,7 +74,7 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
   }
   const network = planNetwork(migration.spec.network, snapshot, migration.spec.controlPlane.mode, migration.spec.controlPlane.disableNodeCidrAllocation);
   const waveOf = new Map<string, number>();
-  waves.forEach((w, i) => w.forEach((n) => waveOf.set(n, i + 1)));
+  for (let i = 0; i < waves.length; i++) for (const n of waves[i]) waveOf.set(n, i + 1);
   const state = stateAt(step, waves.length);
   const model = buildStepModel({ migration, snapshot, waves, waveOf, step, state, network });
   return {
