@@ -5,7 +5,9 @@
  *   node build/bench/child.js floor <objects.json> <outdir> [<migration.yaml>]
  * The floor is the least any synth must do: with <migration.yaml>, read and parse its inputs
  * (migration.yaml and every YAML file under cluster/ beside it, with js-yaml, the fastest parser we
- * ship), then write the same objects as YAML; without it, only the write.
+ * ship), then write the same objects as YAML (and the same text files, PLAN.md, step.json,
+ * waves.md, as they are); without it, only the write. <objects.json> lists {file, obj} (written
+ * as YAML) and {file, text} (written as is).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -27,19 +29,22 @@ function inputFiles(config: string): string[] {
   return out;
 }
 
+/** One output file of the floor: an object written as YAML, or a text written as is. */
+export type FloorFile = { readonly file: string; readonly obj: unknown } | { readonly file: string; readonly text: string };
+
 /** The floor: parse the inputs (when given), then write already-built objects as YAML with the same library. */
-function floor(objects: { file: string; obj: unknown }[], outDir: string, config?: string): void {
+function floor(files: FloorFile[], outDir: string, config?: string): void {
   if (config) for (const f of inputFiles(config)) jsYaml.load(fs.readFileSync(f, 'utf8'), { schema: jsYaml.CORE_SCHEMA });
-  for (const { file, obj } of objects) {
-    const target = path.join(outDir, file);
+  for (const f of files) {
+    const target = path.join(outDir, f.file);
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, YAML.stringify(obj, { lineWidth: 0, minContentWidth: 0 }));
+    fs.writeFileSync(target, 'text' in f ? f.text : YAML.stringify(f.obj, { lineWidth: 0, minContentWidth: 0 }));
   }
 }
 
 const [mode, input, outDir, config] = process.argv.slice(2);
 // The objects the floor writes are loaded before the clock starts: they stand for work the app does.
-const objects = mode === 'floor' ? (JSON.parse(fs.readFileSync(input, 'utf8')) as { file: string; obj: unknown }[]) : [];
+const objects = mode === 'floor' ? (JSON.parse(fs.readFileSync(input, 'utf8')) as FloorFile[]) : [];
 const t0 = process.hrtime.bigint();
 if (mode === 'app') synthToDisk({ configFile: input, outDir, gitopsDir: `${outDir}-gitops` });
 else if (mode === 'floor') floor(objects, outDir, config);

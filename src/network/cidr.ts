@@ -34,9 +34,11 @@ const MASKS = Array.from({ length: 33 }, (_, prefix) => ipaddr.IPv4.subnetMaskFr
 export class Cidr {
   /**
    * Parse `text` as an IPv4 CIDR. Throws with a message that says what is wrong and what is
-   * allowed; callers wrap it in an InputError with the field name.
+   * allowed; callers wrap it in an InputError with the field name. `cache: false` for values that
+   * do not recur (each node's podCIDR), which would only fill the cache.
    */
-  public static parse(text: string): Cidr {
+  public static parse(text: string, cache = true): Cidr {
+    if (!cache) return Cidr.parseUncached(text);
     // Blocks are immutable and the same few strings recur across thousands of policies.
     const cached = typeof text === 'string' ? PARSED.get(text) : undefined;
     if (cached) return cached;

@@ -121,10 +121,10 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   return { weave, calico, service, supernet, finalClusterCidr, finalReason, allocatesNodeCidrs: allocates, disableAllocationAtFinal: allocates && disableNodeCidrAllocation, findings };
 }
 
-/** A node's podCIDR, parsed; the error names the node and the entry. */
+/** A node's podCIDR, parsed (each is the node's own: not cached); the error names the node and the entry. */
 function nodePodCidr(text: string, node: string, index: number, dir: string): Cidr {
   try {
-    return Cidr.parse(text);
+    return Cidr.parse(text, false);
   } catch (e) {
     throw new InputError(`${dir}/nodes.yaml`, `nodes[name=${node}].podCIDRs[${index}]`, `got ${JSON.stringify(text)}: ${(e as Error).message}`, 'an IPv4 CIDR');
   }
