@@ -30,6 +30,10 @@ describe('Cidr.parse', () => {
     // Host bits in every octet, and in none but the last: the mask decides, not the octets' values.
     ['1.1.1.1/0', /host bits are set; the block is 0\.0\.0\.0\/0/],
     ['0.0.0.1/8', /host bits are set; the block is 0\.0\.0\.0\/8/],
+    // Host bits in one octet only, each octet in turn: each octet's mask is checked.
+    ['1.0.0.0/7', /host bits are set; the block is 0\.0\.0\.0\/7/],
+    ['10.1.0.0/15', /host bits are set; the block is 10\.0\.0\.0\/15/],
+    ['10.0.1.0/23', /host bits are set; the block is 10\.0\.0\.0\/23/],
     ['10.32.0.0/', /IPv4 CIDR/],
     ['/12', /IPv4 CIDR/],
     ['10.32.0.0/33', /larger than 32/],
@@ -45,6 +49,37 @@ describe('Cidr.parse', () => {
     ['10.32.0.0/12x', /IPv4 CIDR/],
     ['10.32.0.0/12\n', /IPv4 CIDR/],
   ])('rejects %j', (input, msg) => expect(() => c(input)).toThrow(msg));
+
+  // Our message, word for word, not ipaddr.js's (which also says "IPv4 CIDR").
+  it.each(['x10.32.0.0/12', '10.32.0.0/12x', '10.32.0.0/12\n', '10.32.0.0/', '010.32.0.0/12', ' 10.32.0.0/12'])('rejects %j with our own message', (input) => {
+    expect(() => c(input)).toThrow(/^expected an IPv4 CIDR such as 10\.32\.0\.0\/12( \(four decimal octets, "\/", a prefix length\))?$/);
+  });
+
+  it('reads a canonical CIDR without ipaddr.js\'s parser (the path 5,000 nodes\' podCIDRs take), and the same as it does', () => {
+    const networkAddress = jest.spyOn(ipaddr.IPv4, 'networkAddressFromCIDR');
+    const fourPart = jest.spyOn(ipaddr.IPv4, 'isValidFourPartDecimal');
+    try {
+      for (const text of ['10.32.0.0/12', '0.0.0.0/0', '255.255.255.255/32', '10.44.7.0/24', '172.16.0.0/15']) {
+        const cidr = Cidr.parse(text, false);
+        expect([cidr.network.toString(), cidr.prefix]).toEqual([ipaddr.IPv4.parse(text.split('/')[0]).toString(), Number(text.split('/')[1])]);
+      }
+      expect(networkAddress).not.toHaveBeenCalled();
+      expect(fourPart).not.toHaveBeenCalled();
+    } finally {
+      networkAddress.mockRestore();
+      fourPart.mockRestore();
+    }
+  });
+
+  it('caches what recurs, and not what the caller says does not', () => {
+    expect(Cidr.parse('10.200.0.0/16')).toBe(Cidr.parse('10.200.0.0/16'));
+    const a = Cidr.parse('10.201.0.0/16', false);
+    const b = Cidr.parse('10.201.0.0/16', false);
+    expect(a).not.toBe(b);
+    expect(a.equals(b)).toBe(true);
+    // Not cached by the uncached read either.
+    expect(Cidr.parse('10.201.0.0/16')).not.toBe(a);
+  });
 
   it.each([[12], [null], [undefined], [['10.32.0.0/12']]])('rejects the non-string %j (a YAML value of the wrong type)', (input) => {
     expect(() => Cidr.parse(input as unknown as string)).toThrow('expected an IPv4 CIDR such as 10.32.0.0/12');
@@ -130,6 +165,9 @@ describe('containment and overlap', () => {
     expect(b.containsAddress('10.31.255.255')).toBe(false);
     // An IPv6 address is in no IPv4 block (a dual-stack node lists both).
     expect(c('0.0.0.0/0').containsAddress('fd00::1')).toBe(false);
+    // A form only ipaddr.js reads (hex) is read as it reads it: 0x0a.32.0.1 is 10.32.0.1.
+    expect(b.containsAddress('0x0a.32.0.1')).toBe(true);
+    expect(b.containsAddress('0x0b.32.0.1')).toBe(false);
     expect(b.broadcast.toString()).toBe('10.63.255.255');
   });
 });

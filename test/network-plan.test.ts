@@ -116,6 +116,12 @@ describe('planNetwork findings, word for word (what the operator reads in plan a
     expect([kept.finalClusterCidr.toString(), kept.disableAllocationAtFinal, kept.finalReason]).toEqual(['10.32.0.0/11', false, 'kube-controller-manager allocates node CIDRs and 1 node podCIDR(s) (e.g. a: 10.32.5.0/24) lie outside the Calico CIDR; narrowing --cluster-cidr would crash-loop it, so the supernet 10.32.0.0/11 stays']);
   });
 
+  it('with disableNodeCidrAllocation and every podCIDR inside Calico, narrows with nothing to turn off', () => {
+    const p = planNetwork(net(), snap([node('a', '192.168.1.10', ['10.48.5.0/24'])], { kcm: ['--allocate-node-cidrs=true', '--cluster-cidr=10.32.0.0/11'] }), 'kubeadm', true);
+    expect([p.finalClusterCidr.toString(), p.finalReason]).toEqual(['10.48.0.0/12', 'every pod is on Calico by then, so the cluster CIDR narrows to the Calico CIDR 10.48.0.0/12']);
+    expect(p.findings).toEqual([]);
+  });
+
   it('overlaps with the service CIDR name both blocks', () => {
     const msg = (network: ReturnType<typeof net>, code: string) => planNetwork(network, snap([node('ok', '192.168.1.1')]), 'kubeadm').findings.find((f) => f.code === code)!.message;
     expect(msg(net('10.48.0.0/12', '10.32.0.0/12', '10.33.0.0/16'), 'weave-overlaps-service')).toBe('the Weave CIDR 10.32.0.0/12 overlaps the service CIDR 10.33.0.0/16');

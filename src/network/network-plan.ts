@@ -105,15 +105,14 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   }
   let finalClusterCidr = calico;
   let finalReason = `every pod is on Calico by then, so the cluster CIDR narrows to the Calico CIDR ${calico}`;
-  if (allocates) {
-    if (outsideCalico.length > 0 && disableNodeCidrAllocation) {
-      finalReason = `${outsideCalico.length} node podCIDR(s) (e.g. ${outsideCalico[0].node}: ${outsideCalico[0].cidr}) lie outside the Calico CIDR, so node CIDR allocation is turned off (spec.controlPlane.disableNodeCidrAllocation) before --cluster-cidr narrows to ${calico}`;
-      findings.push({ severity: 'info', code: 'final-cidr-allocation-off', message: finalReason, fix: 'nothing to do, unless something else reads Node.spec.podCIDR (kube-proxy in NodeCIDR mode, a cloud route controller): then keep allocation on' });
-    } else if (outsideCalico.length > 0) {
-      finalClusterCidr = supernet;
-      finalReason = `kube-controller-manager allocates node CIDRs and ${outsideCalico.length} node podCIDR(s) (e.g. ${outsideCalico[0].node}: ${outsideCalico[0].cidr}) lie outside the Calico CIDR; narrowing --cluster-cidr would crash-loop it, so the supernet ${supernet} stays`;
-      findings.push({ severity: 'info', code: 'final-cidr-keeps-supernet', message: finalReason, fix: 'nothing to do: Calico IPAM ignores Node.spec.podCIDR, so the wider value is harmless' });
-    }
+  // Both lists stay empty unless the controller-manager allocates node CIDRs.
+  if (outsideCalico.length > 0 && disableNodeCidrAllocation) {
+    finalReason = `${outsideCalico.length} node podCIDR(s) (e.g. ${outsideCalico[0].node}: ${outsideCalico[0].cidr}) lie outside the Calico CIDR, so node CIDR allocation is turned off (spec.controlPlane.disableNodeCidrAllocation) before --cluster-cidr narrows to ${calico}`;
+    findings.push({ severity: 'info', code: 'final-cidr-allocation-off', message: finalReason, fix: 'nothing to do, unless something else reads Node.spec.podCIDR (kube-proxy in NodeCIDR mode, a cloud route controller): then keep allocation on' });
+  } else if (outsideCalico.length > 0) {
+    finalClusterCidr = supernet;
+    finalReason = `kube-controller-manager allocates node CIDRs and ${outsideCalico.length} node podCIDR(s) (e.g. ${outsideCalico[0].node}: ${outsideCalico[0].cidr}) lie outside the Calico CIDR; narrowing --cluster-cidr would crash-loop it, so the supernet ${supernet} stays`;
+    findings.push({ severity: 'info', code: 'final-cidr-keeps-supernet', message: finalReason, fix: 'nothing to do: Calico IPAM ignores Node.spec.podCIDR, so the wider value is harmless' });
   }
   if (kcm.clusterCidrs.length > 1) {
     findings.push({ severity: 'warning', code: 'kcm-cluster-cidr-differs', message: `the controller-managers disagree on --cluster-cidr: ${kcm.clusterCidrs.join(', ')}`, fix: 'make them agree before migrating; leader election hides the difference until a failover' });
