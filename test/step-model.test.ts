@@ -136,6 +136,11 @@ describe('the demo (drains on, a budget of 2 concurrent drains, DaemonSet pods r
     // Weave: the last node of the waves still on it that is a worker; Calico: one of the wave just switched.
     expect(m.probe).toEqual([{ name: 'weave', cidr: '10.32.0.0/12', node: 'worker-gpu-1' }, { name: 'calico', cidr: '10.48.0.0/12', node: 'worker-2' }]);
     expect(m.tunnelCheck).toEqual(['worker-gpu-1']);
+    // Nodes that converge alike share one convergence (thousands of nodes, a few distinct switches).
+    const byName = new Map(m.nodes.map((n) => [n.name, n.convergences[0]]));
+    expect(byName.get('worker-2')).toBe(byName.get('worker-3'));
+    expect(byName.get('cp-1')).toBe(byName.get('worker-gpu-1'));
+    expect(byName.get('worker-1')).not.toBe(byName.get('cp-1'));
   });
 
   it('nodes-4 and nodes-5: control-plane waves; the probe falls back to a control-plane node when a wave has no worker', () => {

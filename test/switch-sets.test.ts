@@ -34,6 +34,13 @@ describe('switchSets', () => {
     expect(switchSets(migration(false), inv, nodes, state('nodes-1')).map((s) => s.name)).toEqual(['cni-migrate-switch-wave-1']);
   });
 
+  it('groups nodes whose switches are equal but not the same object (as when nodeStates does not share them)', () => {
+    const nodes = [node('a', 1, [wave('calico-first')]), node('b', 1, [wave('calico-first')])];
+    expect(switchSets(migration(false), nodes.map((n) => info(n.name)), nodes, state('nodes-1')).map((s) => [s.name, s.nodes])).toEqual([['cni-migrate-switch-wave-1', ['a', 'b']]]);
+    const finals = ['a', 'b'].map((n) => node(n, 1, [{ role: 'final', desired: 'calico-first', calicoConfName: '10-calico.conflist' }]));
+    expect(switchSets(migration(false), [], finals, state('weave-removed')).map((s) => s.name)).toEqual(['cni-migrate-switch-all']);
+  });
+
   it('refuses to group nodes whose switches differ, naming them', () => {
     const nodes = [node('a', 1, [wave('calico-first')]), node('b', 1, [wave('weave-first')])];
     expect(() => switchSets(migration(false), nodes.map((n) => info(n.name)), nodes, state('nodes-1'))).toThrow(/nodes of cni-migrate-switch-wave-1 need different switches: a .*calico-first.*, b .*weave-first/);

@@ -93,6 +93,7 @@ export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], wav
   // Nodes that converge alike share one convergence object (there are only a few distinct ones),
   // so that grouping thousands of nodes into their DaemonSets compares them by identity.
   const waveConvergences = new Map<string, NodeConvergence>();
+  /** `runtime`: the one to restart (only a switched node's, with restartKubelet on), else undefined. */
   const waveConvergence = (switched: boolean, runtime: 'containerd' | 'crio' | undefined): NodeConvergence => {
     const key = `${switched}/${runtime}`;
     let c = waveConvergences.get(key);
@@ -106,7 +107,7 @@ export function nodeStates(migration: Migration, nodes: readonly NodeInfo[], wav
         calicoConfName: COEXISTENCE_CONF_NAME,
         drain: switched && spec.drain ? { timeoutSeconds: spec.drainTimeoutSeconds, restartDaemonSetPods: spec.restartDaemonSetPods } : undefined,
         // An unknown runtime is refused by the restart-unknown-runtime finding before synth.
-        restartRuntime: switched && spec.restartKubelet ? runtime : undefined,
+        restartRuntime: runtime,
         // The node phase: some waves switched, this one not yet.
         weaveTaint: spec.drain && !switched && state.switchedWaves > 0,
       };

@@ -50,18 +50,11 @@ export function switchSets(migration: Migration, inventory: readonly NodeInfo[],
     runtimesOfWave.get(n.wave)!.add(runtimeOfNode.get(n.name)!);
   }
   const sets = new Map<string, { nodes: string[]; convergence: NodeConvergence; drainLanes?: number }>();
-  // Set names by wave and runtime, made once each rather than once per node.
-  const names = new Map<string, string>();
   for (const n of nodes) {
     const convergence = n.convergences.find((c) => c.role === 'wave');
     if (!convergence) continue;
     const byRuntime = migration.spec.nodes.restartKubelet && runtimesOfWave.get(n.wave)!.size > 1;
-    const key = byRuntime ? `${n.wave}-${runtimeOfNode.get(n.name)}` : `${n.wave}`;
-    let name = names.get(key);
-    if (name === undefined) {
-      name = `${SWITCH_SET_PREFIX}wave-${key}`;
-      names.set(key, name);
-    }
+    const name = `${SWITCH_SET_PREFIX}wave-${n.wave}${byRuntime ? `-${runtimeOfNode.get(n.name)}` : ''}`;
     const set = sets.get(name);
     if (!set) {
       sets.set(name, { nodes: [n.name], convergence, drainLanes: n.drainLanes });
