@@ -108,17 +108,14 @@ export interface NodeDaemonSetProps {
 export class NodeDaemonSet extends Construct {
   constructor(scope: Construct, id: string, props: NodeDaemonSetProps) {
     super(scope, id);
-    if (props.nodes !== 'all') {
-      const names = 'only' in props.nodes ? props.nodes.only : props.nodes.except;
-      // In/NotIn with no values is invalid (the API server refuses it); synth never gets here.
-      if (names.length === 0) throw new Error(`DaemonSet ${props.name}: a node selection by name needs at least one name`);
-    }
+    const names = props.nodes === 'all' ? undefined : 'only' in props.nodes ? [...props.nodes.only] : [...props.nodes.except];
+    // In/NotIn with no values is invalid (the API server refuses it); synth never gets here.
+    if (names?.length === 0) throw new Error(`DaemonSet ${props.name}: a node selection by name needs at least one name`);
     const pod = {
       ...props.pod,
       initContainers: [...(props.pod.initContainers ?? []), ...props.pod.containers],
       containers: [holdContainer(props.holdImage)],
     };
-    const names = props.nodes === 'all' ? undefined : 'only' in props.nodes ? [...props.nodes.only] : [...props.nodes.except];
     // A set names up to every node of the inventory: thousands of plain strings, which can hold no
     // token. They are left out of everything cdk8s and the hash walk value by value, and put in
     // whole where they belong: the same bytes, at a fraction of the time per node.
