@@ -41,11 +41,12 @@ export function switchSets(migration: Migration, inventory: readonly NodeInfo[],
     return convergence ? [{ name: ALL_NODES_SET_NAME, convergence }] : [];
   }
   if (!state.calicoInstalled) return [];
-  const runtimeOfNode = new Map(inventory.map((n) => [n.name, runtimeOf(n.containerRuntime) ?? 'unknown']));
+  const restarts = migration.spec.nodes.restartKubelet;
+  const runtimeOfNode = new Map(restarts ? inventory.map((n) => [n.name, runtimeOf(n.containerRuntime) ?? 'unknown']) : []);
   // The runtime names a set only when the restart is on (it is part of the pod) and a wave holds
   // several: the name must not depend on whether the wave has switched yet.
   const runtimesOfWave = new Map<number, Set<string>>();
-  for (const n of nodes) {
+  for (const n of restarts ? nodes : []) {
     if (!runtimesOfWave.has(n.wave)) runtimesOfWave.set(n.wave, new Set());
     runtimesOfWave.get(n.wave)!.add(runtimeOfNode.get(n.name)!);
   }
@@ -53,7 +54,7 @@ export function switchSets(migration: Migration, inventory: readonly NodeInfo[],
   for (const n of nodes) {
     const convergence = n.convergences.find((c) => c.role === 'wave');
     if (!convergence) continue;
-    const byRuntime = migration.spec.nodes.restartKubelet && runtimesOfWave.get(n.wave)!.size > 1;
+    const byRuntime = restarts && runtimesOfWave.get(n.wave)!.size > 1;
     const name = `${SWITCH_SET_PREFIX}wave-${n.wave}${byRuntime ? `-${runtimeOfNode.get(n.name)}` : ''}`;
     const set = sets.get(name);
     if (!set) {
