@@ -182,7 +182,7 @@ export function parseNodeInventory(inv: unknown, shownAs: string): NodeInfo[] {
 function normalizedNode(n: NodeInfo): NodeInfo {
   const node: { -readonly [K in keyof NodeInfo]: NodeInfo[K] } = {
     name: n.name,
-    roles: n.roles.length > 1 ? [...n.roles].sort() : [...n.roles],
+    roles: [...n.roles].sort(),
     internalIP: n.internalIP,
     podCIDRs: n.podCIDRs ?? [],
     containerRuntime: n.containerRuntime,
