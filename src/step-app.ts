@@ -22,6 +22,7 @@ import { annotateSyncWave } from './gitops/argocd';
 import { LAYERS, type LayerId } from './gitops/layers';
 import { NEWCOMER_SET_NAME, SWITCH_SET_PREFIX } from './model/node-states';
 import type { MigrationPlan } from './plan/migration-plan';
+import { renderCharts } from './synth/render-charts';
 
 export interface StepCharts {
   readonly app: App;
@@ -168,11 +169,10 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
  * re-created on every sync) and the DaemonSets that converge nodes, with the nodes each selects.
  */
 export function expectedWorkloads(plan: MigrationPlan): { jobs: ExpectedJob[]; sets: ExpectedSet[] } {
-  const { charts } = buildStepApp(plan);
   const jobs: ExpectedJob[] = [];
   const sets: ExpectedSet[] = [];
-  for (const [layer, chart] of charts) {
-    for (const o of chart.toJson() as any[]) {
+  for (const [layer, objects] of renderCharts(buildStepApp(plan))) {
+    for (const o of objects) {
       if (o.kind === 'Job' && !o.metadata.annotations?.['argocd.argoproj.io/hook']) jobs.push({ name: o.metadata.name, namespace: o.metadata.namespace, layer });
       const labels = o.spec?.template?.metadata?.labels ?? {};
       if (o.kind !== 'DaemonSet' || labels[NODE_SET_LABEL] === undefined) continue;

@@ -11,6 +11,7 @@ import type { MigrationPlan } from '../plan/migration-plan';
 import { countedManifestBytes, manifestSizeFinding } from '../plan/manifest-size';
 import { stepReport } from '../plan/step-report';
 import { buildStepApp } from '../step-app';
+import { renderCharts } from './render-charts';
 import { renderPlanMarkdown } from './plan-markdown';
 import { renderStepJson } from './step-json';
 import { renderWavesMarkdown, WAVES_FILE } from './waves-markdown';
@@ -34,13 +35,13 @@ export function objectFileName(obj: { kind: string; metadata: { name: string; na
 }
 
 export function renderStep(plan: MigrationPlan): RenderedStep {
-  const { charts } = buildStepApp(plan);
+  const rendered = renderCharts(buildStepApp(plan));
   const dist = new Map<string, string>();
   const layerFiles = new Map<LayerId, string[]>();
   let gate: { metadata: { name: string; namespace?: string } } | undefined;
   for (const l of LAYERS) {
     const files: string[] = [];
-    for (const obj of charts.get(l.id as LayerId)!.toJson() as { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } }[]) {
+    for (const obj of rendered.get(l.id as LayerId)!) {
       if (obj.kind === 'Job' && obj.metadata.labels?.['app.kubernetes.io/component'] === 'gate') gate = obj;
       const name = objectFileName(obj);
       const rel = `${l.id}/${name}`;
