@@ -10,6 +10,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import type { FloorFile } from './child';
 import { generateCluster } from './generate';
+import { asFloorFiles, readTree } from './tree';
 
 const CHILD = path.join(__dirname, 'child.js');
 /** Argo CD's reposerver.max.combined.directory.manifests.size default (argocd-cmd-params-cm): 10M. */
@@ -29,19 +30,6 @@ interface StepSize {
   floorMs: number;
   /** Only the write of the same objects. */
   writeMs: number;
-}
-
-function manifests(dir: string): { file: string; text: string }[] {
-  const out: { file: string; text: string }[] = [];
-  const walk = (rel: string) => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else if (r.endsWith('.yaml')) out.push({ file: r, text: fs.readFileSync(path.join(dir, r), 'utf8') });
-    }
-  };
-  walk('');
-  return out;
 }
 
 /** Nodes of the inventory beside migration.yaml (one `- name:` line each). */
@@ -80,31 +68,16 @@ function median(all: readonly RunResult[]): RunResult {
   return { wallMs: wall[Math.floor(all.length / 2)], maxRssMiB: Math.max(...all.map((r) => r.maxRssMiB)) };
 }
 
-/** Every file the app wrote (dist/ and gitops/): YAML as objects for the floor to write again, the rest as text. */
+/** Every file the app wrote (dist/ and gitops/), for the floor to write again. */
 function floorFiles(out: string): FloorFile[] {
-  const all = (dir: string, prefix: string): FloorFile[] => {
-    const found: FloorFile[] = [];
-    const walk = (rel: string) => {
-      for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-        const r = rel ? `${rel}/${e.name}` : e.name;
-        if (e.isDirectory()) walk(r);
-        else {
-          const text = fs.readFileSync(path.join(dir, r), 'utf8');
-          found.push(r.endsWith('.yaml') ? { file: `${prefix}${r}`, obj: YAML.parse(text) } : { file: `${prefix}${r}`, text });
-        }
-      }
-    };
-    walk('');
-    return found;
-  };
-  return [...all(out, ''), ...all(`${out}-gitops`, 'gitops/')];
+  return [...asFloorFiles(readTree(out)), ...asFloorFiles(readTree(`${out}-gitops`), 'gitops/')];
 }
 
 function measureStep(work: string, config: string, step: string): StepSize {
   fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace(/step: \S+/, `step: ${step}`));
   const out = path.join(work, `dist-${step}`);
   const first = runOnce(['app', config, out]);
-  const files = manifests(out);
+  const files = readTree(out).filter((f) => f.file.endsWith('.yaml'));
   const objects = files.map((f) => ({ file: f.file, obj: YAML.parse(f.text) }));
   const objectsFile = path.join(work, 'objects.json');
   fs.writeFileSync(objectsFile, JSON.stringify(floorFiles(out)));

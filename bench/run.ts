@@ -1,12 +1,11 @@
 /**
  * npm run bench: the app against the floor (a plain script parsing the same inputs and writing
- * the same objects as YAML), at several sizes, plus the diff size of advancing one wave. Numbers, not assertions.
+ * the same files, objects as YAML), at several sizes, plus what advancing one wave changes. Numbers, not assertions.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as YAML from 'yaml';
 import { benchContainerdSwitch } from './containerd-switch';
 import { generateCluster } from './generate';
 import { benchManifestSizes } from './manifest-size';
@@ -14,6 +13,7 @@ import { loadMigrationText } from '../src/config/load';
 import { stepList } from '../src/steps/steps';
 import { resolveWaves } from '../src/steps/waves';
 import { benchStatus } from './status-bench';
+import { asFloorFiles, readTree } from './tree';
 
 interface Measure {
   wallMs: number;
@@ -33,32 +33,11 @@ function measure(args: string[], runs: number): Measure {
   return all[Math.floor(all.length / 2)];
 }
 
-/** Every manifest the app wrote, as {file, obj}, for the floor to write again. */
-function dumpObjects(distDir: string, file: string): number {
-  const out: { file: string; obj: unknown }[] = [];
-  const walk = (rel: string) => {
-    for (const e of fs.readdirSync(path.join(distDir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else if (r.endsWith('.yaml')) out.push({ file: r, obj: YAML.parse(fs.readFileSync(path.join(distDir, r), 'utf8')) });
-    }
-  };
-  walk('');
-  fs.writeFileSync(file, JSON.stringify(out));
-  return out.length;
-}
-
-function digest(dir: string): Map<string, string> {
-  const m = new Map<string, string>();
-  const walk = (rel: string) => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else m.set(r, fs.readFileSync(path.join(dir, r), 'utf8'));
-    }
-  };
-  walk('');
-  return m;
+/** Every file the app wrote (dist/ and gitops/), for the floor to write again; returns how many objects. */
+function dumpFloorFiles(out: string, file: string): number {
+  const files = [...asFloorFiles(readTree(out)), ...asFloorFiles(readTree(`${out}-gitops`), 'gitops/')];
+  fs.writeFileSync(file, JSON.stringify(files));
+  return files.filter((f) => 'obj' in f).length;
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-migrate-bench-'));
@@ -76,8 +55,8 @@ for (const p of points) {
   const appOut = path.join(work, 'app-dist');
   const app = measure(['app', g.config, appOut], runs);
   const objectsFile = path.join(work, 'objects.json');
-  const objects = dumpObjects(appOut, objectsFile);
-  // The floor parses the same inputs (10,000 policy files among them) and writes the same objects.
+  const objects = dumpFloorFiles(appOut, objectsFile);
+  // The floor parses the same inputs (10,000 policy files among them) and writes the same files.
   const floor = measure(['floor', objectsFile, path.join(work, 'floor-dist'), g.config], runs);
   results.push({ ...p, app, floor });
   console.log(`${String(p.nodes).padStart(5)}  ${String(p.policies).padStart(8)}  ${String(objects).padStart(7)} | ${app.wallMs.toFixed(0).padStart(6)}  ${app.maxRssMiB.toFixed(0).padStart(7)} | ${floor.wallMs.toFixed(0).padStart(8)}  ${floor.maxRssMiB.toFixed(0).padStart(9)} | ${(app.wallMs / floor.wallMs).toFixed(2)}x`);
@@ -86,18 +65,25 @@ const [small, big, bigPolicies] = results;
 console.log(`growth: 10x nodes (500 → 5000) costs ${(big.app.wallMs / small.app.wallMs).toFixed(2)}x time; 5x policies (10000 → 50000) costs ${(bigPolicies.app.wallMs / big.app.wallMs).toFixed(2)}x time`);
 console.log(`targets: big plan ${(big.app.wallMs / big.floor.wallMs).toFixed(2)}x the floor (goal ≤ 2x); peak RSS ${big.app.maxRssMiB.toFixed(0)} MiB (goal < 1024 MiB)`);
 
-// Diff size of one wave: synth nodes-10 and nodes-11 of the big plan and compare.
-const g = generateCluster(path.join(work, 'diff'), 5000, 10000, 20, 'nodes-10');
-execFileSync(process.execPath, [CHILD, 'app', g.config, path.join(work, 'd10')]);
-fs.writeFileSync(g.config, fs.readFileSync(g.config, 'utf8').replace('step: nodes-10', 'step: nodes-11'));
-execFileSync(process.execPath, [CHILD, 'app', g.config, path.join(work, 'd11')]);
-const a = digest(path.join(work, 'd10'));
-const b = digest(path.join(work, 'd11'));
-const changed = [...new Set([...a.keys(), ...b.keys()])].filter((f) => a.get(f) !== b.get(f));
-const wave = g.waves[10];
-const slug = (n: string) => n.toLowerCase().replace(/[^a-z0-9-]+/g, '-').slice(0, 36);
-const others = changed.filter((f) => !wave.some((n) => f.includes(slug(n))));
-console.log(`diff nodes-10 → nodes-11: ${changed.length} files changed; wave 11 has ${wave.length} nodes (${wave.length * 2} Job files); other files: ${others.length} (${others.join(', ')}) (goal ≤ 3)`);
+// What advancing one wave (nodes-10 → nodes-11) changes, at two sizes: it must not grow with the
+// cluster. By design it is the wave's own DaemonSet (its pods now converge the nodes to Calico
+// first), the step's gate (content-addressed: it checks the new wave), the probe layer (the tunnel
+// check and the probes follow the newest wave), PLAN.md and step.json; nothing else.
+for (const nodes of [500, 5000]) {
+  const g = generateCluster(path.join(work, `diff-${nodes}`), nodes, 10000, 20, 'nodes-10');
+  execFileSync(process.execPath, [CHILD, 'app', g.config, path.join(work, `d10-${nodes}`)]);
+  fs.writeFileSync(g.config, fs.readFileSync(g.config, 'utf8').replace('step: nodes-10', 'step: nodes-11'));
+  execFileSync(process.execPath, [CHILD, 'app', g.config, path.join(work, `d11-${nodes}`)]);
+  const before = new Map(readTree(path.join(work, `d10-${nodes}`)).map((f) => [f.file, f.text]));
+  const after = new Map(readTree(path.join(work, `d11-${nodes}`)).map((f) => [f.file, f.text]));
+  const changed = [...new Set([...before.keys(), ...after.keys()])].filter((f) => before.get(f) !== after.get(f)).sort();
+  const waveSet = changed.filter((f) => f === '40-nodes/daemonset-kube-system-cni-migrate-switch-wave-11.yaml');
+  const gate = changed.filter((f) => f.startsWith('00-gate/'));
+  const probe = changed.filter((f) => f.startsWith('60-probe/'));
+  const report = changed.filter((f) => f === 'PLAN.md' || f === 'step.json');
+  const other = changed.filter((f) => ![...waveSet, ...gate, ...probe, ...report].includes(f));
+  console.log(`diff nodes-10 → nodes-11, ${nodes} nodes (wave 11 has ${g.waves[10].length}): ${changed.length} files: wave 11's DaemonSet ${waveSet.length}, gate ${gate.length}, probe layer ${probe.length}, PLAN.md and step.json ${report.length}; anything else ${other.length}${other.length ? ` (${other.join(', ')})` : ''} (goal: 0 else, the same count at every size)`);
+}
 fs.rmSync(work, { recursive: true, force: true });
 
 // Commits a migration takes with the default wave strategy: one per step (fixed steps + one per wave).
