@@ -7,6 +7,7 @@ import { argoApplication } from '../gitops/argocd';
 import { fluxGitRepository, fluxKustomization, layerKustomization } from '../gitops/flux';
 import { LAYERS, type LayerId } from '../gitops/layers';
 import { gitopsBaseName, layerKustomizationName, stuckSteps } from '../gitops/recovery';
+import { needsServerSideApply, withServerSideApply } from '../gitops/server-side-apply';
 import type { MigrationPlan } from '../plan/migration-plan';
 import { countedManifestBytes, manifestSizeFinding } from '../plan/manifest-size';
 import { stepReport } from '../plan/step-report';
@@ -36,6 +37,7 @@ export function objectFileName(obj: { kind: string; metadata: { name: string; na
 
 export function renderStep(plan: MigrationPlan): RenderedStep {
   const rendered = renderCharts(buildStepApp(plan));
+  const argo = plan.migration.spec.gitops.engine === 'argocd';
   const dist = new Map<string, string>();
   const layerFiles = new Map<LayerId, string[]>();
   let gate: { metadata: { name: string; namespace?: string } } | undefined;
@@ -48,7 +50,11 @@ export function renderStep(plan: MigrationPlan): RenderedStep {
       if (dist.has(rel)) {
         throw new Error(`two objects would be written to dist/${rel} (${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}); rename one of them`);
       }
-      dist.set(rel, toYaml(obj));
+      let text = toYaml(obj);
+      // Argo CD's client-side apply would copy an object this large into an annotation, past the
+      // API server's cap (gitops/server-side-apply.ts).
+      if (argo && needsServerSideApply(obj, text)) text = toYaml(withServerSideApply(obj));
+      dist.set(rel, text);
       files.push(name);
     }
     layerFiles.set(l.id as LayerId, files.sort());

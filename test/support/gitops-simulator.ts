@@ -455,6 +455,9 @@ export class GitOpsSimulator {
     // (argo-cd controller/appcontroller.go autoSync: with alreadyAttempted && selfHeal, each
     // non-Synced resource goes into op.Sync.Resources), and a sync of selected resources skips
     // hooks (gitops-engine pkg/sync/sync_context.go skipHooks: isSelectiveSync): no gate runs.
+    // Argo CD applies the PreSync hooks (the gate's ConfigMaps and Job) before anything else.
+    const hookRefusals = engine === 'argocd' && !opts.selfHeal ? desired.filter(isHook).map(argoApplyRefusal).filter((r): r is string => !!r) : [];
+    if (hookRefusals.length) return { failed: [], waitingAt: { layer: '00-gate', unhealthy: hookRefusals } };
     if (gate && !(engine === 'argocd' && opts.selfHeal)) {
       const run = engine === 'argocd' || !this.live.has(key(gate));
       if (engine === 'flux') {
@@ -480,6 +483,9 @@ export class GitOpsSimulator {
       const objects = layer.objects.filter((o) => o !== gate && !(engine === 'argocd' && isHook(o)));
       const changed = objects.filter((o) => JSON.stringify(this.live.get(key(o))) !== JSON.stringify(o));
       const applied = engine === 'argocd' ? changed : objects;
+      // An apply the API server refuses fails the sync at this wave (Flux applies server-side).
+      const refusals = engine === 'argocd' ? applied.map(argoApplyRefusal).filter((r): r is string => !!r) : [];
+      if (refusals.length) return { failed, waitingAt: { layer: layer.id, unhealthy: refusals }, pruned };
       const cleanups: Obj[] = [];
       for (const o of applied) {
         failed.push(...this.applyObject(o, cleanups));
@@ -814,6 +820,25 @@ function pruneOrder(o: Obj): number {
 
 function syncOptions(o: Obj): string[] {
   return ((o.metadata as any).annotations?.['argocd.argoproj.io/sync-options'] ?? '').split(',').map((s: string) => s.trim());
+}
+
+/**
+ * Why the API server refuses Argo CD's apply of `o`, if it does. Without ServerSideApply=true on the
+ * object (or the Application), Argo CD applies client-side (gitops-engine pkg/sync/sync_context.go,
+ * shouldUseServerSideApply), and kubectl stores the object, without that annotation, as JSON in
+ * kubectl.kubernetes.io/last-applied-configuration (k8s.io/kubectl pkg/util/apply.go,
+ * GetModifiedConfiguration; Go's encoder writes <, > and & as six-byte escapes). The API server
+ * refuses an object whose annotations, keys and values, pass 256 KiB (k8s.io/apimachinery
+ * pkg/api/validation/objectmeta.go, ValidateAnnotationsSize, TotalAnnotationSizeLimitB).
+ */
+export function argoApplyRefusal(o: Obj): string | undefined {
+  if (syncOptions(o).includes('ServerSideApply=true')) return undefined;
+  const goJsonBytes = (text: string) => Buffer.byteLength(text) + 5 * (text.match(/[<>&]/g)?.length ?? 0);
+  const annotations: Record<string, string> = { ...((o.metadata as any).annotations ?? {}), 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(o) };
+  let total = 0;
+  for (const [k, v] of Object.entries(annotations)) total += Buffer.byteLength(k) + (k === 'kubectl.kubernetes.io/last-applied-configuration' ? goJsonBytes(v) : Buffer.byteLength(v));
+  if (total <= 262_144) return undefined;
+  return `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} is invalid: metadata.annotations: Too long: must have at most 262144 bytes (client-side apply, ${total} bytes)`;
 }
 
 function keptOnPrune(o: Obj): boolean {
