@@ -86,6 +86,19 @@ describe('the simulator\'s Argo CD apply', () => {
       fs.rmSync(fine, { recursive: true, force: true });
     }
   });
+
+  it('refuses a PreSync hook too large for a client-side apply before any wave, and not in a self-heal (hooks skipped)', () => {
+    const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'cni-ssa-'));
+    try {
+      fs.mkdirSync(path.join(dist, '00-gate'));
+      fs.writeFileSync(path.join(dist, '00-gate', 'configmap.yaml'), toYaml(configMap('gate-wave-1', big, { 'argocd.argoproj.io/hook': 'PreSync' })));
+      const sim = () => new GitOpsSimulator(['worker-1'], { skipControlPlaneJobs: true, skipGates: true });
+      expect(sim().applyAs('argocd', dist).waitingAt).toEqual({ layer: '00-gate', unhealthy: [expect.stringContaining('ConfigMap kube-system/gate-wave-1 is invalid: metadata.annotations: Too long')] });
+      expect(sim().applyAs('argocd', dist, { selfHeal: true }).waitingAt).toBeUndefined();
+    } finally {
+      fs.rmSync(dist, { recursive: true, force: true });
+    }
+  });
 });
 
 /**
