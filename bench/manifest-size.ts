@@ -8,9 +8,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import type { FloorFile } from './child';
 import { generateCluster } from './generate';
-import { asFloorFiles, readTree } from './tree';
+import { readTree, synthFloorFiles } from './tree';
 
 const CHILD = path.join(__dirname, 'child.js');
 /** Argo CD's reposerver.max.combined.directory.manifests.size default (argocd-cmd-params-cm): 10M. */
@@ -68,11 +67,6 @@ function median(all: readonly RunResult[]): RunResult {
   return { wallMs: wall[Math.floor(all.length / 2)], maxRssMiB: Math.max(...all.map((r) => r.maxRssMiB)) };
 }
 
-/** Every file the app wrote (dist/ and gitops/), for the floor to write again. */
-function floorFiles(out: string): FloorFile[] {
-  return [...asFloorFiles(readTree(out)), ...asFloorFiles(readTree(`${out}-gitops`), 'gitops/')];
-}
-
 function measureStep(work: string, config: string, step: string): StepSize {
   fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace(/step: \S+/, `step: ${step}`));
   const out = path.join(work, `dist-${step}`);
@@ -80,7 +74,7 @@ function measureStep(work: string, config: string, step: string): StepSize {
   const files = readTree(out).filter((f) => f.file.endsWith('.yaml'));
   const objects = files.map((f) => ({ file: f.file, obj: YAML.parse(f.text) }));
   const objectsFile = path.join(work, 'objects.json');
-  fs.writeFileSync(objectsFile, JSON.stringify(floorFiles(out)));
+  fs.writeFileSync(objectsFile, JSON.stringify(synthFloorFiles(out)));
   const apps: RunResult[] = [first];
   const floors: RunResult[] = [];
   const writes: RunResult[] = [];

@@ -13,7 +13,7 @@ import { loadMigrationText } from '../src/config/load';
 import { stepList } from '../src/steps/steps';
 import { resolveWaves } from '../src/steps/waves';
 import { benchStatus } from './status-bench';
-import { asFloorFiles, readTree } from './tree';
+import { readTree, synthFloorFiles } from './tree';
 
 interface Measure {
   wallMs: number;
@@ -35,7 +35,7 @@ function measure(args: string[], runs: number): Measure {
 
 /** Every file the app wrote (dist/ and gitops/), for the floor to write again; returns how many objects. */
 function dumpFloorFiles(out: string, file: string): number {
-  const files = [...asFloorFiles(readTree(out)), ...asFloorFiles(readTree(`${out}-gitops`), 'gitops/')];
+  const files = synthFloorFiles(out);
   fs.writeFileSync(file, JSON.stringify(files));
   return files.filter((f) => 'obj' in f).length;
 }

@@ -27,7 +27,12 @@ export function readTree(dir: string): TreeFile[] {
   return out;
 }
 
-/** The files as the floor writes them again: YAML as objects (written by the same library), the rest as text. */
-export function asFloorFiles(files: readonly TreeFile[], prefix = ''): FloorFile[] {
-  return files.map((f) => (f.file.endsWith('.yaml') ? { file: `${prefix}${f.file}`, obj: YAML.parse(f.text) } : { file: `${prefix}${f.file}`, text: f.text }));
+/**
+ * Every file synth wrote to `out` and `out`-gitops, as the floor writes them again: YAML as objects
+ * (written by the same library), the rest as text.
+ */
+export function synthFloorFiles(out: string): FloorFile[] {
+  const asFloor = (files: readonly TreeFile[], prefix: string): FloorFile[] =>
+    files.map((f) => (f.file.endsWith('.yaml') ? { file: `${prefix}${f.file}`, obj: YAML.parse(f.text) } : { file: `${prefix}${f.file}`, text: f.text }));
+  return [...asFloor(readTree(out), ''), ...asFloor(readTree(`${out}-gitops`), 'gitops/')];
 }
