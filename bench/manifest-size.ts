@@ -3,15 +3,14 @@
  * (12): bytes of dist/ (the largest step against Argo CD's repo server limit), bytes per node,
  * Jobs and DaemonSets, the pods a wave commit starts, synth time against the floor and peak memory.
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { generateCluster } from './generate';
+import { median, middle, runChild, type RunResult } from './measure';
 import { readTree, synthFloorFiles } from './tree';
 
-const CHILD = path.join(__dirname, 'child.js');
 /** Argo CD's reposerver.max.combined.directory.manifests.size default (argocd-cmd-params-cm): 10M. */
 const ARGO_DIRECTORY_LIMIT = 10 * 1024 * 1024;
 
@@ -57,30 +56,10 @@ function podsStarted(from: StepSize, to: StepSize): number {
  */
 const RUNS = 9;
 
-interface RunResult {
-  readonly wallMs: number;
-  readonly maxRssMiB: number;
-}
-
-function runOnce(args: string[]): RunResult {
-  fs.rmSync(args[2], { recursive: true, force: true });
-  fs.rmSync(`${args[2]}-gitops`, { recursive: true, force: true });
-  return JSON.parse(execFileSync(process.execPath, [CHILD, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 }).trim()) as RunResult;
-}
-
-/** The middle value (the upper one of an even count). */
-function middle(values: readonly number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-}
-
-function median(all: readonly RunResult[]): RunResult {
-  return { wallMs: middle(all.map((r) => r.wallMs)), maxRssMiB: Math.max(...all.map((r) => r.maxRssMiB)) };
-}
-
 function measureStep(work: string, config: string, step: string): StepSize {
   fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace(/step: \S+/, `step: ${step}`));
   const out = path.join(work, `dist-${step}`);
-  const first = runOnce(['app', config, out]);
+  const first = runChild(['app', config, out]);
   const files = readTree(out).filter((f) => f.file.endsWith('.yaml'));
   const objects = files.map((f) => ({ file: f.file, obj: YAML.parse(f.text) }));
   const objectsFile = path.join(work, 'objects.json');
@@ -89,9 +68,9 @@ function measureStep(work: string, config: string, step: string): StepSize {
   const floors: RunResult[] = [];
   const writes: RunResult[] = [];
   for (let i = 0; i < RUNS; i++) {
-    if (i > 0) apps.push(runOnce(['app', config, out]));
-    floors.push(runOnce(['floor', objectsFile, path.join(work, 'floor'), config]));
-    writes.push(runOnce(['floor', objectsFile, path.join(work, 'floor')]));
+    if (i > 0) apps.push(runChild(['app', config, out]));
+    floors.push(runChild(['floor', objectsFile, path.join(work, 'floor'), config]));
+    writes.push(runChild(['floor', objectsFile, path.join(work, 'floor')]));
   }
   const [app, floor, write] = [median(apps), median(floors), median(writes)];
   const jobs = objects.filter((o) => o.obj.kind === 'Job');

@@ -2,12 +2,12 @@
  * npm run bench: the app against the floor (a plain script parsing the same inputs and writing
  * the same files, objects as YAML), at several sizes, plus what advancing one wave changes. Numbers, not assertions.
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { benchContainerdSwitch } from './containerd-switch';
 import { generateCluster } from './generate';
+import { median, runChild, type RunResult } from './measure';
 import { benchManifestSizes } from './manifest-size';
 import { loadMigrationText } from '../src/config/load';
 import { stepList } from '../src/steps/steps';
@@ -15,22 +15,9 @@ import { resolveWaves } from '../src/steps/waves';
 import { benchStatus } from './status-bench';
 import { readTree, synthFloorFiles } from './tree';
 
-interface Measure {
-  wallMs: number;
-  maxRssMiB: number;
-}
-
-const CHILD = path.join(__dirname, 'child.js');
-
-function measure(args: string[], runs: number): Measure {
-  const all: Measure[] = [];
-  for (let i = 0; i < runs; i++) {
-    fs.rmSync(args[2], { recursive: true, force: true });
-    fs.rmSync(`${args[2]}-gitops`, { recursive: true, force: true });
-    all.push(JSON.parse(execFileSync(process.execPath, [CHILD, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 }).trim()));
-  }
-  all.sort((a, b) => a.wallMs - b.wallMs);
-  return all[Math.floor(all.length / 2)];
+/** The median wall time of `runs` runs of child.js with `args`, and their peak memory. */
+function measure(args: string[], runs: number): RunResult {
+  return median(Array.from({ length: runs }, () => runChild(args)));
 }
 
 /** Every file the app wrote (dist/ and gitops/), for the floor to write again; returns how many objects. */
@@ -49,7 +36,7 @@ const points = [
 ];
 console.log(`cni-migrate bench: synth at step nodes-10 of 20 waves, median of ${runs} runs, each in its own process`);
 console.log('nodes  policies  objects | app ms  app MiB | floor ms  floor MiB | time ratio');
-const results: { nodes: number; policies: number; app: Measure; floor: Measure }[] = [];
+const results: { nodes: number; policies: number; app: RunResult; floor: RunResult }[] = [];
 for (const p of points) {
   const g = generateCluster(path.join(work, `c-${p.nodes}-${p.policies}`), p.nodes, p.policies, 20, 'nodes-10');
   const appOut = path.join(work, 'app-dist');
@@ -71,9 +58,9 @@ console.log(`targets: big plan ${(big.app.wallMs / big.floor.wallMs).toFixed(2)}
 // check and the probes follow the newest wave), PLAN.md and step.json; nothing else.
 for (const nodes of [500, 5000]) {
   const g = generateCluster(path.join(work, `diff-${nodes}`), nodes, 10000, 20, 'nodes-10');
-  execFileSync(process.execPath, [CHILD, 'app', g.config, path.join(work, `d10-${nodes}`)]);
+  runChild(['app', g.config, path.join(work, `d10-${nodes}`)]);
   fs.writeFileSync(g.config, fs.readFileSync(g.config, 'utf8').replace('step: nodes-10', 'step: nodes-11'));
-  execFileSync(process.execPath, [CHILD, 'app', g.config, path.join(work, `d11-${nodes}`)]);
+  runChild(['app', g.config, path.join(work, `d11-${nodes}`)]);
   const before = new Map(readTree(path.join(work, `d10-${nodes}`)).map((f) => [f.file, f.text]));
   const after = new Map(readTree(path.join(work, `d11-${nodes}`)).map((f) => [f.file, f.text]));
   const changed = [...new Set([...before.keys(), ...after.keys()])].filter((f) => before.get(f) !== after.get(f)).sort();
