@@ -13,9 +13,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import Ajv from 'ajv';
 import { InputError } from '../config/errors';
 import { formatSchemaError } from '../config/schema-errors';
+import { compileSchema } from '../config/schema-validator';
 import { readObjectFile } from '../config/yaml-file';
 import { containerFlags } from '../kube/control-plane-facts';
 import { DNS_SUBDOMAIN } from '../kube/names';
@@ -89,9 +89,8 @@ export const NODE_INVENTORY_SCHEMA = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, verbose: true, strict: true });
-const validateInventory = ajv.compile(NODE_INVENTORY_SCHEMA);
-const validatePolicy = ajv.compile(NETWORK_POLICY_SCHEMA);
+const validateInventory = compileSchema(NODE_INVENTORY_SCHEMA);
+const validatePolicy = compileSchema(NETWORK_POLICY_SCHEMA);
 
 /** Read cluster/ from `dir`. `shownAs` is how errors name the folder. */
 export function loadClusterSnapshot(dir: string, shownAs: string = dir): ClusterSnapshot {

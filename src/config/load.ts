@@ -4,13 +4,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import Ajv from 'ajv';
 import { BUILTIN_RELEASE_LINES, releaseLine } from './calico-versions';
 import { Cidr } from '../network/cidr';
 import { InputError } from './errors';
 import { isWithin, realPath, repositoryRoot } from '../util/repo-paths';
 import { MIGRATION_SCHEMA } from './schema';
 import { formatSchemaError } from './schema-errors';
+import { compileSchema } from './schema-validator';
 import type { Migration, MigrationSpec } from './types';
 import { parseYamlDocument, readYamlFile } from './yaml-file';
 
@@ -19,8 +19,7 @@ export const DEFAULT_CALICO_VERSION = 'v3.28.5';
 export const DEFAULT_SHELL_IMAGE = 'docker.io/library/busybox:1.36.1';
 export const DEFAULT_KUBECTL_IMAGE = 'registry.k8s.io/kubectl:v1.33.1';
 
-const ajv = new Ajv({ allErrors: false, verbose: true, strict: true });
-const validate = ajv.compile(MIGRATION_SCHEMA);
+const validate = compileSchema(MIGRATION_SCHEMA);
 
 /** Read and resolve migration.yaml at `file`; errors name it as `shownAs`. */
 export function loadMigrationFile(file: string, shownAs: string = file): Migration {
