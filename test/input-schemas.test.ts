@@ -1,12 +1,20 @@
 /**
- * The JSON Schemas of our inputs are compiled without Ajv's meta-schema check
- * (src/config/schema-validator.ts); this is that check, run once here instead of at every start.
+ * The JSON Schemas of our inputs are compiled without Ajv's meta-schema check, at build time into
+ * code or else at run time (src/config/schema-validator.ts): this is that check, run once here
+ * instead of at every start, and the proof that the generated code answers as Ajv does.
  */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import Ajv from 'ajv';
-import { NODE_INVENTORY_SCHEMA } from '../src/cluster/snapshot';
+import * as jsYaml from 'js-yaml';
+import { NODE_INVENTORY_SCHEMA } from '../src/cluster/inventory-schema';
+import { INPUT_SCHEMAS, type InputSchemaName } from '../src/config/input-schemas';
 import { MIGRATION_SCHEMA } from '../src/config/schema';
-import { compileSchema } from '../src/config/schema-validator';
+import { compileSchema, generatedValidator, type GeneratedValidators } from '../src/config/schema-validator';
+import { writeValidators } from '../src/config/write-validators';
 import { NETWORK_POLICY_SCHEMA } from '../src/kube/network-policy-schema';
+import { POLICY_CORPUS } from './fixtures/policy-corpus';
 
 /** A fresh instance with Ajv's defaults: the schema is checked against draft-07 before it is compiled. */
 const metaChecked = () => new Ajv({ strict: true });
@@ -44,5 +52,107 @@ describe('input schemas', () => {
     }
     fast({ name: 'Not OK' });
     expect((fast.errors![0].parentSchema as { description: string }).description).toBe('a lowercase name');
+  });
+});
+
+/**
+ * Every variant of `doc` that breaks it in one place: each value replaced by a value of each other
+ * JSON type, each key of a mapping removed, an unknown key added to each mapping.
+ */
+function oneBreakVariants(doc: unknown): unknown[] {
+  const out: unknown[] = [];
+  const others = (v: unknown): unknown[] => [42, 'x', true, null, [], {}, ['x'], -1, 1.5, ''].filter((o) => JSON.stringify(o) !== JSON.stringify(v));
+  const visit = (path: (string | number)[], v: unknown) => {
+    const at = (replace: (parent: any, key: string | number) => void) => {
+      const copy = structuredClone(doc) as any;
+      if (path.length === 0) return;
+      let parent = copy;
+      for (const k of path.slice(0, -1)) parent = parent[k];
+      replace(parent, path[path.length - 1]);
+      out.push(copy);
+    };
+    for (const o of others(v)) {
+      if (path.length === 0) out.push(o);
+      else at((p, k) => { p[k] = o; });
+    }
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const copy = structuredClone(doc) as any;
+      let target = copy;
+      for (const k of path) target = target[k];
+      target.unknownField = 1;
+      out.push(copy);
+      for (const k of Object.keys(v)) {
+        const without = structuredClone(doc) as any;
+        let t = without;
+        for (const p of path) t = t[p];
+        delete t[k];
+        out.push(without);
+        visit([...path, k], (v as Record<string, unknown>)[k]);
+      }
+    } else if (Array.isArray(v)) {
+      v.forEach((x, i) => visit([...path, i], x));
+    }
+  };
+  visit([], doc);
+  return out;
+}
+
+describe('the validators generated at build time', () => {
+  const root = path.join(__dirname, '..');
+  let dir: string;
+  let generated: GeneratedValidators;
+
+  beforeAll(() => {
+    // Inside the repository, so that the generated code resolves ajv's runtime helpers from node_modules.
+    fs.mkdirSync(path.join(root, 'build'), { recursive: true });
+    dir = fs.mkdtempSync(path.join(root, 'build', 'validators-test-'));
+    writeValidators(path.join(dir, 'validators.js'));
+    generated = require(path.join(dir, 'validators.js')) as GeneratedValidators;
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const inventory = jsYaml.load(fs.readFileSync(path.join(root, 'cluster', 'nodes.yaml'), 'utf8'));
+  const cases: [InputSchemaName, string, unknown][] = [
+    ['migration', 'the demo migration.yaml', jsYaml.load(fs.readFileSync(path.join(root, 'migration.yaml'), 'utf8'))],
+    ['inventory', 'the demo nodes.yaml', inventory],
+    ...POLICY_CORPUS.map((p): [InputSchemaName, string, unknown] => ['networkPolicy', `NetworkPolicy ${p.metadata.name}`, p]),
+  ];
+
+  it.each(cases)('give %s the same answer and the same errors as Ajv compiling at run time, for %s and every one-place break of it', (name, _what, doc) => {
+    const built = generatedValidator(name, generated)!;
+    const compiled = compileSchema(INPUT_SCHEMAS[name]);
+    expect(built).toBeDefined();
+    expect(built(doc)).toBe(true);
+    const variants = oneBreakVariants(doc);
+    expect(variants.length).toBeGreaterThan(20);
+    let refused = 0;
+    for (const v of variants) {
+      const ok = built(v);
+      expect(compiled(v)).toBe(ok);
+      expect(built.errors ?? null).toEqual(compiled.errors ?? null);
+      if (!ok) refused++;
+    }
+    // The comparison covered refusals, not only documents both accept.
+    expect(refused).toBeGreaterThan(variants.length / 4);
+  });
+
+  it('are used only when built from the schema in the sources: another digest falls back to compiling', () => {
+    expect(generatedValidator('migration', generated)).toBe(generated.migration);
+    expect(generatedValidator('migration', { ...generated, digests: { ...generated.digests, migration: 'other' } })).toBeUndefined();
+    expect(generatedValidator('migration', undefined)).toBeUndefined();
+  });
+
+  it('spare the CLI loading Ajv\'s compiler: the built CLI\'s validators load without it', () => {
+    // What `npm run build` writes (bin/build-if-stale.js), then what the built CLI loads at start-up, in a fresh process.
+    execFileSync(process.execPath, [path.join(root, 'build', 'src', 'config', 'write-validators.js')]);
+    const script = `
+      const Module = require('module');
+      const load = Module._load;
+      const loaded = [];
+      Module._load = function (request) { loaded.push(request); return load.apply(this, arguments); };
+      const { inputValidator } = require(${JSON.stringify(path.join(root, 'build', 'src', 'config', 'schema-validator.js'))});
+      for (const name of ['migration', 'inventory', 'networkPolicy']) if (inputValidator(name)({}) !== false) throw new Error(name + ' accepted {}');
+      process.stdout.write(JSON.stringify({ compiler: loaded.filter((r) => /^ajv(\\/dist\\/(core|ajv|compile\\/.*))?$/.test(r)), generated: [...new Set(loaded.filter((r) => r.includes('validators.generated')))] }));`;
+    expect(JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }))).toEqual({ compiler: [], generated: ['./validators.generated'] });
   });
 });

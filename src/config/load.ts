@@ -8,9 +8,8 @@ import { BUILTIN_RELEASE_LINES, releaseLine } from './calico-versions';
 import { Cidr } from '../network/cidr';
 import { InputError } from './errors';
 import { isWithin, realPath, repositoryRoot } from '../util/repo-paths';
-import { MIGRATION_SCHEMA } from './schema';
 import { formatSchemaError } from './schema-errors';
-import { compileSchema } from './schema-validator';
+import { inputValidator } from './schema-validator';
 import type { Migration, MigrationSpec } from './types';
 import { parseYamlDocument, readYamlFile } from './yaml-file';
 
@@ -19,7 +18,7 @@ export const DEFAULT_CALICO_VERSION = 'v3.28.5';
 export const DEFAULT_SHELL_IMAGE = 'docker.io/library/busybox:1.36.1';
 export const DEFAULT_KUBECTL_IMAGE = 'registry.k8s.io/kubectl:v1.33.1';
 
-const validate = compileSchema(MIGRATION_SCHEMA);
+const validate = inputValidator('migration');
 
 /** Read and resolve migration.yaml at `file`; errors name it as `shownAs`. */
 export function loadMigrationFile(file: string, shownAs: string = file): Migration {
