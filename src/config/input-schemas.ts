@@ -2,7 +2,6 @@
  * Every JSON Schema our inputs are validated against, by name: what schema-validator.ts compiles
  * at run time and write-validators.ts compiles into code at build time.
  */
-import { createHash } from 'crypto';
 import { NODE_INVENTORY_SCHEMA } from '../cluster/inventory-schema';
 import { NETWORK_POLICY_SCHEMA } from '../kube/network-policy-schema';
 import { MIGRATION_SCHEMA } from './schema';
@@ -17,8 +16,3 @@ export const INPUT_SCHEMAS = {
 } as const;
 
 export type InputSchemaName = keyof typeof INPUT_SCHEMAS;
-
-/** A digest of the schema's content: validators built from another version of it are not used. */
-export function schemaDigest(schema: object): string {
-  return createHash('sha256').update(JSON.stringify(schema)).digest('hex');
-}

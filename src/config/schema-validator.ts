@@ -11,8 +11,9 @@
  * code is older than the schemas (a bare `tsc`): the two give the same results
  * (test/input-schemas.test.ts).
  */
+import { createHash } from 'crypto';
 import type { default as AjvClass, ValidateFunction } from 'ajv';
-import { INPUT_SCHEMAS, schemaDigest, type InputSchemaName } from './input-schemas';
+import { INPUT_SCHEMAS, type InputSchemaName } from './input-schemas';
 
 /** The module write-validators.ts writes: one validator per schema name, and the digests of the schemas it compiled. */
 export interface GeneratedValidators {
@@ -29,6 +30,15 @@ export interface GeneratedValidators {
 export const AJV_OPTIONS = { allErrors: false, verbose: true, strict: true } as const;
 
 let runtimeAjv: AjvClass | undefined;
+
+/**
+ * What a generated validator was built from: the schema, the compile options and Ajv's version.
+ * A validator whose digest differs (a bare `tsc` after a schema changed, another Ajv) is not used.
+ */
+export function validatorDigest(schema: object): string {
+  const ajvVersion = (require('ajv/package.json') as { version: string }).version;
+  return createHash('sha256').update(JSON.stringify([schema, AJV_OPTIONS, ajvVersion])).digest('hex');
+}
 
 /**
  * `schema` compiled now, by one shared instance that skips the meta-schema check (our schemas are
@@ -48,7 +58,7 @@ export function compileSchema(schema: object): ValidateFunction {
 /** The generated validator of `name` when `generated` holds one built from the current schema, else undefined. */
 export function generatedValidator(name: InputSchemaName, generated: GeneratedValidators | undefined): ValidateFunction | undefined {
   const fn = generated?.[name];
-  if (typeof fn !== 'function' || generated!.digests?.[name] !== schemaDigest(INPUT_SCHEMAS[name])) return undefined;
+  if (typeof fn !== 'function' || generated!.digests?.[name] !== validatorDigest(INPUT_SCHEMAS[name])) return undefined;
   return fn as ValidateFunction;
 }
 
@@ -57,7 +67,8 @@ function loadGenerated(): GeneratedValidators | undefined {
   try {
     return require('./validators.generated') as GeneratedValidators;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes('validators.generated')) return undefined;
+    // Only the module itself missing; a module it needs that is missing is an error of the install.
+    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((e as Error).message).startsWith("Cannot find module './validators.generated'")) return undefined;
     throw e;
   }
 }
