@@ -56,8 +56,13 @@ function podsStarted(from: StepSize, to: StepSize): number {
  */
 const RUNS = 9;
 
-function measureStep(work: string, config: string, step: string): StepSize {
+/** Sets spec.step of the migration.yaml at `config` to `step`. */
+function setStep(config: string, step: string): void {
   fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace(/step: \S+/, `step: ${step}`));
+}
+
+function measureStep(work: string, config: string, step: string): StepSize {
+  setStep(config, step);
   const out = path.join(work, `dist-${step}`);
   const first = runChild(['app', config, out]);
   const files = readTree(out).filter((f) => f.file.endsWith('.yaml'));
@@ -105,7 +110,7 @@ function measureStep(work: string, config: string, step: string): StepSize {
  * writes is taken out. Runs take turns as in measureStep.
  */
 function measureWholeProcess(work: string, config: string, step: string): { app: number; floor: number; ratio: number } {
-  fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace(/step: \S+/, `step: ${step}`));
+  setStep(config, step);
   const out = path.join(work, `whole-${step}`);
   const objectsFile = path.join(work, 'objects.json');
   const app: number[] = [];

@@ -62,31 +62,23 @@ describe('input schemas', () => {
 function oneBreakVariants(doc: unknown): unknown[] {
   const out: unknown[] = [];
   const others = (v: unknown): unknown[] => [42, 'x', true, null, [], {}, ['x'], -1, 1.5, ''].filter((o) => JSON.stringify(o) !== JSON.stringify(v));
+  /** A copy of `doc` with `change` applied to the value at `path` (in its parent, under its key). */
+  const changed = (path: readonly (string | number)[], change: (parent: any, key: string | number) => void) => {
+    const copy = structuredClone(doc) as any;
+    let parent = copy;
+    for (const k of path.slice(0, -1)) parent = parent[k];
+    change(parent, path[path.length - 1]);
+    out.push(copy);
+  };
   const visit = (path: (string | number)[], v: unknown) => {
-    const at = (replace: (parent: any, key: string | number) => void) => {
-      const copy = structuredClone(doc) as any;
-      if (path.length === 0) return;
-      let parent = copy;
-      for (const k of path.slice(0, -1)) parent = parent[k];
-      replace(parent, path[path.length - 1]);
-      out.push(copy);
-    };
     for (const o of others(v)) {
       if (path.length === 0) out.push(o);
-      else at((p, k) => { p[k] = o; });
+      else changed(path, (p, k) => { p[k] = o; });
     }
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const copy = structuredClone(doc) as any;
-      let target = copy;
-      for (const k of path) target = target[k];
-      target.unknownField = 1;
-      out.push(copy);
+      changed([...path, 'unknownField'], (p, k) => { p[k] = 1; });
       for (const k of Object.keys(v)) {
-        const without = structuredClone(doc) as any;
-        let t = without;
-        for (const p of path) t = t[p];
-        delete t[k];
-        out.push(without);
+        changed([...path, k], (p, key) => { delete p[key]; });
         visit([...path, k], (v as Record<string, unknown>)[k]);
       }
     } else if (Array.isArray(v)) {

@@ -15,7 +15,7 @@ import { createHash } from 'crypto';
 import type { default as AjvClass, ValidateFunction } from 'ajv';
 import { INPUT_SCHEMAS, type InputSchemaName } from './input-schemas';
 
-/** The module write-validators.ts writes: one validator per schema name, and the digests of the schemas it compiled. */
+/** The module write-validators.ts writes: one validator per schema name, and the validatorDigest of each. */
 export interface GeneratedValidators {
   readonly digests: Readonly<Record<string, string>>;
   readonly [name: string]: unknown;
