@@ -124,6 +124,30 @@ describe('ipBlock rewrites', () => {
     expect(peers(r.policy)[0].ipBlock.except).toEqual(['10.48.0.0/12']);
   });
 
+  it('leaves the backup untouched whatever the copy changes: a cidr, an except, a peer added, in ingress and egress', () => {
+    // The copy shares with the backup only what the rewrite never changes (podSelector, ports, metadata).
+    const both: KubeObject = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'both', namespace: 'ns', labels: { app: 'x' } },
+      spec: {
+        podSelector: { matchLabels: { app: 'x' } },
+        ingress: [{ from: [{ podSelector: {} }, { ipBlock: { cidr: '10.33.0.0/16', except: ['10.33.1.0/24'] } }], ports: [{ port: 80 }] }],
+        egress: [{ to: [{ ipBlock: { cidr: '10.32.0.0/11', except: ['10.32.9.0/24'] } }] }, { ports: [{ port: 53, protocol: 'UDP' }] }],
+      },
+    };
+    const backup = JSON.stringify(both);
+    const r = rewritePolicy(both, [{ from: WEAVE, to: Cidr.parse('10.64.0.0/12') }]);
+    expect(JSON.stringify(both)).toBe(backup);
+    expect(r.changes.map((c) => c.field)).toEqual([
+      'spec.ingress[0].from[1].ipBlock.cidr',
+      'spec.ingress[0].from[1].ipBlock.except[0]',
+      'spec.egress[0].to[1]',
+    ]);
+    expect((r.policy.spec as any).egress[0].to).toEqual([{ ipBlock: { cidr: '10.32.0.0/11', except: ['10.32.9.0/24'] } }, { ipBlock: { cidr: '10.64.0.0/12', except: ['10.64.9.0/24'] } }]);
+    expect((r.policy.spec as any).egress[1]).toEqual({ ports: [{ port: 53, protocol: 'UDP' }] });
+  });
+
   it('refuses a block that does not fit at its offset in a smaller Calico range, naming it', () => {
     expect(() => rewritePolicy(policy([{ ipBlock: { cidr: '10.40.0.0/16' } }]), [{ from: WEAVE, to: Cidr.parse('10.48.0.0/16') }]))
       .toThrow(new IpBlockRewriteError('ns/p spec.ingress[0].from[0].ipBlock.cidr: 10.40.0.0/16 lies inside 10.32.0.0/12 at an offset that 10.48.0.0/16 (smaller) does not have; rewrite it by hand, or acknowledge the policy'));

@@ -144,22 +144,22 @@ export function nodesOnlySnapshot(all: readonly NodeInfo[], shownAs: string): Cl
 }
 
 /** Every *.yaml under `dir` (recursively, sorted), each holding one object. Missing dir = none. */
-function readObjectDir(dir: string, shownAs: string, requiredKind?: string): { obj: KubeObject; shown: string; rel: string }[] {
+function readObjectDir(dir: string, shownAs: string, requiredKind?: string): { obj: KubeObject; shown: string; rel: string; key: string }[] {
   if (isSymlink(dir)) throw new InputError(shownAs, '(folder)', 'is a symbolic link; inputs are read from inside the repository only', 'the folder `cni-migrate snapshot` writes');
   if (!isDir(dir)) return [];
-  const out: { obj: KubeObject; shown: string; rel: string }[] = [];
+  // Each object's sort key is made once: the sort compares tens of thousands of policies.
+  const out: { obj: KubeObject; shown: string; rel: string; key: string }[] = [];
   for (const rel of listYaml(dir, shownAs)) {
     const shown = path.join(shownAs, rel);
     const obj = checkObject(readObjectFile(path.join(dir, rel), shown), shown);
     if (requiredKind && obj.kind !== requiredKind) {
       throw new InputError(shown, 'kind', `got ${JSON.stringify(obj.kind)}`, requiredKind);
     }
-    out.push({ obj, shown, rel });
+    out.push({ obj, shown, rel, key: `${obj.kind}\u0000${obj.metadata.namespace ?? ''}\u0000${obj.metadata.name}` });
   }
-  const key = (o: KubeObject) => `${o.kind}\u0000${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
-  out.sort((a, b) => cmp(key(a.obj), key(b.obj)));
+  out.sort((a, b) => cmp(a.key, b.key));
   for (let i = 1; i < out.length; i++) {
-    if (key(out[i].obj) === key(out[i - 1].obj)) {
+    if (out[i].key === out[i - 1].key) {
       const o = out[i].obj;
       throw new InputError(out[i].shown, 'metadata', `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} is also in ${out[i - 1].shown}`, 'each object once');
     }

@@ -47,7 +47,7 @@ interface Rule {
 }
 
 const toNumber = (a: ipaddr.IPv4) => a.octets.reduce((n, o) => n * 256 + o, 0);
-const fromNumber = (n: number) => ipaddr.IPv4.parse([24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.'));
+const fromNumber = (n: number) => new ipaddr.IPv4([Math.floor(n / 2 ** 24) % 256, Math.floor(n / 2 ** 16) % 256, Math.floor(n / 2 ** 8) % 256, n % 256]);
 
 /** `block` (inside `rule.from`) at the same offset inside `rule.to`. */
 function moved(block: Cidr, rule: RewriteRule, where: string): Cidr {
@@ -70,13 +70,10 @@ const parse = (text: string): Cidr | undefined => {
 export function rewritePolicy(policy: KubeObject, rules: readonly RewriteRule[]): { policy: KubeObject; changes: IpBlockRewrite[] } {
   // Most policies have no ipBlock touching a rule: those are returned as they are, uncopied
   // (a cluster can hold tens of thousands).
-  if (!ipBlocksOf(policy).some((b) => [b.cidr, ...(b.except ?? [])].some((c) => {
-    const x = parse(c);
-    return !!x && rules.some((r) => x.overlaps(r.from));
-  }))) {
+  if (!ipBlocksOf(policy).some((b) => touches(b.cidr, rules) || (b.except ?? []).some((c) => touches(c, rules)))) {
     return { policy, changes: [] };
   }
-  const copy = structuredClone(policy) as KubeObject & { spec?: { ingress?: Rule[]; egress?: Rule[] } };
+  const copy = withOwnPeers(policy);
   const name = `${policy.metadata.namespace}/${policy.metadata.name}`;
   const changes: IpBlockRewrite[] = [];
   // The excepts of `block` that lie inside rule.from, moved into rule.to.
@@ -130,9 +127,35 @@ export function rewritePolicy(policy: KubeObject, rules: readonly RewriteRule[])
   return { policy: copy, changes };
 }
 
+/** Whether the block `text` overlaps the FROM of a rule. */
+function touches(text: string, rules: readonly RewriteRule[]): boolean {
+  const x = parse(text);
+  return !!x && rules.some((r) => x.overlaps(r.from));
+}
+
+/**
+ * A copy of `policy` in which every object and list the rewrite may change (spec, its rules, their
+ * peer lists, the peers and their ipBlocks) is its own, and the rest is shared with the
+ * original, as an unchanged policy is returned whole. A deep copy of each of thousands of
+ * policies (structuredClone) cost more than the rest of the rewrite.
+ */
+function withOwnPeers(policy: KubeObject): KubeObject & { spec?: { ingress?: Rule[]; egress?: Rule[] } } {
+  const spec = policy.spec as { ingress?: Rule[]; egress?: Rule[] } | undefined;
+  if (!spec) return { ...policy };
+  // An ipBlock's cidr and except are replaced, never changed in place: its excepts are shared.
+  const peers = (list: Peer[]) => list.map((p) => (p?.ipBlock ? { ...p, ipBlock: { ...p.ipBlock } } : p));
+  const ingress = Array.isArray(spec.ingress) ? spec.ingress.map((r) => (Array.isArray(r?.from) ? { ...r, from: peers(r.from) } : r)) : spec.ingress;
+  const egress = Array.isArray(spec.egress) ? spec.egress.map((r) => (Array.isArray(r?.to) ? { ...r, to: peers(r.to) } : r)) : spec.egress;
+  return { ...policy, spec: { ...spec, ...(ingress !== undefined ? { ingress } : {}), ...(egress !== undefined ? { egress } : {}) } };
+}
+
+/** The ipBlocks of the policy's ingress and egress peers (loops: called for every policy of a large cluster). */
 function ipBlocksOf(policy: KubeObject): IpBlock[] {
   const spec = (policy.spec ?? {}) as { ingress?: Rule[]; egress?: Rule[] };
-  return [...(spec.ingress ?? []).flatMap((r) => r.from ?? []), ...(spec.egress ?? []).flatMap((r) => r.to ?? [])].map((p) => p.ipBlock).filter((b): b is IpBlock => !!b);
+  const out: IpBlock[] = [];
+  for (const r of spec.ingress ?? []) for (const p of r.from ?? []) if (p.ipBlock) out.push(p.ipBlock);
+  for (const r of spec.egress ?? []) for (const p of r.to ?? []) if (p.ipBlock) out.push(p.ipBlock);
+  return out;
 }
 
 /**

@@ -77,15 +77,18 @@ export function policyFindings(snapshot: ClusterSnapshot, net: NetworkPlan, stat
     { what: 'the Calico CIDR', cidr: net.calico, fix: 'check that the rule means Calico pods' },
     { what: 'the service CIDR', cidr: net.service, fix: 'ipBlocks do not match Service IPs after kube-proxy DNAT; select the backing pods instead' },
   ];
+  // Each policy's blocks and ports are gathered once (a cluster can hold tens of thousands).
+  const cidrs = policies.map(cidrsOf);
   for (const b of blocks) {
-    const hits = policies.filter((p) => cidrsOf(p).some((c) => c.overlaps(b.cidr))).map(name);
+    const hits = policies.filter((_, i) => cidrs[i].some((c) => c.overlaps(b.cidr))).map(name);
     add('info', `policy-ipblock-${b.what === 'the Calico CIDR' ? 'calico' : 'service'}`, hits, (s) => `${s}: an ipBlock overlaps ${b.what} ${b.cidr}`, b.fix);
   }
 
-  add('warning', 'policy-named-port', policies.filter((p) => ports(p).some((x) => typeof x.port === 'string')).map(name),
+  const portsOf = policies.map(ports);
+  add('warning', 'policy-named-port', policies.filter((_, i) => portsOf[i].some((x) => typeof x.port === 'string')).map(name),
     (s) => `${s}: named ports, which weave-npc rejects (the whole policy is ignored) and Calico enforces once restored`,
     'review these policies before policies-restored: traffic they block will start being blocked');
-  add('warning', 'policy-end-port', policies.filter((p) => ports(p).some((x) => x.endPort !== undefined)).map(name),
+  add('warning', 'policy-end-port', policies.filter((_, i) => portsOf[i].some((x) => x.endPort !== undefined)).map(name),
     (s) => `${s}: port ranges (endPort), which Weave Net 2.8.1 predates (it enforces only the first port) and Calico enforces in full`,
     'review these policies before policies-restored');
 
@@ -113,21 +116,28 @@ function rules(p: KubeObject): Rule[] {
 }
 
 function ports(p: KubeObject): Port[] {
-  return rules(p).flatMap((r) => r.ports ?? []);
+  const out: Port[] = [];
+  for (const r of rules(p)) for (const x of r.ports ?? []) out.push(x);
+  return out;
 }
 
 /** Every parseable IPv4 CIDR in the policy's ipBlocks (cidr and except). */
 function cidrsOf(p: KubeObject): Cidr[] {
   const out: Cidr[] = [];
+  const add = (c: string | undefined) => {
+    if (!c) return;
+    try {
+      out.push(Cidr.parse(c));
+    } catch {
+      // IPv6 or malformed blocks cannot touch the IPv4 pod networks.
+    }
+  };
   for (const r of rules(p)) {
-    for (const peer of [...(r.from ?? []), ...(r.to ?? [])]) {
-      for (const c of [peer.ipBlock?.cidr, ...(peer.ipBlock?.except ?? [])]) {
-        if (!c) continue;
-        try {
-          out.push(Cidr.parse(c));
-        } catch {
-          // IPv6 or malformed blocks cannot touch the IPv4 pod networks.
-        }
+    for (const peers of [r.from, r.to]) {
+      for (const peer of peers ?? []) {
+        if (!peer.ipBlock) continue;
+        add(peer.ipBlock.cidr);
+        for (const c of peer.ipBlock.except ?? []) add(c);
       }
     }
   }
