@@ -50,13 +50,11 @@ export function lastAppliedBytes(obj: unknown): number {
 }
 
 /**
- * Whether `obj` (as rendered, `yaml` its YAML text) is too large for a client-side apply, so that it
- * must carry ServerSideApply=true. No character of the YAML text takes more than six bytes in
- * kubectl's JSON (an & becomes \u0026), so only an object whose YAML passes a sixth of the
- * threshold is serialized to be measured (about a dozen per step at 5,000 nodes).
+ * Whether `obj` (as rendered) is too large for a client-side apply, so that it must carry
+ * ServerSideApply=true. Decided before its YAML is written, so that a large object (the newcomers'
+ * DaemonSet names every node) is written once: its JSON costs a fraction of its YAML.
  */
-export function needsServerSideApply(obj: unknown, yaml: string): boolean {
-  if (yaml.length * 6 <= SERVER_SIDE_APPLY_ABOVE_BYTES) return false;
+export function needsServerSideApply(obj: unknown): boolean {
   return lastAppliedBytes(obj) > SERVER_SIDE_APPLY_ABOVE_BYTES;
 }
 

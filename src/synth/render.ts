@@ -50,11 +50,9 @@ export function renderStep(plan: MigrationPlan): RenderedStep {
       if (dist.has(rel)) {
         throw new Error(`two objects would be written to dist/${rel} (${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}); rename one of them`);
       }
-      let text = toYaml(obj);
       // Argo CD's client-side apply would copy an object this large into an annotation, past the
       // API server's cap (gitops/server-side-apply.ts).
-      if (argo && needsServerSideApply(obj, text)) text = toYaml(withServerSideApply(obj));
-      dist.set(rel, text);
+      dist.set(rel, toYaml(argo && needsServerSideApply(obj) ? withServerSideApply(obj) : obj));
       files.push(name);
     }
     layerFiles.set(l.id as LayerId, files.sort());
