@@ -41,6 +41,17 @@ export function middle(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
+/**
+ * The lower and upper quartiles of `values` (nearest rank): the middle half of the runs. A ratio is
+ * read with them: on this kind of machine one step's median moves by about their width between
+ * benches, so a median within them of a goal has not shown that it misses (or meets) it.
+ */
+export function quartiles(values: readonly number[]): [number, number] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+  return [at(0.25), at(0.75)];
+}
+
 /** The median wall time of `all`, with the peak memory of any of them. */
 export function median(all: readonly RunResult[]): RunResult {
   return { wallMs: middle(all.map((r) => r.wallMs)), maxRssMiB: Math.max(...all.map((r) => r.maxRssMiB)) };
