@@ -330,6 +330,8 @@ describe('loading migration.yaml', () => {
     ['/etc/calico.yaml', 'is an absolute path'],
     ['../../../calico.yaml', 'is outside the repository'],
     ['vendor/missing.yaml', 'does not exist'],
+    // Under a file: lstat fails with ENOTDIR, not ENOENT, and that is still "does not exist".
+    ['migration.yaml/calico.yaml', 'does not exist'],
   ])('refuses the manifest %s, naming it as the user named the file', (manifest, problem) => {
     const { file, write } = repo();
     write(manifest);

@@ -17,6 +17,7 @@ import { InputError } from '../config/errors';
 import { formatSchemaError } from '../config/schema-errors';
 import { inputValidator } from '../config/schema-validator';
 import { readObjectFile } from '../config/yaml-file';
+import { isSymlink } from '../util/repo-paths';
 import { containerFlags } from '../kube/control-plane-facts';
 import { isWeaveObject, WEAVE_OBJECTS } from '../kube/weave-objects';
 import { Cidr } from '../network/cidr';
@@ -231,17 +232,9 @@ function checkObject(x: unknown, shown: string): KubeObject {
   return o as KubeObject;
 }
 
-function isSymlink(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
-
 function isDir(p: string): boolean {
   try {
-    return fs.statSync(p).isDirectory();
+    return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }

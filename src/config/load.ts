@@ -7,7 +7,7 @@ import * as path from 'path';
 import { BUILTIN_RELEASE_LINES, releaseLine } from './calico-versions';
 import { Cidr } from '../network/cidr';
 import { InputError } from './errors';
-import { isWithin, realPath, repositoryRoot } from '../util/repo-paths';
+import { isSymlink, isWithin, realPath, repositoryRoot } from '../util/repo-paths';
 import { formatSchemaError } from './schema-errors';
 import { inputValidator } from './schema-validator';
 import type { Migration, MigrationSpec } from './types';
@@ -34,14 +34,6 @@ export function loadMigrationFile(file: string, shownAs: string = file): Migrati
     if (!fs.existsSync(abs) && !isSymlink(abs)) throw new InputError(shownAs, 'spec.calico.manifest', `${JSON.stringify(manifest)} does not exist`, allowed);
   }
   return m;
-}
-
-function isSymlink(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
-  }
 }
 
 /** Resolve migration.yaml given as text (used by `guard`, which reads it from git). */

@@ -30,3 +30,15 @@ export function realPath(p: string): string {
 export function isWithin(child: string, parent: string): boolean {
   return child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : `${parent}${path.sep}`);
 }
+
+/**
+ * Whether `p` is itself a symbolic link; a path that cannot be read (missing, under a file, not
+ * permitted) is not. A missing path, the common case, is answered without making an exception.
+ */
+export function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+  } catch {
+    return false;
+  }
+}
