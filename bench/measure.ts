@@ -42,9 +42,9 @@ export function middle(values: readonly number[]): number {
 }
 
 /**
- * The lower and upper quartiles of `values` (nearest rank): the middle half of the runs. A ratio is
- * read with them: on this kind of machine one step's median moves by about their width between
- * benches, so a median within them of a goal has not shown that it misses (or meets) it.
+ * The lower and upper quartiles of `values` (nearest rank): the middle half of the runs. On this
+ * kind of machine a step's median moves by about their width from one bench to the next, so a
+ * ratio whose quartiles straddle a goal has shown neither that it meets it nor that it misses it.
  */
 export function quartiles(values: readonly number[]): [number, number] {
   const sorted = [...values].sort((a, b) => a - b);
