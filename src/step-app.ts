@@ -43,8 +43,8 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
   if (model.calico.installed) {
     const calico = new Calico(charts.get('10-calico')!, 'Calico', {
       source: spec.calico.manifest
-        ? { kind: 'manifest', file: spec.calico.manifest, configFile: plan.configFile }
-        : { kind: 'builtin', version: spec.calico.version },
+        ? { kind: 'manifest', file: spec.calico.manifest, configFile: plan.configFile, version: spec.calico.version }
+        : { kind: 'builtin', version: spec.calico.version! },
       coexistence: model.calico.coexistence,
       engine: spec.gitops.engine,
     });

@@ -200,21 +200,67 @@ describe('synth with Calico', () => {
     ['not Kubernetes objects', () => 'just: text\n', /document 1 is not a Kubernetes object/],
     ['empty', () => '# nothing\n', /holds no objects/],
   ];
-  it.each(broken)('refuses a manifest with %s: one line, nothing written', async (_n, edit, msg) => {
+  /**
+   * The demo with the fixture (calico-node v3.30.4) synthesized at calico, then synthesized again
+   * with `manifest` vendored instead and spec.calico edited by `edit`; dist/ before and after.
+   */
+  const synthWith = async (edit: (calico: any) => void, manifest = fs.readFileSync(FIXTURE, 'utf8')) => {
     const ws = demoWorkspace();
     withManifest(ws, fs.readFileSync(FIXTURE, 'utf8'));
     editConfig(ws, (d) => (d.spec.calico.version = 'v3.30.4'));
     setStep(ws, 'calico');
     expect((await cli(ws, 'synth')).code).toBe(0);
     const before = treeDigest(ws.dist);
-    fs.writeFileSync(path.join(ws.dir, 'vendor', 'calico.yaml'), edit(fs.readFileSync(FIXTURE, 'utf8')));
+    fs.writeFileSync(path.join(ws.dir, 'vendor', 'calico.yaml'), manifest);
+    editConfig(ws, (d) => edit(d.spec.calico));
     const r = await cli(ws, 'synth');
+    return { ...r, ws, before, after: treeDigest(ws.dist) };
+  };
+
+  it.each(broken)('refuses a manifest with %s: one line, nothing written', async (_n, edit, msg) => {
+    const r = await synthWith(() => undefined, edit(fs.readFileSync(FIXTURE, 'utf8')));
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('spec.calico.manifest');
     expect(lines[0]).toMatch(msg);
-    expect(treeDigest(ws.dist)).toEqual(before);
+    expect(r.after).toEqual(r.before);
+  });
+
+  describe('the release a vendored manifest runs', () => {
+    it.each([
+      ['a version the manifest does not run', (c: any) => (c.version = 'v3.28.5'), undefined,
+        'spec.calico.version: got "v3.28.5", but vendor/calico.yaml\'s calico-node image is quay.io/calico/node:v3.30.4; allowed: v3.30.4, the release of that image, or leave spec.calico.version unset'],
+      // The image that runs counts: spec.calico.images.node replaces the manifest's (a registry port is no tag).
+      ['a version the image override does not run', (c: any) => (c.images = { node: 'mirror.example:5000/calico/node:v3.31.0' }), undefined,
+        'spec.calico.version: got "v3.30.4", but vendor/calico.yaml\'s calico-node image is mirror.example:5000/calico/node:v3.31.0; allowed: v3.31.0'],
+      ['a manifest older than v3.28.0', (c: any) => delete c.version, fs.readFileSync(FIXTURE, 'utf8').replaceAll('v3.30.4', 'v3.27.3'),
+        "spec.calico.manifest: vendor/calico.yaml's calico-node image is quay.io/calico/node:v3.27.3, older than v3.28.0; allowed: the calico.yaml of Calico v3.28.0 or newer"],
+    ])('refuses %s: one line that names both, nothing written', async (_n, edit, manifest, message) => {
+      const r = await synthWith(edit, manifest);
+      expect(r.code).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(message);
+      expect(r.after).toEqual(r.before);
+    });
+
+    it.each([
+      ['no version: the manifest says it', (c: any) => delete c.version, 'Calico (from vendor/calico.yaml) runs'],
+      ['the override\'s release', (c: any) => {
+        c.version = 'v3.31.0';
+        c.images = { node: 'mirror.example:5000/calico/node:v3.31.0' };
+      }, 'Calico v3.31.0 (from vendor/calico.yaml) runs'],
+      // A digest names no release, so it cannot contradict the one given.
+      ['a digest alone', (c: any) => (c.images = { node: `r.example/calico/node@sha256:${'a'.repeat(64)}` }), 'Calico v3.30.4 (from vendor/calico.yaml) runs'],
+    ])('accepts %s, and PLAN.md names only a release that is given', async (_n, edit, named) => {
+      const r = await synthWith(edit);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const plan = fs.readFileSync(path.join(r.ws.dist, 'PLAN.md'), 'utf8');
+      expect(plan).toContain(named);
+      expect(plan).not.toContain('v3.28.5');
+    });
   });
 
   it('refuses a release the built-in objects are not written for, unless a manifest is given', async () => {

@@ -4,6 +4,12 @@
  * come in through spec.calico.manifest, their own calico.yaml, patched the same way.
  */
 
+/**
+ * The oldest release migration.yaml accepts, as spec.calico.version (schema.ts's pattern) and as
+ * the release a vendored manifest's calico-node image names.
+ */
+export const MIN_CALICO_RELEASE: readonly [number, number, number] = [3, 28, 0];
+
 /** Release lines the built-in objects reproduce. */
 export const BUILTIN_RELEASE_LINES = ['v3.28'] as const;
 

@@ -96,8 +96,10 @@ export function resolveMigration(raw: unknown, file: string): Migration {
   }
 
   const engine = s.gitops.engine;
-  const version = s.calico?.version ?? DEFAULT_CALICO_VERSION;
-  if (!s.calico?.manifest && !(BUILTIN_RELEASE_LINES as readonly string[]).includes(releaseLine(version))) {
+  // A vendored manifest says its own release (its images' tags); a default here would only be a
+  // release PLAN.md names and the cluster does not run.
+  const version = s.calico?.version ?? (s.calico?.manifest ? undefined : DEFAULT_CALICO_VERSION);
+  if (version !== undefined && !s.calico?.manifest && !(BUILTIN_RELEASE_LINES as readonly string[]).includes(releaseLine(version))) {
     throw new InputError(file, 'spec.calico.version', `got ${JSON.stringify(version)}: the built-in Calico objects are written for ${BUILTIN_RELEASE_LINES.map((l) => `${l}.x`).join(', ')}`,
       `${BUILTIN_RELEASE_LINES.map((l) => `${l}.x`).join(', ')}, or set spec.calico.manifest to the calico.yaml of ${version}`);
   }

@@ -150,10 +150,11 @@ export interface CalicoImagesSpec {
 
 export interface CalicoSpec {
   /**
-   * Calico release, as a tag (vMAJOR.MINOR.PATCH).
-   * @default v3.28.5
+   * Calico release, as a tag (vMAJOR.MINOR.PATCH). With `manifest`, it must be the release of
+   * that manifest's calico-node image, when the image's tag names one.
+   * @default - v3.28.5 for the built-in objects; with `manifest`, the release its images name
    */
-  readonly version: string;
+  readonly version?: string;
   /**
    * Images of Calico's own containers, where set explicitly (for mirrors and air-gapped registries).
    * @default - built-in objects: docker.io/calico/<name>:<version>; a manifest: its own images

@@ -4,6 +4,7 @@
 import type { Migration } from '../config/types';
 import type { ClusterSnapshot } from '../kube/objects';
 import type { Finding } from './findings';
+import { imageVersion, olderVersion } from '../util/image-ref';
 
 /**
  * The first kustomize-controller that honours `spec.deletionPolicy` (Flux 2.5, February 2025;
@@ -12,21 +13,6 @@ import type { Finding } from './findings';
  */
 export const MIN_KUSTOMIZE_CONTROLLER: readonly [number, number, number] = [1, 5, 0];
 const MIN_TEXT = `Flux 2.5 (kustomize-controller v${MIN_KUSTOMIZE_CONTROLLER.join('.')})`;
-
-/** The version in an image reference's tag (`…:v1.5.1`, `…:v1.6.0-eks-a-1@sha256:…`), when it has one. */
-export function imageVersion(image: string): [number, number, number] | undefined {
-  const withoutDigest = image.split('@')[0];
-  const slash = withoutDigest.lastIndexOf('/');
-  const colon = withoutDigest.lastIndexOf(':');
-  if (colon <= slash) return undefined;
-  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(withoutDigest.slice(colon + 1));
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
-
-function older(a: readonly number[], b: readonly number[]): boolean {
-  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] < b[i];
-  return false;
-}
 
 /**
  * With Flux, the kustomize-controller the snapshot found must be new enough for the bootstrap's
@@ -50,7 +36,7 @@ export function gitopsFindings(migration: Migration, snapshot: ClusterSnapshot, 
   if (!version) {
     return [{ severity: 'warning', code: 'flux-version-unknown', file, field: 'flux.kustomizeControllerImage', message: `kustomize-controller runs ${image}, whose tag names no version; the bootstrap needs ${MIN_TEXT} or later`, fix: `make sure it is ${MIN_TEXT} or later: \`flux version\` prints the version of each controller` }];
   }
-  if (!older(version, MIN_KUSTOMIZE_CONTROLLER)) return [];
+  if (!olderVersion(version, MIN_KUSTOMIZE_CONTROLLER)) return [];
   return [{
     severity: atAdopt ? 'error' : 'warning', code: 'flux-too-old', file, field: 'flux.kustomizeControllerImage',
     message: `kustomize-controller is v${version.join('.')} (${image}); it ignores the bootstrap's deletionPolicy: Orphan, which needs ${MIN_TEXT}, so deleting one of the bootstrap's Kustomizations would prune what it applied, Calico and Weave included`,

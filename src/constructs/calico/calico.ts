@@ -13,6 +13,8 @@ import { applyCoexistence, CalicoShapeError, type CalicoCoexistence } from './ca
 import { NO_TYPHA_MAX_NODES } from '../../model/calico-settings';
 import type { GitOpsEngine } from '../../config/types';
 import { keepOnPruneAnnotations } from '../../gitops/keep-on-prune';
+import { imageVersion, olderVersion } from '../../util/image-ref';
+import { MIN_CALICO_RELEASE } from '../../config/calico-versions';
 
 /** Whether a manifest installs Typha: a calico-typha Deployment that calico-node is pointed at. */
 function hasTypha(objects: readonly KubeObject[]): boolean {
@@ -24,7 +26,13 @@ function hasTypha(objects: readonly KubeObject[]): boolean {
 /** Where Calico's objects come from. */
 export type CalicoSource =
   | { readonly kind: 'builtin'; readonly version: string }
-  | { readonly kind: 'manifest'; readonly file: string; readonly configFile: string };
+  | {
+    readonly kind: 'manifest';
+    readonly file: string;
+    readonly configFile: string;
+    /** spec.calico.version, when given: the release the manifest's calico-node image must be. */
+    readonly version?: string;
+  };
 
 export interface CalicoProps {
   readonly source: CalicoSource;
@@ -51,8 +59,7 @@ export class Calico extends Construct {
     const ds = this.objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'calico-node') as { spec?: { selector?: { matchLabels?: Record<string, string> } } } | undefined;
     const labels = Object.entries(ds?.spec?.selector?.matchLabels ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
     this.nodeSelector = labels.length ? labels.map(([k, v]) => `${k}=${v}`).join(',') : 'k8s-app=calico-node';
-    const containers = (ds as { spec?: { template?: { spec?: { containers?: { name: string; image: string }[] } } } } | undefined)?.spec?.template?.spec?.containers ?? [];
-    this.nodeImage = containers.find((c) => c.name === 'calico-node')?.image ?? containers[0]?.image ?? '';
+    this.nodeImage = calicoNodeImage(this.objects) ?? '';
     const adopted = new AdoptedObjects(this, 'Objects', { objects: this.objects });
     const keep = keepOnPruneAnnotations(props.engine, props.engine === 'argocd' ? ['ServerSideApply=true'] : []);
     for (const o of adopted.apiObjects) {
@@ -60,6 +67,33 @@ export class Calico extends Construct {
       for (const [k, v] of Object.entries(keep)) o.metadata.addAnnotation(k, v);
     }
   }
+}
+
+/**
+ * A spec.calico.version that the manifest's calico-node image (after spec.calico.images) contradicts
+ * is refused: PLAN.md would name one release while the nodes run another. So is a manifest older
+ * than the oldest release spec.calico.version accepts. An image without a release in its tag (a
+ * digest alone, `master`) says neither.
+ */
+function assertManifestRelease(objects: readonly KubeObject[], source: Extract<CalicoSource, { kind: 'manifest' }>, shown: string): void {
+  const image = calicoNodeImage(objects);
+  const running = image ? imageVersion(image) : undefined;
+  if (!running) return;
+  const oldest = `v${MIN_CALICO_RELEASE.join('.')}`;
+  if (olderVersion(running, MIN_CALICO_RELEASE)) {
+    throw new InputError(shown, 'spec.calico.manifest', `${source.file}'s calico-node image is ${image}, older than ${oldest}`, `the calico.yaml of Calico ${oldest} or newer`);
+  }
+  if (source.version !== undefined && `v${running.join('.')}` !== source.version) {
+    throw new InputError(shown, 'spec.calico.version', `got ${JSON.stringify(source.version)}, but ${source.file}'s calico-node image is ${image}`,
+      `v${running.join('.')}, the release of that image, or leave spec.calico.version unset to take the manifest's release`);
+  }
+}
+
+/** The image of the calico-node DaemonSet's calico-node container (its first container, if none has that name). */
+function calicoNodeImage(objects: readonly KubeObject[]): string | undefined {
+  const ds = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'calico-node') as { spec?: { template?: { spec?: { containers?: { name: string; image?: string }[] } } } } | undefined;
+  const containers = ds?.spec?.template?.spec?.containers ?? [];
+  return (containers.find((c) => c.name === 'calico-node') ?? containers[0])?.image;
 }
 
 /** The patched objects for `source`; shape problems become InputErrors on the config field. */
@@ -75,7 +109,9 @@ export function calicoObjects(source: CalicoSource, coexistence: CalicoCoexisten
       throw new InputError(shown, 'spec.calico.manifest', `${source.file} installs Calico without Typha, and this cluster has more than ${NO_TYPHA_MAX_NODES} nodes: every calico-node would list and watch the API server itself`,
         'calico-typha.yaml of your Calico release (its Typha Deployment, Service and typha_service_name: calico-typha), or leave spec.calico.manifest unset to use the built-in objects, which add Typha');
     }
-    return applyCoexistence(objects, coexistence);
+    const patched = applyCoexistence(objects, coexistence);
+    assertManifestRelease(patched, source, shown);
+    return patched;
   } catch (e) {
     if (e instanceof CalicoShapeError) {
       throw new InputError(shown, 'spec.calico.manifest', `${source.file} cannot be patched: ${e.message}`, "an upstream Calico manifest install (calico.yaml) with calico-node's install-cni and calico-node containers");
