@@ -44,7 +44,7 @@ export function buildStepApp(plan: MigrationPlan, app: App = new App({ outdir: '
     const calico = new Calico(charts.get('10-calico')!, 'Calico', {
       source: spec.calico.manifest
         ? { kind: 'manifest', file: spec.calico.manifest, configFile: plan.configFile, version: spec.calico.version }
-        : { kind: 'builtin', version: spec.calico.version! },
+        : { kind: 'builtin', version: spec.calico.version!, configFile: plan.configFile },
       coexistence: model.calico.coexistence,
       engine: spec.gitops.engine,
     });

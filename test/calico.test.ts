@@ -230,12 +230,19 @@ describe('synth with Calico', () => {
   describe('the release a vendored manifest runs', () => {
     it.each([
       ['a version the manifest does not run', (c: any) => (c.version = 'v3.28.5'), undefined,
-        'spec.calico.version: got "v3.28.5", but vendor/calico.yaml\'s calico-node image is quay.io/calico/node:v3.30.4; allowed: v3.30.4, the release of that image, or leave spec.calico.version unset'],
-      // The image that runs counts: spec.calico.images.node replaces the manifest's (a registry port is no tag).
-      ['a version the image override does not run', (c: any) => (c.images = { node: 'mirror.example:5000/calico/node:v3.31.0' }), undefined,
-        'spec.calico.version: got "v3.30.4", but vendor/calico.yaml\'s calico-node image is mirror.example:5000/calico/node:v3.31.0; allowed: v3.31.0'],
+        'spec.calico.version: got "v3.28.5", but vendor/calico.yaml\'s calico/cni image is quay.io/calico/cni:v3.30.4; allowed: v3.30.4, the release of the manifest\'s images, or leave spec.calico.version unset'],
+      // The image that runs counts: spec.calico.images replaces the manifest's (and a registry's port is no tag).
+      ['an override of another release than the version', (c: any) => (c.images = { node: 'mirror.example:5000/calico/node:v3.31.0' }), undefined,
+        'spec.calico.images.node: got "mirror.example:5000/calico/node:v3.31.0" (v3.31.0), but spec.calico.version is v3.30.4; allowed: an image of v3.30.4 (or one pinned by digest alone)'],
+      ['an override of another release than the manifest', (c: any) => {
+        delete c.version;
+        c.images = { kubeControllers: 'mirror.example/calico/kube-controllers:v3.29.2' };
+      }, undefined,
+      'spec.calico.images.kubeControllers: got "mirror.example/calico/kube-controllers:v3.29.2" (v3.29.2), but vendor/calico.yaml\'s calico/node image is quay.io/calico/node:v3.30.4; allowed: an image of v3.30.4'],
+      ['a manifest that mixes releases', (c: any) => delete c.version, fs.readFileSync(FIXTURE, 'utf8').replace('quay.io/calico/kube-controllers:v3.30.4', 'quay.io/calico/kube-controllers:v3.30.3'),
+        "spec.calico.manifest: vendor/calico.yaml's calico/kube-controllers image is quay.io/calico/kube-controllers:v3.30.3, but vendor/calico.yaml's calico/node image is quay.io/calico/node:v3.30.4"],
       ['a manifest older than v3.28.0', (c: any) => delete c.version, fs.readFileSync(FIXTURE, 'utf8').replaceAll('v3.30.4', 'v3.27.3'),
-        "spec.calico.manifest: vendor/calico.yaml's calico-node image is quay.io/calico/node:v3.27.3, older than v3.28.0; allowed: the calico.yaml of Calico v3.28.0 or newer"],
+        "spec.calico.manifest: vendor/calico.yaml's calico/node image is quay.io/calico/node:v3.27.3, older than v3.28.0; allowed: an image of Calico v3.28.0 or newer"],
     ])('refuses %s: one line that names both, nothing written', async (_n, edit, manifest, message) => {
       const r = await synthWith(edit, manifest);
       expect(r.code).toBe(2);
@@ -247,9 +254,9 @@ describe('synth with Calico', () => {
 
     it.each([
       ['no version: the manifest says it', (c: any) => delete c.version, 'Calico (from vendor/calico.yaml) runs'],
-      ['the override\'s release', (c: any) => {
+      ['overrides of every image to another release', (c: any) => {
         c.version = 'v3.31.0';
-        c.images = { node: 'mirror.example:5000/calico/node:v3.31.0' };
+        c.images = { node: 'mirror.example:5000/calico/node:v3.31.0', cni: 'mirror.example:5000/calico/cni:v3.31.0', kubeControllers: 'mirror.example:5000/calico/kube-controllers:v3.31.0' };
       }, 'Calico v3.31.0 (from vendor/calico.yaml) runs'],
       // A digest names no release, so it cannot contradict the one given.
       ['a digest alone', (c: any) => (c.images = { node: `r.example/calico/node@sha256:${'a'.repeat(64)}` }), 'Calico v3.30.4 (from vendor/calico.yaml) runs'],
@@ -261,6 +268,17 @@ describe('synth with Calico', () => {
       expect(plan).toContain(named);
       expect(plan).not.toContain('v3.28.5');
     });
+  });
+
+  it('refuses a built-in image override of another release than spec.calico.version, and takes one of the same', async () => {
+    const ws = demoWorkspace();
+    setStep(ws, 'calico');
+    editConfig(ws, (d) => (d.spec.calico.images = { node: 'mirror.example/calico/node:v3.28.5', cni: 'mirror.example/calico/cni:v3.29.0' }));
+    const r = await cli(ws, 'synth');
+    expect([r.code, r.stderr.trim().split('\n')]).toEqual([2, [expect.stringContaining('spec.calico.images.cni: got "mirror.example/calico/cni:v3.29.0" (v3.29.0), but spec.calico.version is v3.28.5; allowed: an image of v3.28.5')]]);
+    editConfig(ws, (d) => (d.spec.calico.images.cni = 'mirror.example/calico/cni:v3.28.5'));
+    expect((await cli(ws, 'synth')).code).toBe(0);
+    expect(readManifests(ws.dist).map((m) => m.obj).filter((o) => o.kind === 'DaemonSet' && o.metadata.name === 'calico-node').map((o) => o.spec.template.spec.initContainers[0].image)).toEqual(['mirror.example/calico/cni:v3.28.5']);
   });
 
   it('refuses a release the built-in objects are not written for, unless a manifest is given', async () => {

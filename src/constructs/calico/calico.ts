@@ -13,8 +13,7 @@ import { applyCoexistence, CalicoShapeError, type CalicoCoexistence } from './ca
 import { NO_TYPHA_MAX_NODES } from '../../model/calico-settings';
 import type { GitOpsEngine } from '../../config/types';
 import { keepOnPruneAnnotations } from '../../gitops/keep-on-prune';
-import { imageVersion, olderVersion } from '../../util/image-ref';
-import { MIN_CALICO_RELEASE } from '../../config/calico-versions';
+import { assertOneCalicoRelease } from './calico-release-check';
 
 /** Whether a manifest installs Typha: a calico-typha Deployment that calico-node is pointed at. */
 function hasTypha(objects: readonly KubeObject[]): boolean {
@@ -25,7 +24,7 @@ function hasTypha(objects: readonly KubeObject[]): boolean {
 
 /** Where Calico's objects come from. */
 export type CalicoSource =
-  | { readonly kind: 'builtin'; readonly version: string }
+  | { readonly kind: 'builtin'; readonly version: string; readonly configFile: string }
   | {
     readonly kind: 'manifest';
     readonly file: string;
@@ -69,26 +68,6 @@ export class Calico extends Construct {
   }
 }
 
-/**
- * A spec.calico.version that the manifest's calico-node image (after spec.calico.images) contradicts
- * is refused: PLAN.md would name one release while the nodes run another. So is a manifest older
- * than the oldest release spec.calico.version accepts. An image without a release in its tag (a
- * digest alone, `master`) says neither.
- */
-function assertManifestRelease(objects: readonly KubeObject[], source: Extract<CalicoSource, { kind: 'manifest' }>, shown: string): void {
-  const image = calicoNodeImage(objects);
-  const running = image ? imageVersion(image) : undefined;
-  if (!running) return;
-  const oldest = `v${MIN_CALICO_RELEASE.join('.')}`;
-  if (olderVersion(running, MIN_CALICO_RELEASE)) {
-    throw new InputError(shown, 'spec.calico.manifest', `${source.file}'s calico-node image is ${image}, older than ${oldest}`, `the calico.yaml of Calico ${oldest} or newer`);
-  }
-  if (source.version !== undefined && `v${running.join('.')}` !== source.version) {
-    throw new InputError(shown, 'spec.calico.version', `got ${JSON.stringify(source.version)}, but ${source.file}'s calico-node image is ${image}`,
-      `v${running.join('.')}, the release of that image, or leave spec.calico.version unset to take the manifest's release`);
-  }
-}
-
 /** The image of the calico-node DaemonSet's calico-node container (its first container, if none has that name). */
 function calicoNodeImage(objects: readonly KubeObject[]): string | undefined {
   const ds = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'calico-node') as { spec?: { template?: { spec?: { containers?: { name: string; image?: string }[] } } } } | undefined;
@@ -98,10 +77,12 @@ function calicoNodeImage(objects: readonly KubeObject[]): string | undefined {
 
 /** The patched objects for `source`; shape problems become InputErrors on the config field. */
 export function calicoObjects(source: CalicoSource, coexistence: CalicoCoexistence): KubeObject[] {
-  if (source.kind === 'builtin') {
-    return applyCoexistence(builtinCalicoObjects({ version: source.version, typhaReplicas: coexistence.typhaReplicas }), coexistence);
-  }
   const shown = path.relative(process.cwd(), source.configFile) || source.configFile;
+  if (source.kind === 'builtin') {
+    const objects = applyCoexistence(builtinCalicoObjects({ version: source.version, typhaReplicas: coexistence.typhaReplicas }), coexistence);
+    assertOneCalicoRelease({ objects, configFile: shown, version: source.version, images: coexistence.images });
+    return objects;
+  }
   const file = path.resolve(path.dirname(source.configFile), source.file);
   try {
     const objects = readCalicoManifest(file, shown);
@@ -110,7 +91,7 @@ export function calicoObjects(source: CalicoSource, coexistence: CalicoCoexisten
         'calico-typha.yaml of your Calico release (its Typha Deployment, Service and typha_service_name: calico-typha), or leave spec.calico.manifest unset to use the built-in objects, which add Typha');
     }
     const patched = applyCoexistence(objects, coexistence);
-    assertManifestRelease(patched, source, shown);
+    assertOneCalicoRelease({ objects: patched, configFile: shown, version: source.version, manifest: source.file, images: coexistence.images });
     return patched;
   } catch (e) {
     if (e instanceof CalicoShapeError) {
