@@ -2,7 +2,8 @@
 # The real peers the tests run against, from Debian's packages: busybox (the shell of the node
 # Jobs' image), containerd and the CNI plugins (the runtime whose CNI choice the switch changes),
 # jq (the API-side scripts), ip and iptables (the Weave cleanup, in a network namespace) and
-# kubectl (kustomize), gawk and ipset (the kubectl and calico/node images' tools). Installs what is missing when it can (root with apt-get); otherwise says
+# kubectl (kustomize), gawk and ipset (the kubectl and calico/node images' tools), shellcheck (the
+# scripts' POSIX lint). Installs what is missing when it can (root with apt-get); otherwise says
 # what is missing, and the tests that need it say so loudly when they skip.
 set -euo pipefail
 
@@ -19,6 +20,8 @@ command -v git >/dev/null 2>&1 || need+=(git)
 # image's awk; ipset is in calico/node.
 command -v gawk >/dev/null 2>&1 || need+=(gawk)
 command -v ipset >/dev/null 2>&1 || need+=(ipset)
+# ShellCheck lints every script as POSIX sh, the shell all three images share (test/shellcheck.test.ts).
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 
 [ "${#need[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -55,6 +55,7 @@ summary() {
   line="step=$STEP from=$FROM"
   total_sent=0 total_failed=0 per=""
   for name in $names; do
+    s=0 f=0 c=''
     eval "s=\$sent_$name f=\$failed_$name c=\$counting_$name"
     total_sent=$((total_sent + s)) total_failed=$((total_failed + f))
     if [ -n "$c" ]; then per="$per $name=$f/$s"; else per="$per $name=waiting"; fi
