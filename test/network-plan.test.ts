@@ -106,6 +106,21 @@ describe('planNetwork findings, word for word (what the operator reads in plan a
     ]);
   });
 
+  it('a controller-manager\'s --service-cluster-ip-range that spec.network.serviceCIDR contradicts, when the snapshot has no answer from the API server', () => {
+    const withKcms = (flags: Record<string, string>, facts?: ClusterSnapshot['networkFacts']): ClusterSnapshot => ({
+      ...snap([node('a', '192.168.1.10')]), ...(facts ? { networkFacts: facts } : {}),
+      controlPlane: { controllerManagers: new Map(Object.entries(flags).map(([n, range]) => [n, kcm(n, [`--service-cluster-ip-range=${range}`])] as [string, KubeObject])) },
+    });
+    const mismatches = (s: ClusterSnapshot) => planNetwork(net(), s, 'kubeadm').findings.filter((f) => f.code === 'service-cidr-mismatch');
+    expect(mismatches(withKcms({ 'cp-2': '172.20.0.0/16', 'cp-1': '172.20.0.0/16', 'cp-3': '10.96.0.0/12' }))).toEqual([
+      { severity: 'error', code: 'service-cidr-mismatch', message: 'kube-controller-manager on cp-1, cp-2 runs with --service-cluster-ip-range=172.20.0.0/16 but spec.network.serviceCIDR is 10.96.0.0/12', fix: 'set spec.network.serviceCIDR: 172.20.0.0/16, the cluster\'s service range, so that the Calico CIDR is checked against it', field: 'spec.network.serviceCIDR' },
+    ]);
+    // Dual-stack: the IPv4 range is the one compared; a value that is no CIDR is kube-controller-manager's own problem.
+    expect(mismatches(withKcms({ 'cp-1': 'fd00::/108,10.96.0.0/12', 'cp-2': 'not-a-cidr' }))).toEqual([]);
+    // The API server's own answer (network facts) is what counts when the snapshot has it.
+    expect(mismatches(withKcms({ 'cp-1': '172.20.0.0/16' }, { serviceCIDR: '10.96.0.0/12', serviceCIDRSource: 'kube-apiserver --service-cluster-ip-range' }))).toEqual([]);
+  });
+
   it('with disableNodeCidrAllocation, podCIDRs outside Calico turn allocation off at finalized instead of keeping the supernet', () => {
     const s = snap([node('a', '192.168.0.1', ['10.32.5.0/24'])], { kcm: ['--allocate-node-cidrs=true'] });
     const p = planNetwork(net(), s, 'kubeadm', true);

@@ -53,6 +53,15 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   if (facts?.serviceCIDR && facts.serviceCIDR !== service.toString()) {
     error('service-cidr-mismatch', `the snapshot found service CIDR ${facts.serviceCIDR} (${facts.serviceCIDRSource ?? 'network.yaml'}) but spec.network.serviceCIDR is ${service}`, `set spec.network.serviceCIDR: ${facts.serviceCIDR}`, 'spec.network.serviceCIDR');
   }
+  // kube-controller-manager is given the API server's service range too (kubeadm writes the same
+  // --service-cluster-ip-range into both manifests): a snapshot without the API server's own
+  // answer (made by hand, or where its flag could not be read) still says which range is right.
+  const kcm = controllerManagerFacts(snapshot);
+  for (const [range, nodes] of facts?.serviceCIDR ? [] : kcmServiceRanges(kcm.byNode)) {
+    if (range === service.toString()) continue;
+    error('service-cidr-mismatch', `kube-controller-manager on ${nodes.join(', ')} runs with --service-cluster-ip-range=${range} but spec.network.serviceCIDR is ${service}`,
+      `set spec.network.serviceCIDR: ${range}, the cluster's service range, so that the Calico CIDR is checked against it`, 'spec.network.serviceCIDR');
+  }
   if (calico.overlaps(weave)) {
     error('calico-overlaps-weave', `the Calico CIDR ${calico} overlaps the Weave CIDR ${weave}`,
       'choose a disjoint spec.network.calicoCIDR (the default, the sibling block of weaveCIDR, is disjoint); BIRD would export routes into Weave\'s range and weave netcheck fails on restart', 'spec.network.calicoCIDR');
@@ -68,7 +77,6 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
       'choose a spec.network.calicoCIDR next to the Weave CIDR (its sibling block) so that the supernet holds nothing but the two pod networks', 'spec.network.calicoCIDR');
   }
 
-  const kcm = controllerManagerFacts(snapshot);
   const allocates = controlPlaneMode === 'kubeadm' && kcm.allocatesNodeCidrs;
   const inCalico: string[] = [];
   const inSupernet: string[] = [];
@@ -133,3 +141,23 @@ function listSome(items: readonly string[]): string {
   return items.length <= 3 ? items.join(', ') : `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`;
 }
 
+/**
+ * The IPv4 --service-cluster-ip-range of each controller-manager that sets one, canonical, with the
+ * nodes that run it (sorted). A value that is no IPv4 CIDR is left to kube-controller-manager.
+ */
+function kcmServiceRanges(byNode: ReadonlyMap<string, ReadonlyMap<string, string>>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [node, flags] of [...byNode].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    // Dual-stack lists both families ("10.96.0.0/12,fd00::/108"); the IPv4 one is what this tool plans against.
+    const v4 = flags.get('service-cluster-ip-range')?.split(',').find((r) => !r.includes(':'));
+    if (v4 === undefined) continue;
+    let range: string;
+    try {
+      range = Cidr.parse(v4.trim()).toString();
+    } catch {
+      continue;
+    }
+    out.set(range, [...(out.get(range) ?? []), node]);
+  }
+  return out;
+}
