@@ -87,7 +87,7 @@ describe('more YAML text edits', () => {
 });
 
 describe('targets per phase', () => {
-  const NET = { supernet: Cidr.parse('10.32.0.0/11'), finalClusterCidr: Cidr.parse('10.48.0.0/12'), disableAllocationAtFinal: false } as NetworkPlan;
+  const NET = { supernet: Cidr.parse('10.32.0.0/11'), finalClusterCidr: Cidr.parse('10.48.0.0/12'), disableAllocationAtFinal: false, disableAllocationAtSupernet: false } as NetworkPlan;
   const pod = (flags: string[], name = 'kube-controller-manager'): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'kcm' }, spec: { containers: [{ name: 'sidecar', command: ['sleep'] }, { name, command: ['kube-controller-manager', ...flags] }] } });
   const proxyDs = (container: object): KubeObject => ({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kube-proxy' }, spec: { template: { spec: { containers: [{ name: 'other' }, { name: 'kube-proxy', ...container }] } } } });
   const snapshot = (cp: { ds?: KubeObject; cm?: KubeObject; kubeadm?: KubeObject; kcm?: [string, KubeObject][] }): ClusterSnapshot =>
@@ -123,6 +123,9 @@ describe('targets per phase', () => {
       { node: 'cp-2', cidr: { original: '10.32.0.0/12', supernet: '10.32.0.0/11', final: '10.48.0.0/12' }, allocate: { original: 'keep', supernet: 'keep', final: 'false' } },
     ]);
     expect(t.controllerManagerSkipped).toBeUndefined();
+    // Nodes with podCIDRs outside the supernet: off already in the edit that widens the CIDR.
+    const early = clusterCidrTargets(snapshot({ kcm: [['cp-1', pod(['--allocate-node-cidrs=true', '--cluster-cidr=10.244.0.0/16'])]] }), { ...NET, disableAllocationAtFinal: true, disableAllocationAtSupernet: true }, 'kubeadm');
+    expect(early.controllerManagers).toEqual([{ node: 'cp-1', cidr: { original: '10.244.0.0/16', supernet: '10.32.0.0/11', final: '10.48.0.0/12' }, allocate: { original: 'true', supernet: 'false', final: 'false' } }]);
     const only = clusterCidrTargets(snapshot({ kcm: [['cp-1', pod(['--allocate-node-cidrs=false'])]] }), NET, 'kubeadm').controllerManagers;
     expect(only).toEqual([{ node: 'cp-1', cidr: { original: '', supernet: '10.32.0.0/11', final: '10.48.0.0/12' }, allocate: { original: 'keep', supernet: 'keep', final: 'keep' } }]);
   });
@@ -137,6 +140,9 @@ describe('targets per phase', () => {
     const text = 'apiVersion: kubeadm.k8s.io/v1beta3\nnetworking:\n  podSubnet: 10.32.0.0/12\n';
     expect(clusterCidrTargets(snapshot({ kubeadm: kubeadm(text) }), NET, 'kubeadm').kubeadmConfig).toEqual({ original: text, supernet: text.replace('10.32.0.0/12', '10.32.0.0/11'), final: text.replace('10.32.0.0/12', '10.48.0.0/12') });
     expect(clusterCidrTargets(snapshot({ kubeadm: kubeadm('apiVersion: kubeadm.k8s.io/v1beta3\n') }), NET, 'kubeadm').kubeadmConfig).toBeUndefined();
+    // Allocation off from the supernet phase on: kubeadm's extraArgs say so too, or `kubeadm upgrade` turns it back on.
+    const early = clusterCidrTargets(snapshot({ kubeadm: kubeadm(text) }), { ...NET, disableAllocationAtFinal: true, disableAllocationAtSupernet: true }, 'kubeadm').kubeadmConfig!;
+    expect([early.original, early.supernet, early.final].map((t) => t.includes('allocate-node-cidrs'))).toEqual([false, true, true]);
     expect(() => clusterCidrTargets(snapshot({ kubeadm: kubeadm('a: [1\n') }), NET, 'kubeadm')).toThrow('cluster/control-plane/kubeadm-config.yaml: data.ClusterConfiguration: cannot be read: ');
     // Managed: the provider owns it.
     expect(clusterCidrTargets(snapshot({ kubeadm: kubeadm(text) }), NET, 'managed').kubeadmConfig).toBeUndefined();

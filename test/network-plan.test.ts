@@ -63,7 +63,24 @@ describe('planNetwork', () => {
     expect(f.severity).toBe('error');
     expect(f.message).toContain('a 10.244.0.0/24');
     expect(f.fix).toContain('crash-loops');
+    expect(f.fix).toContain('set spec.controlPlane.disableNodeCidrAllocation: true');
     expect(f.file).toBe('cluster/nodes.yaml');
+    expect(p.disableAllocationAtSupernet).toBe(false);
+  });
+
+  it('with disableNodeCidrAllocation, a podCIDR outside the supernet (kubeadm\'s podSubnet was not Weave\'s range) turns allocation off at cluster-cidr instead', () => {
+    const s = snap([node('a', '192.168.1.10', ['10.244.0.0/24']), node('b', '192.168.1.11', ['10.244.1.0/24'])], { kcm: ['--allocate-node-cidrs=true', '--cluster-cidr=10.244.0.0/16'] });
+    const p = planNetwork(net(), s, 'kubeadm', true);
+    expect(codes(p)).toEqual([]);
+    expect([p.disableAllocationAtSupernet, p.disableAllocationAtFinal, p.finalClusterCidr.toString()]).toEqual([true, true, '10.48.0.0/12']);
+    expect(p.findings.find((f) => f.code === 'cidr-allocation-off-at-cluster-cidr')).toEqual({
+      severity: 'info', code: 'cidr-allocation-off-at-cluster-cidr',
+      message: '2 node podCIDR(s) lie outside the supernet 10.32.0.0/11 that step cluster-cidr gives kube-controller-manager: a 10.244.0.0/24, b 10.244.1.0/24, so step cluster-cidr turns node CIDR allocation off (spec.controlPlane.disableNodeCidrAllocation) in the same edit that widens --cluster-cidr',
+      fix: 'nothing to do, unless something else reads Node.spec.podCIDR (kube-proxy in NodeCIDR mode, a cloud route controller): a node that joins from then on gets none',
+    });
+    // Every podCIDR inside the supernet: allocation stays on until finalized, as before.
+    const inside = planNetwork(net(), snap([node('a', '192.168.1.10', ['10.32.5.0/24'])], { kcm: ['--allocate-node-cidrs=true'] }), 'kubeadm', true);
+    expect([inside.disableAllocationAtSupernet, inside.disableAllocationAtFinal]).toEqual([false, true]);
   });
 
   it('checks the Weave CIDR against IPALLOC_RANGE, and the default when unset', () => {

@@ -25,18 +25,41 @@ function expected(step: string): Record<string, string> {
 
 const dists = new Map<string, string>();
 const narrowDists = new Map<string, string>();
+/** kubeadm's podSubnet (10.244.0.0/16) is not Weave's range: the nodes' podCIDRs lie outside the supernet. */
+const podSubnetDists = new Map<string, string>();
 /** Drains off: the node Jobs are the folder switch alone, for the crash-point walks. */
 const switchOnlyDists = new Map<string, string>();
 let seed: ControlPlaneSeed;
+let podSubnetSeed: ControlPlaneSeed;
+
+/** The control plane as captured in `ws`: kube-proxy, kubeadm-config, the Nodes (with their podCIDRs) and each kcm manifest. */
+function seedOf(ws: ReturnType<typeof demoWorkspace>): ControlPlaneSeed {
+  const cp = (f: string) => YAML.parse(fs.readFileSync(path.join(ws.cluster, 'control-plane', f), 'utf8'));
+  const inventory = YAML.parse(fs.readFileSync(path.join(ws.cluster, 'nodes.yaml'), 'utf8'));
+  return {
+    objects: [cp('kube-proxy-configmap.yaml'), cp('kube-proxy-daemonset.yaml'), cp('kubeadm-config.yaml'),
+      ...inventory.nodes.map((n: any) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: n.name }, spec: { podCIDR: n.podCIDRs[0], podCIDRs: n.podCIDRs } }))],
+    manifests: Object.fromEntries(['cp-1', 'cp-2'].map((n) => [n, fs.readFileSync(path.join(ws.cluster, 'control-plane', 'kube-controller-manager', `${n}.yaml`), 'utf8')])),
+  };
+}
+
+/** Each file of `ws`'s cluster/control-plane and nodes.yaml with every 10.32.0.0/12 and 10.32.N.0/24 moved to 10.244. */
+function moveKubeadmPodSubnet(ws: ReturnType<typeof demoWorkspace>): void {
+  const files = ['nodes.yaml', 'control-plane/kube-proxy-configmap.yaml', 'control-plane/kubeadm-config.yaml', 'control-plane/kube-controller-manager/cp-1.yaml', 'control-plane/kube-controller-manager/cp-2.yaml'];
+  for (const f of files) {
+    const file = path.join(ws.cluster, f);
+    const text = fs.readFileSync(file, 'utf8');
+    const moved = text.replaceAll('10.32.0.0/12', '10.244.0.0/16').replace(/10\.32\.(\d+)\.0\/24/g, '10.244.$1.0/24');
+    expect(moved).not.toBe(text);
+    fs.writeFileSync(file, moved);
+  }
+}
+
 beforeAll(async () => {
   const ws = demoWorkspace();
   // The policies come back exactly as backed up (the checks below compare them with the backup).
   editConfig(ws, (d) => (d.spec.policies = { rewriteIPBlocks: false, acknowledge: ['payments/allow-from-pod-network'] }));
-  const cp = (f: string) => YAML.parse(fs.readFileSync(path.join(ws.cluster, 'control-plane', f), 'utf8'));
-  seed = {
-    objects: [cp('kube-proxy-configmap.yaml'), cp('kube-proxy-daemonset.yaml'), cp('kubeadm-config.yaml')],
-    manifests: Object.fromEntries(['cp-1', 'cp-2'].map((n) => [n, fs.readFileSync(path.join(ws.cluster, 'control-plane', 'kube-controller-manager', `${n}.yaml`), 'utf8')])),
-  };
+  seed = seedOf(ws);
   for (const [map, tag] of [[dists, 'default'], [narrowDists, 'narrow'], [switchOnlyDists, 'switch-only']] as const) {
     if (tag === 'narrow') editConfig(ws, (d) => (d.spec.controlPlane.disableNodeCidrAllocation = true));
     if (tag === 'switch-only') editConfig(ws, (d) => (d.spec.nodes.drain = false));
@@ -48,18 +71,36 @@ beforeAll(async () => {
       map.set(step, out);
     }
   }
+  const moved = demoWorkspace();
+  editConfig(moved, (d) => (d.spec.policies = { rewriteIPBlocks: false, acknowledge: ['payments/allow-from-pod-network'] }));
+  editConfig(moved, (d) => (d.spec.controlPlane.disableNodeCidrAllocation = true));
+  moveKubeadmPodSubnet(moved);
+  podSubnetSeed = seedOf(moved);
+  for (const step of STEPS) {
+    setStep(moved, step);
+    const out = path.join(moved.dir, `dist-pod-subnet-${step}`);
+    const r = await cli(moved, 'synth', '--out', out);
+    expect([step, r.code, r.stderr]).toEqual([step, 0, '']);
+    podSubnetDists.set(step, out);
+  }
 });
 
-/** The cluster CIDR the control plane holds at `step` (the demo's kcm allocates; its podCIDRs are Weave's). */
-function expectedCidr(step: string, narrow: boolean): { cidr: string; allocate: string } {
+type Variant = 'supernet' | 'narrow' | 'pod-subnet';
+
+/**
+ * The cluster CIDR the control plane holds at `step`. The demo's kcm allocates and its podCIDRs are
+ * Weave's; in the pod-subnet variant they are kubeadm's 10.244.0.0/16, outside the supernet, so
+ * allocation goes off in the same edit that widens the CIDR.
+ */
+function expectedCidr(step: string, variant: Variant): { cidr: string; allocate: string } {
   const i = STEPS.indexOf(step);
-  if (i < STEPS.indexOf('cluster-cidr')) return { cidr: '10.32.0.0/12', allocate: 'true' };
-  if (step !== 'finalized') return { cidr: '10.32.0.0/11', allocate: 'true' };
-  return narrow ? { cidr: '10.48.0.0/12', allocate: 'false' } : { cidr: '10.32.0.0/11', allocate: 'true' };
+  if (i < STEPS.indexOf('cluster-cidr')) return { cidr: variant === 'pod-subnet' ? '10.244.0.0/16' : '10.32.0.0/12', allocate: 'true' };
+  if (step !== 'finalized') return { cidr: '10.32.0.0/11', allocate: variant === 'pod-subnet' ? 'false' : 'true' };
+  return variant === 'supernet' ? { cidr: '10.32.0.0/11', allocate: 'true' } : { cidr: '10.48.0.0/12', allocate: 'false' };
 }
 
-function controlPlaneProblems(sim: GitOpsSimulator, step: string, narrow: boolean): string[] {
-  const want = expectedCidr(step, narrow);
+function controlPlaneProblems(sim: GitOpsSimulator, step: string, variant: Variant): string[] {
+  const want = expectedCidr(step, variant);
   const got: string[] = [];
   const kp = YAML.parse(sim.apiObject('ConfigMap', 'kube-system', 'kube-proxy').data['config.conf']);
   if (kp.clusterCIDR !== want.cidr) got.push(`${step}: kube-proxy clusterCIDR ${kp.clusterCIDR}, want ${want.cidr}`);
@@ -74,28 +115,33 @@ function controlPlaneProblems(sim: GitOpsSimulator, step: string, narrow: boolea
 }
 
 describe('GitOps simulator: control-plane cluster CIDR', () => {
-  it.each([['keeping the supernet at finalized', false], ['narrowing with allocation off at finalized', true]] as const)('advances and reverts, %s', (_n, narrow) => {
-    const sim = new GitOpsSimulator(NODES, { controlPlane: seed });
+  it.each([
+    ['keeping the supernet at finalized', 'supernet'],
+    ['narrowing with allocation off at finalized', 'narrow'],
+    ['with kubeadm\'s podSubnet outside the supernet: allocation off from cluster-cidr on', 'pod-subnet'],
+  ] as const)('advances and reverts, %s', (_n, variant) => {
+    const start = variant === 'pod-subnet' ? podSubnetSeed : seed;
+    const sim = new GitOpsSimulator(NODES, { controlPlane: start });
     const problems: string[] = [];
-    const source = narrow ? narrowDists : dists;
+    const source = { supernet: dists, narrow: narrowDists, 'pod-subnet': podSubnetDists }[variant];
     try {
       let restarts = 0;
       let lastAnnotation: string | undefined;
       for (const step of [...STEPS, ...[...STEPS].reverse().slice(1)]) {
         for (const f of sim.apply(source.get(step)!)) problems.push(`${step}: Job ${f.job} failed: ${f.log.trim()}`);
-        problems.push(...controlPlaneProblems(sim, step, narrow));
+        problems.push(...controlPlaneProblems(sim, step, variant));
         const a = sim.apiObject('DaemonSet', 'kube-system', 'kube-proxy').spec.template.metadata.annotations?.['cni-migrate.io/kube-proxy-config'];
         if (a !== lastAnnotation) restarts++;
         lastAnnotation = a;
       }
       expect(problems).toEqual([]);
       // Back at the start, every control-plane text is byte-for-byte what was captured.
-      expect(sim.apiObject('ConfigMap', 'kube-system', 'kube-proxy').data).toEqual(seed.objects[0].data);
-      expect(sim.apiObject('ConfigMap', 'kube-system', 'kubeadm-config').data).toEqual(seed.objects[2].data);
-      for (const n of ['cp-1', 'cp-2']) expect(sim.manifest(n)).toBe(seed.manifests[n]);
+      expect(sim.apiObject('ConfigMap', 'kube-system', 'kube-proxy').data).toEqual(start.objects[0].data);
+      expect(sim.apiObject('ConfigMap', 'kube-system', 'kubeadm-config').data).toEqual(start.objects[2].data);
+      for (const n of ['cp-1', 'cp-2']) expect(sim.manifest(n)).toBe(start.manifests[n]);
       // kube-proxy restarts only when its configuration changes: forward to cluster-cidr (and to a
       // narrower final value), and back again.
-      expect(restarts).toBe(narrow ? 4 : 2);
+      expect(restarts).toBe(variant === 'supernet' ? 2 : 4);
     } finally {
       sim.dispose();
     }

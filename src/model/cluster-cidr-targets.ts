@@ -42,6 +42,15 @@ function phaseCidr(phase: ClusterCidrPhase, net: NetworkPlan): string | undefine
   return phase === 'original' ? undefined : phase === 'supernet' ? net.supernet.toString() : net.finalClusterCidr.toString();
 }
 
+/**
+ * Whether a phase turns --allocate-node-cidrs off: finalized with
+ * spec.controlPlane.disableNodeCidrAllocation, and already the supernet phase when nodes hold
+ * podCIDRs outside the supernet (kubeadm's podSubnet was not Weave's range).
+ */
+function allocationOff(phase: ClusterCidrPhase, net: NetworkPlan): boolean {
+  return (phase === 'final' && net.disableAllocationAtFinal) || (phase === 'supernet' && net.disableAllocationAtSupernet);
+}
+
 /** `f()`, with a parse failure of captured YAML turned into an InputError naming the file and field. */
 function parsing<T>(file: string, field: string, f: () => T): T {
   try {
@@ -61,7 +70,7 @@ export function clusterCidrTargets(snapshot: ClusterSnapshot, net: NetworkPlan, 
   const kubeadmText = (snapshot.controlPlane.kubeadmConfig as { data?: Record<string, string> } | undefined)?.data?.ClusterConfiguration;
   let kubeadmConfig: Record<ClusterCidrPhase, string> | undefined;
   if (kubeadmText) {
-    const texts = parsing(`${snapshot.dir}/control-plane/kubeadm-config.yaml`, 'data.ClusterConfiguration', () => per((p) => kubeadmClusterConfiguration(kubeadmText, phaseCidr(p, net), p === 'final' && net.disableAllocationAtFinal)));
+    const texts = parsing(`${snapshot.dir}/control-plane/kubeadm-config.yaml`, 'data.ClusterConfiguration', () => per((p) => kubeadmClusterConfiguration(kubeadmText, phaseCidr(p, net), allocationOff(p, net))));
     kubeadmConfig = PHASES.some((p) => texts[p] !== kubeadmText) ? texts : undefined;
   }
   const kcm = controllerManagerFacts(snapshot);
@@ -72,7 +81,7 @@ export function clusterCidrTargets(snapshot: ClusterSnapshot, net: NetworkPlan, 
     nodes.push({
       node,
       cidr: per((p) => phaseCidr(p, net) ?? flags.get('cluster-cidr') ?? ''),
-      allocate: per((p) => (p === 'final' && net.disableAllocationAtFinal ? 'false' : originalAllocate)),
+      allocate: per((p) => (allocationOff(p, net) ? 'false' : originalAllocate)),
     });
   }
   return {

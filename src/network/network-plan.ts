@@ -25,6 +25,12 @@ export interface NetworkPlan {
   readonly allocatesNodeCidrs: boolean;
   /** finalized turns --allocate-node-cidrs off (and may then narrow past the nodes' podCIDRs). */
   readonly disableAllocationAtFinal: boolean;
+  /**
+   * cluster-cidr already turns --allocate-node-cidrs off: nodes hold podCIDRs outside the supernet
+   * (kubeadm's podSubnet was not Weave's range), and spec.controlPlane.disableNodeCidrAllocation
+   * allows it. Implies disableAllocationAtFinal.
+   */
+  readonly disableAllocationAtSupernet: boolean;
   readonly findings: readonly Finding[];
 }
 
@@ -107,9 +113,17 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
       'kube-proxy would treat node traffic as pod traffic; choose a spec.network.calicoCIDR whose supernet with the Weave CIDR holds no node address', 'spec.network.calicoCIDR');
   }
 
-  if (outside.length > 0) {
-    error('podcidr-outside-supernet', `${outside.length} node podCIDR(s) lie outside the supernet ${supernet} that step cluster-cidr gives kube-controller-manager: ${listSome(outside.map((p) => `${p.node} ${p.cidr}`))}`,
-      'kube-controller-manager occupies every existing Node.spec.podCIDR at start-up and crash-loops on one outside --cluster-cidr ("CIDR out of range"), and podCIDR cannot be changed on a Node; choose a Weave/Calico pair whose supernet holds every node podCIDR, or turn off --allocate-node-cidrs first', `nodes[name=${outside[0].node}].podCIDRs`, `${snapshot.dir}/nodes.yaml`);
+  const outsideText = `${outside.length} node podCIDR(s) lie outside the supernet ${supernet} that step cluster-cidr gives kube-controller-manager: ${listSome(outside.map((p) => `${p.node} ${p.cidr}`))}`;
+  if (outside.length > 0 && disableNodeCidrAllocation) {
+    // Without --allocate-node-cidrs, kube-controller-manager does not start its node IPAM
+    // controller, so nothing reads the old podCIDRs against the new --cluster-cidr (kubernetes
+    // cmd/kube-controller-manager/app/core.go, startNodeIpamController: it returns early unless
+    // AllocateNodeCIDRs is set). Weave and Calico IPAM never read Node.spec.podCIDR.
+    findings.push({ severity: 'info', code: 'cidr-allocation-off-at-cluster-cidr', message: `${outsideText}, so step cluster-cidr turns node CIDR allocation off (spec.controlPlane.disableNodeCidrAllocation) in the same edit that widens --cluster-cidr`,
+      fix: 'nothing to do, unless something else reads Node.spec.podCIDR (kube-proxy in NodeCIDR mode, a cloud route controller): a node that joins from then on gets none' });
+  } else if (outside.length > 0) {
+    error('podcidr-outside-supernet', outsideText,
+      'kube-controller-manager occupies every existing Node.spec.podCIDR at start-up and crash-loops on one outside --cluster-cidr ("CIDR out of range"), and podCIDR cannot be changed on a Node; set spec.controlPlane.disableNodeCidrAllocation: true (step cluster-cidr then turns --allocate-node-cidrs off as it widens the CIDR), or choose a Weave/Calico pair whose supernet holds every node podCIDR', `nodes[name=${outside[0].node}].podCIDRs`, `${snapshot.dir}/nodes.yaml`);
   }
   let finalClusterCidr = calico;
   let finalReason = `every pod is on Calico by then, so the cluster CIDR narrows to the Calico CIDR ${calico}`;
@@ -125,7 +139,12 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   if (kcm.clusterCidrs.length > 1) {
     findings.push({ severity: 'warning', code: 'kcm-cluster-cidr-differs', message: `the controller-managers disagree on --cluster-cidr: ${kcm.clusterCidrs.join(', ')}`, fix: 'make them agree before migrating; leader election hides the difference until a failover' });
   }
-  return { weave, calico, service, supernet, finalClusterCidr, finalReason, allocatesNodeCidrs: allocates, disableAllocationAtFinal: allocates && disableNodeCidrAllocation, findings };
+  return {
+    weave, calico, service, supernet, finalClusterCidr, finalReason, allocatesNodeCidrs: allocates,
+    disableAllocationAtFinal: allocates && disableNodeCidrAllocation,
+    disableAllocationAtSupernet: allocates && disableNodeCidrAllocation && outside.length > 0,
+    findings,
+  };
 }
 
 /** A node's podCIDR, parsed (each is the node's own: not cached); the error names the node and the entry. */

@@ -4,7 +4,7 @@
  */
 import type { ClusterCidrTargets } from '../model/cluster-cidr-targets';
 import { gateCheckList } from '../model/gate-checks';
-import type { Step } from '../steps/steps';
+import type { ClusterCidrPhase, Step } from '../steps/steps';
 import { commitMessage } from '../steps/transitions';
 import type { MigrationPlan } from './migration-plan';
 
@@ -33,14 +33,15 @@ export interface StepReport {
 }
 
 /** What the cluster-CIDR Jobs of a step do, or what the operator must do by hand. */
-function controlPlaneChanges(plan: MigrationPlan, t: ClusterCidrTargets, cidr: string): string[] {
+function controlPlaneChanges(plan: MigrationPlan, t: ClusterCidrTargets, cidr: string, phase: ClusterCidrPhase): string[] {
   const out: string[] = [];
   if (t.kubeProxy.mode === 'configmap') out.push(`kube-proxy: clusterCIDR in ConfigMap kube-system/kube-proxy (config.conf) becomes ${cidr}, and kube-proxy is restarted (a ConfigMap change alone does not restart it)`);
   else if (t.kubeProxy.mode === 'flag') out.push(`kube-proxy: --cluster-cidr on DaemonSet kube-system/kube-proxy becomes ${cidr} (which rolls it)`);
   else out.push(`kube-proxy: not changed: ${t.kubeProxy.why}`);
   if (t.kubeadmConfig) out.push(`kubeadm-config: ClusterConfiguration networking.podSubnet (and controllerManager extraArgs) becomes ${cidr}, so \`kubeadm upgrade\` does not put the old value back`);
   if (t.controllerManagers.length > 0) {
-    out.push(`kube-controller-manager: on ${t.controllerManagers.map((n) => n.node).join(', ')}, a Job edits --cluster-cidr to ${cidr} in /etc/kubernetes/manifests/kube-controller-manager.yaml (every other byte kept, atomic rename) and waits for the new pod to be Ready`);
+    const off = t.controllerManagers.some((n) => n.allocate[phase] === 'false' && n.allocate.original !== 'false');
+    out.push(`kube-controller-manager: on ${t.controllerManagers.map((n) => n.node).join(', ')}, a Job edits --cluster-cidr to ${cidr}${off ? ' and --allocate-node-cidrs to false (a node that joins from now on gets no podCIDR, which neither Weave nor Calico reads)' : ''} in /etc/kubernetes/manifests/kube-controller-manager.yaml (every other byte kept, atomic rename) and waits for the new pod to be Ready`);
   } else {
     out.push(`kube-controller-manager: not changed: ${t.controllerManagerSkipped}`);
   }
@@ -82,11 +83,11 @@ export function stepReport(plan: MigrationPlan): StepReport {
       rollback.push('Calico\'s objects are pruned but for its CRDs, which hold the IP pools and IPAM blocks and which no engine prunes (README, "Taking Calico out again"); pods are still all on Weave, so nothing loses its network');
       break;
     case 'cluster-cidr':
-      changes.push(...controlPlaneChanges(plan, model.clusterCidr.targets!, model.clusterCidr.value!));
+      changes.push(...controlPlaneChanges(plan, model.clusterCidr.targets!, model.clusterCidr.value!, model.clusterCidr.phase));
       before.push('calico-node is Ready on every node');
       before.push(`${snapshot.dir}/control-plane is fresh: the Jobs refuse to overwrite a kube-proxy or kubeadm-config that changed since the snapshot`);
       after.push(`the cluster-CIDR Jobs in 20-control-plane have completed: kube-proxy has rolled out with cluster CIDR ${net.supernet}`);
-      rollback.push('the previous step\'s Jobs set kube-proxy, kubeadm-config and kube-controller-manager back to their values as captured; no pod has a Calico IP yet');
+      rollback.push(`the previous step's Jobs set kube-proxy, kubeadm-config and kube-controller-manager back to their values as captured${net.disableAllocationAtSupernet ? ' (node CIDR allocation on again)' : ''}; no pod has a Calico IP yet`);
       break;
     case 'policies-suspended':
       changes.push(`the ${policies} NetworkPolicies are pruned (traffic between Weave and Calico is NATed, so neither can enforce them); their backup is ${snapshot.dir}/networkpolicies/ in git`);
@@ -136,11 +137,11 @@ export function stepReport(plan: MigrationPlan): StepReport {
       break;
     case 'finalized':
       changes.push(`the cluster CIDR becomes ${net.finalClusterCidr}: ${net.finalReason}`);
-      changes.push(...controlPlaneChanges(plan, model.clusterCidr.targets!, model.clusterCidr.value!));
+      changes.push(...controlPlaneChanges(plan, model.clusterCidr.targets!, model.clusterCidr.value!, model.clusterCidr.phase));
       changes.push('every node drops the 05-calico.conflist copy once Calico\'s own 10-calico.conflist is valid and first without it, so later Calico upgrades take effect');
       before.push(`every pod is on Calico (${net.calico})`);
       after.push(`the cluster-CIDR Jobs in 20-control-plane have completed with cluster CIDR ${net.finalClusterCidr}`);
-      rollback.push(`the cluster CIDR goes back to the supernet ${net.supernet}${net.disableAllocationAtFinal ? ', and node CIDR allocation is turned back on' : ''}`);
+      rollback.push(`the cluster CIDR goes back to the supernet ${net.supernet}${net.disableAllocationAtFinal && !net.disableAllocationAtSupernet ? ', and node CIDR allocation is turned back on' : ''}`);
       break;
   }
 
