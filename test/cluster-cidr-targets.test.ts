@@ -72,6 +72,17 @@ describe('more YAML text edits', () => {
     expect(kubeadmClusterConfiguration(other, '10.48.0.0/12', false)).toBe(other);
   });
 
+  it('kubeadm: a key added to a ClusterConfiguration written as kubeadm writes it (sequences at their key\'s indentation) changes only its own line', () => {
+    const lines = ['apiServer:', '  certSANs:', '  - cp.example.internal', '  - 10.0.0.10', '  extraArgs:', '    authorization-mode: Node,RBAC', 'apiVersion: kubeadm.k8s.io/v1beta3',
+      'controllerManager:', '  extraArgs:', '    bind-address: 0.0.0.0', 'kind: ClusterConfiguration', 'networking:', '  podSubnet: 10.244.0.0/16', '  serviceSubnet: 10.96.0.0/12', ''];
+    const want = [...lines];
+    want.splice(10, 0, '    allocate-node-cidrs: "false"');
+    want[13] = '  podSubnet: 10.32.0.0/11';
+    expect(kubeadmClusterConfiguration(lines.join('\n'), '10.32.0.0/11', true)).toBe(want.join('\n'));
+    // Indented sequences stay indented.
+    expect(setYamlValue('a:\n  - x\n', ['b'], 'y')).toBe('a:\n  - x\nb: y\n');
+  });
+
   it('flags: every occurrence replaced; a flag with no value after it is left and the value appended', () => {
     expect(withFlag(['--cluster-cidr=a', '--v=2', '--cluster-cidr', 'c'], 'cluster-cidr', 'b')).toEqual(['--cluster-cidr=b', '--v=2', '--cluster-cidr=b']);
     expect(withFlag(['kube-proxy', '--cluster-cidr'], 'cluster-cidr', 'b')).toEqual(['kube-proxy', '--cluster-cidr', '--cluster-cidr=b']);

@@ -22,5 +22,14 @@ export function setYamlValue(text: string, path: readonly (string | number)[], v
   } else {
     doc.setIn(path, value);
   }
-  return doc.toString({ lineWidth: 0 });
+  return doc.toString({ lineWidth: 0, indentSeq: !compactSequences(text) });
+}
+
+/**
+ * Whether `text` writes block sequences at their key's indentation (`key:\n- item`), as Go's YAML
+ * encoders do (kubeadm's ClusterConfiguration, kube-proxy's config.conf): a re-rendered document
+ * then keeps that style, so the lines it did not change stay as they were.
+ */
+function compactSequences(text: string): boolean {
+  return /^( *)[^\s#-][^\n]*:[ \t]*\r?\n\1- /m.test(text);
 }
