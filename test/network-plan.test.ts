@@ -138,6 +138,27 @@ describe('planNetwork findings, word for word (what the operator reads in plan a
     expect(mismatches(withKcms({ 'cp-1': '172.20.0.0/16' }, { serviceCIDR: '10.96.0.0/12', serviceCIDRSource: 'kube-apiserver --service-cluster-ip-range' }))).toEqual([]);
   });
 
+  it('refuses a dual-stack cluster CIDR wherever the control plane holds one, naming the file and field (the steps would drop its IPv6 half)', () => {
+    const dual = '10.32.0.0/12,fd00:10:244::/56';
+    const withControlPlane = (value: string): ClusterSnapshot => ({
+      ...snap([node('a', '192.168.1.10')]),
+      controlPlane: {
+        controllerManagers: new Map([['cp-1', kcm('cp-1', [`--cluster-cidr=${value}`])]]),
+        kubeProxyConfigMap: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-proxy', namespace: 'kube-system' }, data: { 'config.conf': `mode: iptables\nclusterCIDR: ${value}\n` } },
+        kubeProxyDaemonSet: { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kube-proxy', namespace: 'kube-system' }, spec: { template: { spec: { containers: [{ name: 'kube-proxy', command: ['kube-proxy', `--cluster-cidr=${value}`] }] } } } },
+        kubeadmConfig: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubeadm-config', namespace: 'kube-system' }, data: { ClusterConfiguration: `networking:\n  podSubnet: ${value}\n` } },
+      },
+    } as ClusterSnapshot);
+    const found = planNetwork(net(), withControlPlane(dual), 'kubeadm').findings.filter((f) => f.code === 'dual-stack-cluster-cidr');
+    expect(found.map((f) => [f.severity, f.file, f.field, f.message.split(':')[0]])).toEqual([
+      ['error', 'cluster/control-plane/kube-proxy-configmap.yaml', 'data["config.conf"].clusterCIDR', "kube-proxy's clusterCIDR is \"10.32.0.0/12,fd00"],
+      ['error', 'cluster/control-plane/kube-proxy-daemonset.yaml', 'containers[name=kube-proxy] --cluster-cidr', "kube-proxy's --cluster-cidr is \"10.32.0.0/12,fd00"],
+      ['error', 'cluster/control-plane/kube-controller-manager/cp-1.yaml', '--cluster-cidr', "kube-controller-manager's --cluster-cidr on cp-1 is \"10.32.0.0/12,fd00"],
+      ['error', 'cluster/control-plane/kubeadm-config.yaml', 'data.ClusterConfiguration.networking.podSubnet', "kubeadm's podSubnet is \"10.32.0.0/12,fd00"],
+    ]);
+    expect(planNetwork(net(), withControlPlane('10.32.0.0/12'), 'kubeadm').findings.filter((f) => f.code === 'dual-stack-cluster-cidr')).toEqual([]);
+  });
+
   it('with disableNodeCidrAllocation, podCIDRs outside Calico turn allocation off at finalized instead of keeping the supernet', () => {
     const s = snap([node('a', '192.168.0.1', ['10.32.5.0/24'])], { kcm: ['--allocate-node-cidrs=true'] });
     const p = planNetwork(net(), s, 'kubeadm', true);

@@ -94,6 +94,47 @@ export function kubeProxyMode(snapshot: ClusterSnapshot): string | undefined {
   return undefined;
 }
 
+/** One cluster CIDR value as captured, with where it is (for a finding that names the file and field). */
+export interface CapturedClusterCidr {
+  readonly value: string;
+  /** The snapshot file, relative to the snapshot folder. */
+  readonly file: string;
+  readonly field: string;
+  /** Whose value it is, as a message names it. */
+  readonly what: string;
+}
+
+/**
+ * Every cluster CIDR the control-plane objects hold: kube-proxy's config.conf clusterCIDR and its
+ * --cluster-cidr flag, each kube-controller-manager's --cluster-cidr, kubeadm's podSubnet. The
+ * values the cluster-CIDR steps replace, as captured; unreadable YAML says nothing here.
+ */
+export function capturedClusterCidrs(snapshot: ClusterSnapshot): CapturedClusterCidr[] {
+  const out: CapturedClusterCidr[] = [];
+  const conf = (snapshot.controlPlane.kubeProxyConfigMap as { data?: Record<string, string> } | undefined)?.data?.['config.conf'];
+  const kubeadm = (snapshot.controlPlane.kubeadmConfig as { data?: Record<string, string> } | undefined)?.data?.ClusterConfiguration;
+  const field = (text: string | undefined, path: readonly string[]): unknown => {
+    try {
+      return path.reduce<any>((v, k) => (v && typeof v === 'object' ? v[k] : undefined), text ? jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA }) : undefined);
+    } catch {
+      return undefined;
+    }
+  };
+  const clusterCIDR = field(conf, ['clusterCIDR']);
+  if (typeof clusterCIDR === 'string') out.push({ value: clusterCIDR, file: 'control-plane/kube-proxy-configmap.yaml', field: 'data["config.conf"].clusterCIDR', what: "kube-proxy's clusterCIDR" });
+  for (const c of containers(snapshot.controlPlane.kubeProxyDaemonSet)) {
+    const v = containerFlags(c).get('cluster-cidr');
+    if (v) out.push({ value: v, file: 'control-plane/kube-proxy-daemonset.yaml', field: `containers[name=${c.name}] --cluster-cidr`, what: "kube-proxy's --cluster-cidr" });
+  }
+  for (const [node, flags] of controllerManagerFacts(snapshot).byNode) {
+    const v = flags.get('cluster-cidr');
+    if (v) out.push({ value: v, file: `control-plane/kube-controller-manager/${node}.yaml`, field: '--cluster-cidr', what: `kube-controller-manager's --cluster-cidr on ${node}` });
+  }
+  const podSubnet = field(kubeadm, ['networking', 'podSubnet']);
+  if (typeof podSubnet === 'string') out.push({ value: podSubnet, file: 'control-plane/kubeadm-config.yaml', field: 'data.ClusterConfiguration.networking.podSubnet', what: "kubeadm's podSubnet" });
+  return out;
+}
+
 /**
  * The control plane's Kubernetes version, from the image tag of kube-controller-manager's mirror
  * pod (kubeadm tags it with the release, registry.k8s.io/kube-controller-manager:v1.30.6), else of

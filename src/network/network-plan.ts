@@ -3,7 +3,7 @@
  * while both networks carry pods, the final cluster CIDR, and every check that keeps those values
  * from breaking Weave, Services, nodes or the controller-manager.
  */
-import { controllerManagerFacts, weaveAllocRange } from '../kube/control-plane-facts';
+import { capturedClusterCidrs, controllerManagerFacts, weaveAllocRange } from '../kube/control-plane-facts';
 import type { ClusterSnapshot } from '../kube/objects';
 import { InputError } from '../config/errors';
 import type { NetworkSpec } from '../config/types';
@@ -135,6 +135,13 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
     finalClusterCidr = supernet;
     finalReason = `kube-controller-manager allocates node CIDRs and ${outsideCalico.length} node podCIDR(s) (e.g. ${outsideCalico[0].node}: ${outsideCalico[0].cidr}) lie outside the Calico CIDR; narrowing --cluster-cidr would crash-loop it, so the supernet ${supernet} stays`;
     findings.push({ severity: 'info', code: 'final-cidr-keeps-supernet', message: finalReason, fix: 'nothing to do: Calico IPAM ignores Node.spec.podCIDR, so the wider value is harmless' });
+  }
+  // Each of these is replaced by one IPv4 CIDR from cluster-cidr on: a dual-stack value would lose
+  // its IPv6 half (kube-proxy would then treat IPv6 pod traffic as external).
+  for (const c of capturedClusterCidrs(snapshot)) {
+    if (!c.value.includes(',') && !c.value.includes(':')) continue;
+    error('dual-stack-cluster-cidr', `${c.what} is ${JSON.stringify(c.value)}: a dual-stack (IPv6) cluster CIDR, which the cluster-CIDR steps would replace with one IPv4 CIDR`,
+      'dual-stack clusters are not supported yet: the steps would drop the IPv6 half, and Weave Net gives pods IPv4 addresses only, so something else relies on it; migrate this cluster by hand', c.field, `${snapshot.dir}/${c.file}`);
   }
   if (kcm.clusterCidrs.length > 1) {
     findings.push({ severity: 'warning', code: 'kcm-cluster-cidr-differs', message: `the controller-managers disagree on --cluster-cidr: ${kcm.clusterCidrs.join(', ')}`, fix: 'make them agree before migrating; leader election hides the difference until a failover' });
