@@ -115,6 +115,15 @@ function controlPlaneProblems(sim: GitOpsSimulator, step: string, variant: Varia
 }
 
 describe('GitOps simulator: control-plane cluster CIDR', () => {
+  it('PLAN.md says at which step the kube-controller-manager Job turns node CIDR allocation off, and what reverting it turns back on', () => {
+    const plan = (dists: Map<string, string>, step: string) => fs.readFileSync(path.join(dists.get(step)!, 'PLAN.md'), 'utf8');
+    const OFF = 'and --allocate-node-cidrs to false';
+    expect([dists, narrowDists, podSubnetDists].map((d) => [plan(d, 'cluster-cidr').includes(OFF), plan(d, 'finalized').includes(OFF)])).toEqual([[false, false], [false, true], [true, false]]);
+    expect(plan(podSubnetDists, 'cluster-cidr')).toContain('back to their values as captured (node CIDR allocation on again)');
+    expect(plan(narrowDists, 'finalized')).toContain('the cluster CIDR goes back to the supernet 10.32.0.0/11, and node CIDR allocation is turned back on');
+    expect(plan(podSubnetDists, 'finalized')).toContain('the cluster CIDR goes back to the supernet 10.32.0.0/11\n');
+  });
+
   it.each([
     ['keeping the supernet at finalized', 'supernet'],
     ['narrowing with allocation off at finalized', 'narrow'],

@@ -40,7 +40,9 @@ function controlPlaneChanges(plan: MigrationPlan, t: ClusterCidrTargets, cidr: s
   else out.push(`kube-proxy: not changed: ${t.kubeProxy.why}`);
   if (t.kubeadmConfig) out.push(`kubeadm-config: ClusterConfiguration networking.podSubnet (and controllerManager extraArgs) becomes ${cidr}, so \`kubeadm upgrade\` does not put the old value back`);
   if (t.controllerManagers.length > 0) {
-    const off = t.controllerManagers.some((n) => n.allocate[phase] === 'false' && n.allocate.original !== 'false');
+    // Off at this phase and not already at the one before (finalized follows the supernet phase).
+    const before: ClusterCidrPhase = phase === 'final' ? 'supernet' : 'original';
+    const off = t.controllerManagers.some((n) => n.allocate[phase] === 'false' && n.allocate[before] !== 'false');
     out.push(`kube-controller-manager: on ${t.controllerManagers.map((n) => n.node).join(', ')}, a Job edits --cluster-cidr to ${cidr}${off ? ' and --allocate-node-cidrs to false (a node that joins from now on gets no podCIDR, which neither Weave nor Calico reads)' : ''} in /etc/kubernetes/manifests/kube-controller-manager.yaml (every other byte kept, atomic rename) and waits for the new pod to be Ready`);
   } else {
     out.push(`kube-controller-manager: not changed: ${t.controllerManagerSkipped}`);

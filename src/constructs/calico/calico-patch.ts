@@ -104,7 +104,8 @@ export function applyCoexistence(objects: readonly KubeObject[], s: CalicoCoexis
   return out;
 }
 
-function isCalicoImage(image: string | undefined, component: string): boolean {
+/** Whether `image` is Calico's image of `component` (calico/<component>, from any registry, by tag or digest). */
+export function isCalicoImage(image: string | undefined, component: string): boolean {
   return !!image && new RegExp(`(^|/)calico/${component}(:|@|$)`).test(image);
 }
 

@@ -9,6 +9,7 @@ import { InputError } from '../../config/errors';
 import { MIN_CALICO_RELEASE } from '../../config/calico-versions';
 import type { CalicoCoexistence } from '../../model/calico-settings';
 import { imageVersion, olderVersion } from '../../util/image-ref';
+import { isCalicoImage } from './calico-patch';
 
 /** Calico's images, by their repository name (calico/<name>) and the spec.calico.images key that replaces them. */
 const COMPONENTS = [
@@ -82,7 +83,7 @@ function calicoImages(props: CalicoReleaseCheckProps): CalicoImage[] {
     const pod = (o as { spec?: { template?: { spec?: { containers?: { image?: string }[]; initContainers?: { image?: string }[] } } } }).spec?.template?.spec;
     if (!pod) continue;
     for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
-      const component = c.image ? COMPONENTS.find((k) => new RegExp(`(^|/)calico/${k.repo}(:|@|$)`).test(c.image!)) : undefined;
+      const component = COMPONENTS.find((k) => isCalicoImage(c.image, k.repo));
       const version = c.image ? imageVersion(c.image) : undefined;
       if (!component || !version) continue;
       out.push({ image: c.image!, release: `v${version.join('.')}`, key: component.key, overridden: props.images?.[component.key] === c.image });
