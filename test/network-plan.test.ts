@@ -66,6 +66,8 @@ describe('planNetwork', () => {
     expect(f.fix).toContain('set spec.controlPlane.disableNodeCidrAllocation: true');
     expect(f.file).toBe('cluster/nodes.yaml');
     expect(p.disableAllocationAtSupernet).toBe(false);
+    // Not also "the supernet stays" as if that were safe: the supernet does not hold them either.
+    expect(p.findings.map((x) => x.code)).toEqual(['podcidr-outside-supernet']);
   });
 
   it('with disableNodeCidrAllocation, a podCIDR outside the supernet (kubeadm\'s podSubnet was not Weave\'s range) turns allocation off at cluster-cidr instead', () => {

@@ -134,7 +134,8 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
   } else if (outsideCalico.length > 0) {
     finalClusterCidr = supernet;
     finalReason = `kube-controller-manager allocates node CIDRs and ${outsideCalico.length} node podCIDR(s) (e.g. ${outsideCalico[0].node}: ${outsideCalico[0].cidr}) lie outside the Calico CIDR; narrowing --cluster-cidr would crash-loop it, so the supernet ${supernet} stays`;
-    findings.push({ severity: 'info', code: 'final-cidr-keeps-supernet', message: finalReason, fix: 'nothing to do: Calico IPAM ignores Node.spec.podCIDR, so the wider value is harmless' });
+    // Only where the supernet holds them: otherwise podcidr-outside-supernet already refuses the plan.
+    if (outside.length === 0) findings.push({ severity: 'info', code: 'final-cidr-keeps-supernet', message: finalReason, fix: 'nothing to do: Calico IPAM ignores Node.spec.podCIDR, so the wider value is harmless' });
   }
   // Each of these is replaced by one IPv4 CIDR from cluster-cidr on: a dual-stack value would lose
   // its IPv6 half (kube-proxy would then treat IPv6 pod traffic as external).
