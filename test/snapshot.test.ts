@@ -140,6 +140,55 @@ describe('cni-migrate snapshot', () => {
     expect(bad.stderr).toMatch(/spec\.nodes\.waves\[0\]\[0\].*node "win-1" is a windows node, which cannot run the node switches or calico-node/);
   });
 
+  it('names as long as the API allows fit in a file name (255 bytes): the policy and the control-plane node round-trip through synth', async () => {
+    // A DNS-subdomain name of 253 characters in a 63-character namespace: legal in the API, and
+    // `networkpolicy-<namespace>-<name>.yaml` is 336 bytes, past NAME_MAX (synth died on ENAMETOOLONG).
+    const namespace = `ns-${'n'.repeat(60)}`;
+    const longName = (head: string) => `${head}.${'a'.repeat(62)}.${'b'.repeat(62)}.${'c'.repeat(62)}`.padEnd(253, 'z');
+    const policyName = longName('allow-from-a-very-long-selector');
+    const nodeName = longName('cp-0');
+    expect([policyName.length, nodeName.length, namespace.length]).toEqual([253, 253, 63]);
+    const policy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: policyName, namespace }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
+    api.setList('/apis/networking.k8s.io/v1/networkpolicies', [...POLICY_CORPUS, policy].map(withServerFields));
+    api.setList('/api/v1/namespaces', [...CORPUS_NAMESPACES, namespace].map((n) => withServerFields({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } })));
+    const nodes = (api as any).lists.get('/api/v1/nodes') as any[];
+    const cp1 = nodes.find((n) => n.metadata.name === 'cp-1');
+    api.setList('/api/v1/nodes', [...nodes, { ...cp1, metadata: { ...cp1.metadata, name: nodeName, labels: { ...cp1.metadata.labels, 'kubernetes.io/hostname': nodeName } },
+      spec: { ...cp1.spec, podCIDR: '10.32.240.0/24', podCIDRs: ['10.32.240.0/24'] }, status: { ...cp1.status, addresses: [{ type: 'InternalIP', address: '10.240.0.250' }] } }]);
+    const kcm = readDemo('control-plane/kube-controller-manager/cp-1.yaml');
+    api.setList('/api/v1/namespaces/kube-system/pods?labelSelector=component%3Dkube-controller-manager', [...['cp-1', 'cp-2'].map((n) => readDemo(`control-plane/kube-controller-manager/${n}.yaml`)),
+      { ...kcm, metadata: { ...kcm.metadata, name: `kube-controller-manager-${nodeName}`.slice(0, 253) }, spec: { ...kcm.spec, nodeName } }].map(withServerFields));
+
+    const snap = path.join(ws.dir, 'snap');
+    expect(await snapshot(snap)).toMatchObject({ code: 0 });
+    const fileNames = (dir: string) => fs.readdirSync(dir, { recursive: true }).map(String).map((rel) => path.basename(rel));
+    expect(fileNames(snap).filter((f) => Buffer.byteLength(f) > 255)).toEqual([]);
+    // The shortened names still start with what they name, and read back as the objects.
+    const [policyFile] = fs.readdirSync(path.join(snap, 'networkpolicies', namespace));
+    expect(policyFile).toMatch(/^allow-from-a-very-long-selector\.a+\.b+\.c+z*-[0-9a-f]{16}\.yaml$/);
+    expect(YAML.parse(fs.readFileSync(path.join(snap, 'networkpolicies', namespace, policyFile), 'utf8'))).toEqual(policy);
+    const kcmFile = fs.readdirSync(path.join(snap, 'control-plane', 'kube-controller-manager')).find((f) => f.startsWith('cp-0.'));
+    expect(YAML.parse(fs.readFileSync(path.join(snap, 'control-plane', 'kube-controller-manager', kcmFile!), 'utf8')).spec.nodeName).toBe(nodeName);
+
+    fs.rmSync(ws.cluster, { recursive: true });
+    fs.renameSync(snap, ws.cluster);
+    for (const step of ['adopt', 'policies-restored']) {
+      setStep(ws, step);
+      const r = await cli(ws, 'synth');
+      expect([step, r.code, r.stderr]).toEqual([step, 0, expect.not.stringMatching(/error/i)]);
+      expect(fileNames(ws.dist).filter((f) => Buffer.byteLength(f) > 255)).toEqual([]);
+      const written = readManifests(ws.dist).filter((m) => m.obj.kind === 'NetworkPolicy' && m.obj.metadata.name === policyName);
+      expect(written.map((m) => path.basename(m.file))).toEqual([expect.stringMatching(/^networkpolicy-ns-n+-allow-from-a-very-long-selector\.a+\.b+-[0-9a-f]{16}\.yaml$/)]);
+      expect(Buffer.byteLength(path.basename(written[0].file))).toBe(255);
+    }
+    // A policy moved to a file its name does not give is still refused, naming the right file.
+    const dir = path.join(ws.cluster, 'networkpolicies', namespace);
+    fs.renameSync(path.join(dir, policyFile), path.join(dir, `${policyName.slice(0, 240)}.yaml`));
+    const moved = await cli(ws, 'synth');
+    expect(moved.code).toBe(2);
+    expect(moved.stderr).toContain(`the file networkpolicies/${namespace}/${policyFile}`);
+  });
+
   it('is deterministic: a second snapshot of the same cluster is byte-identical', async () => {
     await snapshot(path.join(ws.dir, 'a'));
     await snapshot(path.join(ws.dir, 'b'));

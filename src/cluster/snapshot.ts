@@ -5,7 +5,8 @@
  * Layout (all files YAML, one object per file, sorted and stable):
  *   nodes.yaml                                  NodeInventory (see inventory-schema.ts)
  *   weave/<kind>-<namespace>-<name>.yaml        Weave's objects, as applied, server fields stripped
- *   networkpolicies/<namespace>/<name>.yaml     every NetworkPolicy, server fields stripped
+ *   networkpolicies/<namespace>/<name>.yaml     every NetworkPolicy, server fields stripped (a name past
+ *                                               255 bytes is shortened: util/file-name.ts)
  *   control-plane/kube-proxy-configmap.yaml     ConfigMap kube-system/kube-proxy (kubeadm)
  *   control-plane/kube-proxy-daemonset.yaml     DaemonSet kube-system/kube-proxy
  *   control-plane/kubeadm-config.yaml           ConfigMap kube-system/kubeadm-config (kubeadm)
@@ -18,6 +19,7 @@ import { formatSchemaError } from '../config/schema-errors';
 import { inputValidator } from '../config/schema-validator';
 import { readObjectFile } from '../config/yaml-file';
 import { isSymlink } from '../util/repo-paths';
+import { fileNameWithin } from '../util/file-name';
 import { containerFlags } from '../kube/control-plane-facts';
 import { isWeaveObject, WEAVE_OBJECTS } from '../kube/weave-objects';
 import { Cidr } from '../network/cidr';
@@ -192,7 +194,7 @@ function checkWeaveObject(obj: KubeObject, shown: string): KubeObject {
 /** A NetworkPolicy as the API server would accept it, in the file its namespace and name give. */
 function checkPolicy(obj: KubeObject, shown: string, rel: string): KubeObject {
   if (!validatePolicy(obj)) throw formatSchemaError(shown, validatePolicy.errors![0], obj);
-  const want = path.join(obj.metadata.namespace!, `${obj.metadata.name}.yaml`);
+  const want = path.join(obj.metadata.namespace!, fileNameWithin(obj.metadata.name));
   if (rel !== want) {
     throw new InputError(shown, 'metadata', `NetworkPolicy ${obj.metadata.namespace}/${obj.metadata.name} is in the file for ${rel.replace(/\.ya?ml$/, '')}`, `the file networkpolicies/${want}, as \`cni-migrate snapshot\` writes it`);
   }

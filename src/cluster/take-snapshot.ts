@@ -13,6 +13,7 @@ import { ApiError, type ApiClient } from './api-client';
 import { containerFlags } from '../kube/control-plane-facts';
 import { DNS_LABEL as DNS_LABEL_PATTERN, DNS_SUBDOMAIN as DNS_SUBDOMAIN_PATTERN } from '../kube/names';
 import { cmp, type KubeObject, type NodeInfo } from '../kube/objects';
+import { fileNameWithin } from '../util/file-name';
 
 const NS = 'kube-system';
 const WEAVE_DEFAULT_CIDR = '10.32.0.0/12';
@@ -73,7 +74,7 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
     warnings.push(`kept the ${policies.length} backed-up NetworkPolicies in networkpolicies/: the current step has them suspended, so the cluster no longer holds them`);
   } else {
     const live = await api.list<any>('/apis/networking.k8s.io/v1/networkpolicies', 'networkpolicies');
-    for (const p of live) put(`networkpolicies/${apiName('NetworkPolicy namespace', p.metadata?.namespace, DNS_LABEL)}/${apiName('NetworkPolicy', p.metadata?.name, DNS_SUBDOMAIN)}.yaml`, strip({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...p }));
+    for (const p of live) put(`networkpolicies/${apiName('NetworkPolicy namespace', p.metadata?.namespace, DNS_LABEL)}/${fileNameWithin(apiName('NetworkPolicy', p.metadata?.name, DNS_SUBDOMAIN))}`, strip({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...p }));
     policies = live;
   }
   // The folder exists even without policies, so that a missing folder means a lost backup.
@@ -112,7 +113,7 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
   if (kubeadm) put('control-plane/kubeadm-config.yaml', strip({ apiVersion: 'v1', kind: 'ConfigMap', ...kubeadm }));
   for (const pod of await api.list<any>(`/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent('component=kube-controller-manager')}`, 'kube-controller-manager pods')) {
     const node = apiName('kube-controller-manager node', pod.spec?.nodeName ?? pod.metadata?.name, DNS_SUBDOMAIN);
-    put(`control-plane/kube-controller-manager/${node}.yaml`, strip({ apiVersion: 'v1', kind: 'Pod', ...pod }));
+    put(`control-plane/kube-controller-manager/${fileNameWithin(node)}`, strip({ apiVersion: 'v1', kind: 'Pod', ...pod }));
   }
 
   const weaveCIDR = weaveDs ? weaveRange(weaveDs) : WEAVE_DEFAULT_CIDR;

@@ -3,6 +3,7 @@
  */
 import * as jsYaml from 'js-yaml';
 import type { ClusterSnapshot, KubeObject } from './objects';
+import { fileNameWithin } from '../util/file-name';
 
 interface Container {
   name?: string;
@@ -128,7 +129,7 @@ export function capturedClusterCidrs(snapshot: ClusterSnapshot): CapturedCluster
   }
   for (const [node, flags] of controllerManagerFacts(snapshot).byNode) {
     const v = flags.get('cluster-cidr');
-    if (v) out.push({ value: v, file: `control-plane/kube-controller-manager/${node}.yaml`, field: '--cluster-cidr', what: `kube-controller-manager's --cluster-cidr on ${node}` });
+    if (v) out.push({ value: v, file: `control-plane/kube-controller-manager/${fileNameWithin(node)}`, field: '--cluster-cidr', what: `kube-controller-manager's --cluster-cidr on ${node}` });
   }
   const podSubnet = field(kubeadm, ['networking', 'podSubnet']);
   if (typeof podSubnet === 'string') out.push({ value: podSubnet, file: 'control-plane/kubeadm-config.yaml', field: 'data.ClusterConfiguration.networking.podSubnet', what: "kubeadm's podSubnet" });

@@ -12,6 +12,7 @@ import type { MigrationPlan } from '../plan/migration-plan';
 import { countedManifestBytes, manifestSizeFinding } from '../plan/manifest-size';
 import { stepReport } from '../plan/step-report';
 import { buildStepApp } from '../step-app';
+import { fileNameWithin } from '../util/file-name';
 import { renderCharts } from './render-charts';
 import { renderPlanMarkdown } from './plan-markdown';
 import { renderStepJson } from './step-json';
@@ -29,10 +30,10 @@ export function toYaml(obj: unknown): string {
   return YAML.stringify(obj, { lineWidth: 0, minContentWidth: 0 });
 }
 
-/** File name of an object: kind-namespace-name.yaml, lowercased. */
+/** File name of an object: kind-namespace-name.yaml, lowercased, shortened past NAME_MAX (util/file-name.ts). */
 export function objectFileName(obj: { kind: string; metadata: { name: string; namespace?: string } }): string {
   const parts = [obj.kind, obj.metadata.namespace, obj.metadata.name].filter((p): p is string => !!p);
-  return `${parts.join('-').toLowerCase().replace(/[^a-z0-9.-]+/g, '_')}.yaml`;
+  return fileNameWithin(parts.join('-').toLowerCase().replace(/[^a-z0-9.-]+/g, '_'));
 }
 
 export function renderStep(plan: MigrationPlan): RenderedStep {
