@@ -328,6 +328,44 @@ describe('preflight findings for coexistence', () => {
     expect(codes).toEqual(expect.arrayContaining(['warning crio-default-network', 'warning managed-control-plane', 'warning iptables-backend-not-pinned']));
   });
 
+  it('refuses a kube-proxy that would not count Calico\'s pods as pods (detectLocalMode), in its config or its flags', async () => {
+    const ws = demoWorkspace();
+    const cm = path.join(ws.cluster, 'control-plane', 'kube-proxy-configmap.yaml');
+    const ds = path.join(ws.cluster, 'control-plane', 'kube-proxy-daemonset.yaml');
+    const demoCm = fs.readFileSync(cm, 'utf8');
+    const demoDs = fs.readFileSync(ds, 'utf8');
+    const detect = (mode: string, extra = '') => fs.writeFileSync(cm, demoCm.replace('detectLocalMode: ""', `detectLocalMode: ${mode}${extra}`));
+    const ours = async () => (await findings(ws)).filter((f) => f.code === 'kube-proxy-detect-local');
+    expect(demoCm).toContain('detectLocalMode: ""');
+    expect(await ours()).toEqual([]);
+
+    // Weave's bridge: right for Weave's pods, wrong for every Calico pod (cali* veths).
+    detect('BridgeInterface', '\n    detectLocal:\n      bridgeInterface: weave');
+    const [bridge] = await ours();
+    expect(bridge).toMatchObject({ severity: 'error', field: 'data["config.conf"].detectLocalMode', file: expect.stringMatching(/control-plane\/kube-proxy-configmap\.yaml$/) });
+    expect(bridge.message).toMatch(/from the bridge "weave" \(detectLocalMode BridgeInterface\).*masquerades their Service traffic/);
+    expect(bridge.fix).toMatch(/detectLocalMode: ClusterCIDR/);
+    const synth = await cli(ws, 'synth');
+    expect(synth.code).not.toBe(0);
+    expect(synth.stderr).toContain('kube-proxy-detect-local');
+
+    detect('InterfaceNamePrefix', '\n    detectLocal:\n      interfaceNamePrefix: veth');
+    expect((await ours()).map((f) => [f.severity, /interfaces whose names start with "veth"/.test(f.message)])).toEqual([['error', true]]);
+    detect('InterfaceNamePrefix', '\n    detectLocal:\n      interfaceNamePrefix: cali');
+    expect(await ours()).toEqual([]);
+    detect('ClusterCIDR');
+    expect(await ours()).toEqual([]);
+
+    // Set by flag when config.conf leaves it empty: NodeCIDR is what Weave had too, so a warning.
+    fs.writeFileSync(cm, demoCm);
+    const dsObj = YAML.parse(demoDs);
+    dsObj.spec.template.spec.containers[0].command.push('--detect-local-mode=NodeCIDR');
+    fs.writeFileSync(ds, YAML.stringify(dsObj));
+    const [node] = await ours();
+    expect(node).toMatchObject({ severity: 'warning', field: `containers[name=${dsObj.spec.template.spec.containers[0].name}] --detect-local-mode` });
+    expect(node.message).toMatch(/never from Node\.spec\.podCIDR/);
+  });
+
   it('reports CNI files that sort before Calico\'s, and refuses Azure', async () => {
     const ws = demoWorkspace();
     nodes(ws, (d) => {

@@ -95,6 +95,48 @@ export function kubeProxyMode(snapshot: ClusterSnapshot): string | undefined {
   return undefined;
 }
 
+/** How kube-proxy tells pod traffic from other traffic, as captured. */
+export interface KubeProxyLocalDetection {
+  /** detectLocalMode: ClusterCIDR (also when unset or ""), NodeCIDR, BridgeInterface or InterfaceNamePrefix. */
+  readonly mode: string;
+  /** The bridge (BridgeInterface) or the interface name prefix (InterfaceNamePrefix) it names. */
+  readonly iface?: string;
+  /** The snapshot file and field that set the mode, for a finding. */
+  readonly file: string;
+  readonly field: string;
+}
+
+/**
+ * kube-proxy's detectLocalMode (with detectLocal.bridgeInterface / interfaceNamePrefix) from its
+ * config.conf, else its --detect-local-mode (--pod-bridge-interface, --pod-interface-name-prefix)
+ * flags; ClusterCIDR when neither sets one, kube-proxy's own default on Linux (kubernetes
+ * cmd/kube-proxy/app/server_linux.go, platformApplyDefaults).
+ */
+export function kubeProxyLocalDetection(snapshot: ClusterSnapshot): KubeProxyLocalDetection {
+  const data = (snapshot.controlPlane.kubeProxyConfigMap as { data?: Record<string, string> } | undefined)?.data;
+  const file = 'control-plane/kube-proxy-configmap.yaml';
+  if (data?.['config.conf']) {
+    try {
+      const conf = jsYaml.load(data['config.conf'], { schema: jsYaml.CORE_SCHEMA }) as { detectLocalMode?: unknown; detectLocal?: { bridgeInterface?: unknown; interfaceNamePrefix?: unknown } } | null;
+      const mode = conf?.detectLocalMode;
+      if (typeof mode === 'string' && mode !== '') {
+        const iface = mode === 'BridgeInterface' ? conf?.detectLocal?.bridgeInterface : mode === 'InterfaceNamePrefix' ? conf?.detectLocal?.interfaceNamePrefix : undefined;
+        return { mode, ...(typeof iface === 'string' ? { iface } : {}), file, field: 'data["config.conf"].detectLocalMode' };
+      }
+    } catch {
+      // An unreadable config says nothing; the flags may.
+    }
+  }
+  for (const c of containers(snapshot.controlPlane.kubeProxyDaemonSet)) {
+    const flags = containerFlags(c);
+    const mode = flags.get('detect-local-mode');
+    if (!mode) continue;
+    const iface = mode === 'BridgeInterface' ? flags.get('pod-bridge-interface') : mode === 'InterfaceNamePrefix' ? flags.get('pod-interface-name-prefix') : undefined;
+    return { mode, ...(iface !== undefined ? { iface } : {}), file: 'control-plane/kube-proxy-daemonset.yaml', field: `containers[name=${c.name}] --detect-local-mode` };
+  }
+  return { mode: 'ClusterCIDR', file, field: 'data["config.conf"].detectLocalMode' };
+}
+
 /** One cluster CIDR value as captured, with where it is (for a finding that names the file and field). */
 export interface CapturedClusterCidr {
   readonly value: string;

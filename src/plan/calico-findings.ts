@@ -2,6 +2,7 @@
  * Preflight findings about running Calico beside Weave: what in the cluster would break
  * coexistence or the per-node switch.
  */
+import { kubeProxyLocalDetection } from '../kube/control-plane-facts';
 import type { ClusterSnapshot } from '../kube/objects';
 import type { Migration } from '../config/types';
 import { COEXISTENCE_CONF_NAME, PRIORITY_CONF_NAME, WEAVE_CONF_NAME } from '../model/conflist-names';
@@ -62,6 +63,8 @@ export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, 
     });
   }
 
+  out.push(...localDetectionFindings(snapshot));
+
   if (model.calico.coexistence.iptablesBackend === 'Auto') {
     out.push({
       severity: 'warning', code: 'iptables-backend-not-pinned', field: 'spec.calico.iptablesBackend',
@@ -79,4 +82,32 @@ export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, 
   }
 
   return out;
+}
+
+/** The host side of every Calico pod's veth: cali and 11 hex digits (libcalico-go, VethNameForWorkload; FELIX_INTERFACEPREFIX, which we never set, would change it). */
+const CALICO_VETH_PREFIX = 'cali';
+
+/**
+ * kube-proxy must count Calico's pods as pods. It marks Service traffic for masquerade unless the
+ * source is local, and sends a pod's traffic to a LoadBalancer or external IP of an
+ * externalTrafficPolicy: Local Service to every endpoint only when the source is local
+ * (kubernetes pkg/proxy/iptables/proxier.go and pkg/proxy/nftables/proxier.go, the localDetector
+ * rules "pod traffic for ... external destinations"; ipvs uses the same detector). Only
+ * ClusterCIDR, which step cluster-cidr widens to the supernet, holds both networks.
+ */
+function localDetectionFindings(snapshot: ClusterSnapshot): Finding[] {
+  const d = kubeProxyLocalDetection(snapshot);
+  const at = { file: `${snapshot.dir}/${d.file}`, field: d.field };
+  const fix = `set detectLocalMode: ClusterCIDR (kube-proxy's default) in kube-proxy's configuration, roll kube-proxy out and snapshot again, before step calico; step cluster-cidr then widens its clusterCIDR to the supernet, which holds both pod networks`;
+  const outcome = 'so kube-proxy would take their traffic for traffic from outside the cluster: it masquerades their Service traffic to the node\'s address (a restored NetworkPolicy that admits pods by selector then refuses it), and sends their traffic for a LoadBalancer or external IP of an externalTrafficPolicy: Local Service only to endpoints on their own node (dropped where there is none)';
+  if (d.mode === 'BridgeInterface' || (d.mode === 'InterfaceNamePrefix' && !(d.iface && CALICO_VETH_PREFIX.startsWith(d.iface)))) {
+    const what = d.mode === 'BridgeInterface' ? `the bridge ${JSON.stringify(d.iface ?? '')}` : `interfaces whose names start with ${JSON.stringify(d.iface ?? '')}`;
+    return [{ severity: 'error', code: 'kube-proxy-detect-local', ...at,
+      message: `kube-proxy counts traffic as a pod's only when it comes from ${what} (detectLocalMode ${d.mode}); Calico's pods reach the host through their own ${CALICO_VETH_PREFIX}* veths, ${outcome}`, fix }];
+  }
+  if (d.mode === 'NodeCIDR') {
+    return [{ severity: 'warning', code: 'kube-proxy-detect-local', ...at,
+      message: `kube-proxy counts traffic as a pod's only when its source is in the node's podCIDR (detectLocalMode NodeCIDR); Calico's IPAM gives pods addresses from its IP pool, never from Node.spec.podCIDR (nor did Weave's), ${outcome}`, fix }];
+  }
+  return [];
 }
