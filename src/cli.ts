@@ -18,6 +18,7 @@ import { commitMessage, neighbourStep, rewriteStep, writeFileAtomically, type Di
 import { assertReplaceable, repositoryRoot } from './synth/output-guard';
 import { DEFAULT_COMMENT_MAX_CHARS, GITHUB_COMMENT_MAX_CHARS, prCommentBody } from './synth/pr-comment';
 import { PlanRefusedError, synthToDisk } from './synth/synth';
+import { gitopsBaseName } from './gitops/recovery';
 
 interface GlobalOpts {
   config: string;
@@ -130,7 +131,7 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
       const { ApiClient } = await import('./cluster/api-client');
       const { takeSnapshot } = await import('./cluster/take-snapshot');
       const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: timeout * 1000, deadlineMs: deadline * 1000, progress: (l) => io.err(`snapshot: ${l}`) });
-      const r = await takeSnapshot(api, out, { keep: backupsToKeep(inputs().configFile, out), stateDir: configDir, fluxNamespace: fluxNamespace(inputs().configFile) });
+      const r = await takeSnapshot(api, out, { keep: backupsToKeep(inputs().configFile, out), stateDir: configDir, fluxNamespace: fluxNamespace(inputs().configFile), ownGitOpsBase: ownGitOpsBase(inputs().configFile) });
       for (const w of r.warnings) io.err(`snapshot: warning: ${w}`);
       io.out(`snapshot: ${r.nodes} nodes, ${r.networkPolicies} NetworkPolicies, Weave CIDR ${r.weaveCIDR}, service CIDR ${r.serviceCIDR ?? 'unknown'}: ${r.files} files in ${path.relative(process.cwd(), out) || '.'}/`);
     });
@@ -261,6 +262,16 @@ function fluxNamespace(configFile: string): string | undefined {
     return gitops.engine === 'flux' ? gitops.namespace : undefined;
   } catch {
     return 'flux-system';
+  }
+}
+
+/** The base name of the migration's GitOps objects, when migration.yaml can be read. */
+function ownGitOpsBase(configFile: string): string | undefined {
+  if (!fs.existsSync(configFile)) return undefined;
+  try {
+    return gitopsBaseName(loadMigrationFile(configFile).metadata.name);
+  } catch {
+    return undefined;
   }
 }
 

@@ -36,6 +36,33 @@ describe('policy findings', () => {
     ]);
   });
 
+  it('take this migration\'s own tracking marks (left by adopt) for no other owner, and Argo CD 2.x\'s instance label for one', async () => {
+    const ws = corpusWorkspace();
+    const mark = (ns: string, name: string, meta: { labels?: Record<string, string>; annotations?: Record<string, string> }) => {
+      const file = path.join(ws.cluster, 'networkpolicies', ns, `${name}.yaml`);
+      const p = YAML.parse(fs.readFileSync(file, 'utf8'));
+      p.metadata.labels = { ...p.metadata.labels, ...meta.labels };
+      p.metadata.annotations = { ...p.metadata.annotations, ...meta.annotations };
+      fs.writeFileSync(file, YAML.stringify(p));
+    };
+    // What the demo's own Application (cni-migrate-demo, in Argo CD's namespace or another) and
+    // its Flux Kustomizations write on the policies they adopted.
+    mark('shop', 'named-port', { annotations: { 'argocd.argoproj.io/tracking-id': 'cni-migrate-demo:networking.k8s.io/NetworkPolicy:shop/named-port' }, labels: { 'app.kubernetes.io/instance': 'cni-migrate-demo' } });
+    mark('shop', 'named-port-egress', { annotations: { 'argocd.argoproj.io/tracking-id': 'platform_cni-migrate-demo:networking.k8s.io/NetworkPolicy:shop/named-port-egress' } });
+    mark('monitoring', 'scrape', { labels: { 'kustomize.toolkit.fluxcd.io/name': 'cni-migrate-demo-30-policies', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } });
+    // Another Application, tracked by Argo CD 2.x's default label only.
+    mark('payments', 'end-port', { labels: { 'app.kubernetes.io/instance': 'payments-netpol' } });
+    // Another migration's Application whose name only starts like ours.
+    mark('payments', 'end-port-udp', { annotations: { 'argocd.argoproj.io/tracking-id': 'cni-migrate-demo2:networking.k8s.io/NetworkPolicy:payments/end-port-udp' } });
+    const owned = (await findings(ws)).findings.filter((x) => x.code === 'policy-owned-elsewhere').map((x) => x.message.replace(/, which would bring.*/, ''));
+    expect(owned).toEqual([
+      'argocd/argocd-server, payments/end-port-udp: applied by Argo CD',
+      'payments/end-port: applied by Argo CD (app.kubernetes.io/instance, its tracking label before 3.0) or another tool that sets that label',
+      'flux-apps/from-flux: applied by Flux',
+      'helm-apps/from-helm: applied by Helm',
+    ]);
+  });
+
   it('flag ipBlocks on the Weave, Calico and service CIDRs, named ports and port ranges', async () => {
     const ws = corpusWorkspace();
     editConfig(ws, (d) => (d.spec.policies.rewriteIPBlocks = false));

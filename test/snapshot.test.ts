@@ -189,6 +189,33 @@ describe('cni-migrate snapshot', () => {
     expect(moved.stderr).toContain(`the file networkpolicies/${namespace}/${policyFile}`);
   });
 
+  it('leaves out the tracking marks this migration\'s own Application or Kustomizations put on what adopt took over', async () => {
+    await snapshot(path.join(ws.dir, 'before'));
+    // After adopt, Argo CD 3 (annotation), Argo CD 2 (label) or Flux has marked every adopted object.
+    const own = (o: any, i: number) => {
+      const ref = `${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}/${o.kind}:${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+      const marks = [
+        { annotations: { 'argocd.argoproj.io/tracking-id': `cni-migrate-demo:${ref}` } },
+        { labels: { 'app.kubernetes.io/instance': 'cni-migrate-demo' } },
+        { labels: { 'kustomize.toolkit.fluxcd.io/name': 'cni-migrate-demo-30-policies', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } },
+      ][i % 3];
+      const metadata = { ...o.metadata };
+      if (marks.labels) metadata.labels = { ...o.metadata.labels, ...marks.labels };
+      if (marks.annotations) metadata.annotations = { ...o.metadata.annotations, ...marks.annotations };
+      return { ...o, metadata };
+    };
+    const policies = (api as any).lists.get('/apis/networking.k8s.io/v1/networkpolicies') as any[];
+    api.setList('/apis/networking.k8s.io/v1/networkpolicies', policies.map((p, i) => (p.metadata.name === 'from-flux' || p.metadata.name === 'argocd-server' ? p : own(p, i))));
+    const dsPath = '/apis/apps/v1/namespaces/kube-system/daemonsets/weave-net';
+    api.setObject(dsPath, own((api as any).objects.get(dsPath), 0));
+    await snapshot(path.join(ws.dir, 'after'));
+    // Byte for byte what a snapshot before adopt wrote: no churn in git, and no other owner for plan.
+    expect(treeDigest(path.join(ws.dir, 'after'))).toEqual(treeDigest(path.join(ws.dir, 'before')));
+    // Another owner's marks stay: plan needs them to warn.
+    const fromFlux = YAML.parse(fs.readFileSync(path.join(ws.dir, 'after', 'networkpolicies', 'flux-apps', 'from-flux.yaml'), 'utf8'));
+    expect(fromFlux.metadata.labels['kustomize.toolkit.fluxcd.io/name']).toBe('apps');
+  });
+
   it('is deterministic: a second snapshot of the same cluster is byte-identical', async () => {
     await snapshot(path.join(ws.dir, 'a'));
     await snapshot(path.join(ws.dir, 'b'));

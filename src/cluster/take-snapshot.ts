@@ -14,6 +14,7 @@ import { containerFlags } from '../kube/control-plane-facts';
 import { DNS_LABEL as DNS_LABEL_PATTERN, DNS_SUBDOMAIN as DNS_SUBDOMAIN_PATTERN } from '../kube/names';
 import { cmp, type KubeObject, type NodeInfo } from '../kube/objects';
 import { fileNameWithin } from '../util/file-name';
+import { ownTrackingKeys } from '../gitops/tracking-marks';
 
 const NS = 'kube-system';
 const WEAVE_DEFAULT_CIDR = '10.32.0.0/12';
@@ -46,6 +47,13 @@ export interface SnapshotOptions {
    */
   readonly fluxNamespace?: string;
   /**
+   * The base name of this migration's GitOps objects (`cni-migrate-<metadata.name>`): the tracking
+   * marks its Application or Kustomizations put on Weave's objects and the NetworkPolicies after
+   * `adopt` are left out, so they neither reach git nor read as another owner.
+   * @default - every tracking mark is kept
+   */
+  readonly ownGitOpsBase?: string;
+  /**
    * Where the write lock and the switch journal live.
    * @default the parent folder of outDir
    */
@@ -74,7 +82,7 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
     warnings.push(`kept the ${policies.length} backed-up NetworkPolicies in networkpolicies/: the current step has them suspended, so the cluster no longer holds them`);
   } else {
     const live = await api.list<any>('/apis/networking.k8s.io/v1/networkpolicies', 'networkpolicies');
-    for (const p of live) put(`networkpolicies/${apiName('NetworkPolicy namespace', p.metadata?.namespace, DNS_LABEL)}/${fileNameWithin(apiName('NetworkPolicy', p.metadata?.name, DNS_SUBDOMAIN))}`, strip({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...p }));
+    for (const p of live) put(`networkpolicies/${apiName('NetworkPolicy namespace', p.metadata?.namespace, DNS_LABEL)}/${fileNameWithin(apiName('NetworkPolicy', p.metadata?.name, DNS_SUBDOMAIN))}`, strip({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...p }, opts.ownGitOpsBase));
     policies = live;
   }
   // The folder exists even without policies, so that a missing folder means a lost backup.
@@ -97,10 +105,10 @@ export async function takeSnapshot(api: ApiClient, outDir: string, opts: Snapsho
     if (!weaveDs) {
       throw new InputError('snapshot', `DaemonSet ${NS}/weave-net`, `not found; ${path.basename(outDir)}/ was left as it was, since a snapshot without Weave would make synth prune Weave`, 'a cluster running Weave Net as DaemonSet kube-system/weave-net');
     }
-    weave.push(strip({ apiVersion: 'apps/v1', kind: 'DaemonSet', ...weaveDs }));
+    weave.push(strip({ apiVersion: 'apps/v1', kind: 'DaemonSet', ...weaveDs }, opts.ownGitOpsBase));
     for (const [kind, apiVersion, path] of weaveRefs) {
       const o = await api.get<any>(path);
-      if (o) weave.push(strip({ apiVersion, kind, ...o }));
+      if (o) weave.push(strip({ apiVersion, kind, ...o }, opts.ownGitOpsBase));
     }
     for (const o of weave) put(`weave/${fileName(o)}`, o);
   }
@@ -246,16 +254,22 @@ export function nodeInfo(n: any): NodeInfo {
   };
 }
 
-/** A copy without server-set metadata, status and tool bookkeeping. */
-export function strip(obj: any): KubeObject {
+/**
+ * A copy without server-set metadata, status and tool bookkeeping; with `ownGitOpsBase`, also
+ * without the tracking marks this migration's own Application or Kustomizations put on what they
+ * adopted (gitops/tracking-marks.ts).
+ */
+export function strip(obj: any, ownGitOpsBase?: string): KubeObject {
   const { status: _status, ...rest } = obj;
   const metadata = { ...(obj.metadata ?? {}) };
   for (const k of SERVER_METADATA) delete metadata[k];
-  if (metadata.annotations) {
-    const a = { ...metadata.annotations };
-    for (const k of BOOKKEEPING_ANNOTATIONS) delete a[k];
-    if (Object.keys(a).length) metadata.annotations = a;
-    else delete metadata.annotations;
+  const own = ownGitOpsBase === undefined ? { labels: [], annotations: [] } : ownTrackingKeys(metadata, ownGitOpsBase);
+  for (const [field, drop] of [['annotations', [...BOOKKEEPING_ANNOTATIONS, ...own.annotations]], ['labels', own.labels]] as const) {
+    if (!metadata[field] || drop.length === 0) continue;
+    const kept = { ...metadata[field] };
+    for (const k of drop) delete kept[k];
+    if (Object.keys(kept).length) metadata[field] = kept;
+    else delete metadata[field];
   }
   return { ...rest, metadata } as KubeObject;
 }

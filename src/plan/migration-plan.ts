@@ -17,6 +17,7 @@ import { isControlPlane, resolveWaves } from '../steps/waves';
 import { calicoFindings } from './calico-findings';
 import { gitopsFindings } from './gitops-findings';
 import { policyFindings } from './policy-findings';
+import { gitopsBaseName } from '../gitops/recovery';
 import { sortFindings, type Finding } from './findings';
 
 export interface MigrationPlan {
@@ -88,7 +89,7 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
     state,
     network,
     model,
-    findings: sortFindings([...backupFindings(snapshot, state, steps[steps.length - 1].index === step.index), ...network.findings, ...calicoFindings(migration, snapshot, model), ...gitopsFindings(migration, snapshot, step.index === 0), ...policyFindings(snapshot, network, state, model, migration.spec.policies), ...waveFindings(migration, snapshot, waves)]),
+    findings: sortFindings([...backupFindings(snapshot, state, steps[steps.length - 1].index === step.index), ...network.findings, ...calicoFindings(migration, snapshot, model), ...gitopsFindings(migration, snapshot, step.index === 0), ...policyFindings(snapshot, network, state, model, migration.spec.policies, gitopsBaseName(migration.metadata.name)), ...waveFindings(migration, snapshot, waves)]),
   };
 }
 

@@ -9,6 +9,7 @@ import { FREEZE_EXCEPTION_LABEL } from '../model/policy-restore';
 import { weaveOnlyRules } from '../model/policy-rewrite';
 import type { StepModel } from '../model/step-model';
 import type { StepState } from '../steps/steps';
+import { ARGO_CUSTOM_INSTANCE_LABEL, ARGO_INSTANCE_LABEL, ARGO_TRACKING_ID, FLUX_NAME_LABEL, argoTrackingIsOurs, fluxKustomizationIsOurs } from '../gitops/tracking-marks';
 import type { Finding } from './findings';
 
 interface Port {
@@ -28,16 +29,35 @@ interface PolicySpec {
   egress?: Rule[];
 }
 
-/** Labels and annotations by which another tool marks objects it applies. */
-const OWNERS: { tool: string; test: (o: KubeObject) => boolean }[] = [
-  { tool: 'Argo CD', test: (o) => !!annotations(o)['argocd.argoproj.io/tracking-id'] || !!labels(o)['argocd.argoproj.io/instance'] },
-  { tool: 'Flux', test: (o) => !!labels(o)['kustomize.toolkit.fluxcd.io/name'] || !!labels(o)['helm.toolkit.fluxcd.io/name'] },
-  { tool: 'Helm', test: (o) => labels(o)['app.kubernetes.io/managed-by'] === 'Helm' || !!annotations(o)['meta.helm.sh/release-name'] },
+/**
+ * Labels and annotations by which another tool marks objects it applies; `base` names this
+ * migration's own GitOps objects, whose marks (on what `adopt` took over) are not another owner's.
+ */
+const OWNERS: { tool: string; test: (o: KubeObject, base: string) => boolean }[] = [
+  { tool: 'Argo CD', test: (o, base) => {
+    const id = annotations(o)[ARGO_TRACKING_ID];
+    const custom = labels(o)[ARGO_CUSTOM_INSTANCE_LABEL];
+    return (!!id && !argoTrackingIsOurs(id, base)) || (!!custom && custom !== base);
+  } },
+  // Argo CD's default tracking before 3.0; Helm charts set the label too, and are named below.
+  { tool: 'Argo CD (app.kubernetes.io/instance, its tracking label before 3.0) or another tool that sets that label', test: (o, base) => {
+    const instance = labels(o)[ARGO_INSTANCE_LABEL];
+    return !!instance && instance !== base && !annotations(o)[ARGO_TRACKING_ID] && !isHelm(o);
+  } },
+  { tool: 'Flux', test: (o, base) => {
+    const ks = labels(o)[FLUX_NAME_LABEL];
+    return (!!ks && !fluxKustomizationIsOurs(ks, base)) || !!labels(o)['helm.toolkit.fluxcd.io/name'];
+  } },
+  { tool: 'Helm', test: (o) => isHelm(o) },
   // An operator that creates policies for its custom resources re-creates them when they go.
   { tool: 'their owner (ownerReferences: an operator or controller)', test: (o) => Array.isArray((o.metadata as { ownerReferences?: unknown[] }).ownerReferences) && ((o.metadata as { ownerReferences?: unknown[] }).ownerReferences ?? []).length > 0 },
 ];
 
-export function policyFindings(snapshot: ClusterSnapshot, net: NetworkPlan, state: StepState, model: StepModel, spec: PoliciesSpec): Finding[] {
+function isHelm(o: KubeObject): boolean {
+  return labels(o)['app.kubernetes.io/managed-by'] === 'Helm' || !!annotations(o)['meta.helm.sh/release-name'];
+}
+
+export function policyFindings(snapshot: ClusterSnapshot, net: NetworkPlan, state: StepState, model: StepModel, spec: PoliciesSpec, gitopsBase: string): Finding[] {
   const out: Finding[] = [];
   const name = (p: KubeObject) => `${p.metadata.namespace}/${p.metadata.name}`;
   const some = (items: string[]) => (items.length <= 4 ? items.join(', ') : `${items.slice(0, 4).join(', ')} and ${items.length - 4} more`);
@@ -47,7 +67,7 @@ export function policyFindings(snapshot: ClusterSnapshot, net: NetworkPlan, stat
   const policies = snapshot.networkPolicies;
 
   for (const { tool, test } of OWNERS) {
-    add('warning', 'policy-owned-elsewhere', policies.filter(test).map(name), (s) => `${s}: applied by ${tool}, which would bring them back while they are suspended (and fight this migration over them)`,
+    add('warning', 'policy-owned-elsewhere', policies.filter((p) => test(p, gitopsBase)).map(name), (s) => `${s}: applied by ${tool}, which would bring them back while they are suspended (and fight this migration over them)`,
       `suspend them at their source in ${tool} (remove them there, or pause that app) before policies-suspended; restore them there after policies-restored`);
   }
 
