@@ -294,6 +294,16 @@ describe('synth of the control-plane layer', () => {
     expect(plan).toMatch(/kube-controller-manager: not changed: kube-controller-manager runs with neither --cluster-cidr nor --allocate-node-cidrs/);
   });
 
+  it('says when kube-proxy had no cluster CIDR, so the supernet turns its pod-traffic detection on', async () => {
+    const kubeProxyLine = (plan: string) => plan.split('\n').find((l) => l.includes('kube-proxy: clusterCIDR in ConfigMap')) ?? '';
+    expect(kubeProxyLine((await layer()).plan)).not.toMatch(/it had none/);
+    const { plan } = await layer((ws) => {
+      const f = path.join(ws.cluster, 'control-plane', 'kube-proxy-configmap.yaml');
+      fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('clusterCIDR: 10.32.0.0/12', 'clusterCIDR: ""'));
+    });
+    expect(kubeProxyLine(plan)).toMatch(/becomes 10\.32\.0\.0\/11 \(it had none, so kube-proxy starts telling pod traffic from other traffic by it.*a revert of this step removes it again\)/);
+  });
+
   it('managed: no controller-manager Jobs, and PLAN.md says what to do by hand', async () => {
     const { objs, plan } = await layer((ws) => editConfig(ws, (d) => (d.spec.controlPlane.mode = 'managed')));
     expect(objs.filter((o) => o.kind === 'Job' && o.spec.template.spec.nodeName)).toEqual([]);
