@@ -8,6 +8,7 @@ import * as YAML from 'yaml';
 import type { ClusterSnapshot, KubeObject } from '../src/kube/objects';
 import { clusterCidrTargets, kubeadmClusterConfiguration, textDigest, withFlag } from '../src/model/cluster-cidr-targets';
 import { setYamlValue } from '../src/model/yaml-text-edit';
+import { kubeProxyConfigClusterCidr } from '../src/kube/control-plane-facts';
 import { Cidr } from '../src/network/cidr';
 import type { NetworkPlan } from '../src/network/network-plan';
 
@@ -121,6 +122,24 @@ describe('targets per phase', () => {
     expect(clusterCidrTargets(snapshot({ ds: proxyDs({ command: ['kube-proxy', '--config', '/x'] }), cm: cm() }), NET, 'managed').kubeProxy)
       .toEqual({ mode: 'none', why: 'kube-proxy reads a --config file, but no ConfigMap kube-system/kube-proxy with config.conf is in the snapshot' });
     expect(clusterCidrTargets(snapshot({}), NET, 'managed').kubeProxy).toEqual({ mode: 'none', why: 'no kube-proxy DaemonSet or ConfigMap is in the snapshot' });
+  });
+
+  it('kube-proxy v1alpha2 (decoded strictly, no clusterCIDR): detectLocal.clusterCIDRs per phase, and the facts and status read it there', () => {
+    const one = 'apiVersion: kubeproxy.config.k8s.io/v1alpha2\nkind: KubeProxyConfiguration\ndetectLocal:\n  clusterCIDRs:\n  - 10.32.0.0/12\ndetectLocalMode: ClusterCIDR\nmode: nftables\n';
+    const t = clusterCidrTargets(snapshot({ cm: cm(one) }), NET, 'managed').kubeProxy as { texts: Record<string, string> };
+    expect(t.texts).toEqual({ original: one, supernet: one.replace('10.32.0.0/12', '10.32.0.0/11'), final: one.replace('10.32.0.0/12', '10.48.0.0/12') });
+    for (const text of Object.values(t.texts)) expect(YAML.parse(text).clusterCIDR).toBeUndefined();
+    // Flow style kept; an absent list is added under detectLocal, next to what is there.
+    const flow = 'apiVersion: "kubeproxy.config.k8s.io/v1alpha2"\nkind: KubeProxyConfiguration\ndetectLocal: {clusterCIDRs: ["10.32.0.0/12"]}\n';
+    expect((clusterCidrTargets(snapshot({ cm: cm(flow) }), NET, 'managed').kubeProxy as { texts: Record<string, string> }).texts.supernet).toBe(flow.replace('10.32.0.0/12', '10.32.0.0/11'));
+    const none = 'apiVersion: kubeproxy.config.k8s.io/v1alpha2\nkind: KubeProxyConfiguration\ndetectLocal:\n  bridgeInterface: ""\nmode: nftables\n';
+    const added = YAML.parse((clusterCidrTargets(snapshot({ cm: cm(none) }), NET, 'managed').kubeProxy as { texts: Record<string, string> }).texts.final);
+    expect(added).toEqual({ apiVersion: 'kubeproxy.config.k8s.io/v1alpha2', kind: 'KubeProxyConfiguration', detectLocal: { bridgeInterface: '', clusterCIDRs: ['10.48.0.0/12'] }, mode: 'nftables' });
+    expect([kubeProxyConfigClusterCidr(one), kubeProxyConfigClusterCidr(none), kubeProxyConfigClusterCidr('clusterCIDR: 10.32.0.0/12\n')]).toEqual(['10.32.0.0/12', undefined, '10.32.0.0/12']);
+    // Dual-stack lists are for plan to refuse; the edit never drops one half silently.
+    const dual = one.replace('  - 10.32.0.0/12\n', '  - 10.32.0.0/12\n  - fd00:10:244::/56\n');
+    expect(kubeProxyConfigClusterCidr(dual)).toBe('10.32.0.0/12,fd00:10:244::/56');
+    expect(() => clusterCidrTargets(snapshot({ cm: cm(dual) }), NET, 'managed')).toThrow('cluster/control-plane/kube-proxy-configmap.yaml: data["config.conf"].detectLocal.clusterCIDRs: holds 10.32.0.0/12,fd00:10:244::/56: dual-stack is not supported yet; allowed: one IPv4 CIDR');
   });
 
   it('refuses a config.conf it cannot read, naming the file and field', () => {

@@ -6,7 +6,7 @@
 import type { MigrationPlan } from '../plan/migration-plan';
 import { gateCheckList } from '../model/gate-checks';
 import type { ApiClient } from './api-client';
-import { containerFlags } from '../kube/control-plane-facts';
+import { containerFlags, kubeProxyConfigClusterCidr } from '../kube/control-plane-facts';
 import { LOSS_PROBER_COMPONENT, NODE_SET_LABEL, POD_SPEC_LABEL, PROBE_NAMESPACE } from '../kube/names';
 import { collectLossCounts, type LossCount } from './loss-counts';
 import { gitopsBaseName, retryJobCommands } from '../gitops/recovery';
@@ -248,9 +248,9 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
   const phaseCidr = model.clusterCidr.value;
   let kubeProxyClusterCIDR: StatusReport['cluster']['kubeProxyClusterCIDR'];
   if (targets?.kubeProxy.mode === 'configmap' && phaseCidr) {
-    const m = /^clusterCIDR:\s*"?([^"\s]*)"?\s*$/m.exec(kubeProxy?.data?.['config.conf'] ?? '');
-    kubeProxyClusterCIDR = { live: m?.[1], expected: phaseCidr };
-    if (m?.[1] !== phaseCidr) clusterProblems.push(`kube-proxy clusterCIDR is ${m?.[1] ?? 'unset'}, expected ${phaseCidr}`);
+    const live = kubeProxyConfigClusterCidr(kubeProxy?.data?.['config.conf'] ?? '');
+    kubeProxyClusterCIDR = { live, expected: phaseCidr };
+    if (live !== phaseCidr) clusterProblems.push(`kube-proxy clusterCIDR is ${live ?? 'unset'}, expected ${phaseCidr}`);
   }
   const kcm: { node: string; live?: string; expected: string }[] = [];
   if (phaseCidr && targets) {

@@ -137,6 +137,37 @@ export function kubeProxyLocalDetection(snapshot: ClusterSnapshot): KubeProxyLoc
   return { mode: 'ClusterCIDR', file, field: 'data["config.conf"].detectLocalMode' };
 }
 
+/**
+ * Whether kube-proxy's config.conf is a kubeproxy.config.k8s.io/v1alpha2 KubeProxyConfiguration,
+ * which has no clusterCIDR (its CIDRs are detectLocal.clusterCIDRs) and is decoded strictly.
+ */
+export function isKubeProxyV1alpha2(configConf: string): boolean {
+  return /^apiVersion:[ \t]*["']?kubeproxy\.config\.k8s\.io\/v1alpha2["']?[ \t]*(#.*)?$/m.test(configConf);
+}
+
+/** Where kube-proxy's config.conf holds its cluster CIDR(s). */
+export function kubeProxyCidrField(configConf: string): string {
+  return isKubeProxyV1alpha2(configConf) ? 'detectLocal.clusterCIDRs' : 'clusterCIDR';
+}
+
+/**
+ * The cluster CIDR kube-proxy's config.conf sets (v1alpha2's list joined with ","), or undefined
+ * when it sets none or does not parse.
+ */
+export function kubeProxyConfigClusterCidr(configConf: string): string | undefined {
+  let conf: { clusterCIDR?: unknown; detectLocal?: { clusterCIDRs?: unknown } } | null;
+  try {
+    conf = jsYaml.load(configConf, { schema: jsYaml.CORE_SCHEMA }) as typeof conf;
+  } catch {
+    return undefined;
+  }
+  if (isKubeProxyV1alpha2(configConf)) {
+    const list = conf?.detectLocal?.clusterCIDRs;
+    return Array.isArray(list) && list.length > 0 ? list.map(String).join(',') : undefined;
+  }
+  return typeof conf?.clusterCIDR === 'string' ? conf.clusterCIDR : undefined;
+}
+
 /** One cluster CIDR value as captured, with where it is (for a finding that names the file and field). */
 export interface CapturedClusterCidr {
   readonly value: string;
@@ -163,8 +194,8 @@ export function capturedClusterCidrs(snapshot: ClusterSnapshot): CapturedCluster
       return undefined;
     }
   };
-  const clusterCIDR = field(conf, ['clusterCIDR']);
-  if (typeof clusterCIDR === 'string') out.push({ value: clusterCIDR, file: 'control-plane/kube-proxy-configmap.yaml', field: 'data["config.conf"].clusterCIDR', what: "kube-proxy's clusterCIDR" });
+  const clusterCIDR = conf ? kubeProxyConfigClusterCidr(conf) : undefined;
+  if (clusterCIDR !== undefined) out.push({ value: clusterCIDR, file: 'control-plane/kube-proxy-configmap.yaml', field: `data["config.conf"].${kubeProxyCidrField(conf!)}`, what: `kube-proxy's ${kubeProxyCidrField(conf!)}` });
   for (const c of containers(snapshot.controlPlane.kubeProxyDaemonSet)) {
     const v = containerFlags(c).get('cluster-cidr');
     if (v) out.push({ value: v, file: 'control-plane/kube-proxy-daemonset.yaml', field: `containers[name=${c.name}] --cluster-cidr`, what: "kube-proxy's --cluster-cidr" });

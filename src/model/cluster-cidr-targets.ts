@@ -5,12 +5,12 @@
  */
 import { createHash } from 'crypto';
 import * as jsYaml from 'js-yaml';
-import { containerFlags, controllerManagerFacts } from '../kube/control-plane-facts';
+import { containerFlags, controllerManagerFacts, isKubeProxyV1alpha2, kubeProxyConfigClusterCidr } from '../kube/control-plane-facts';
 import { InputError } from '../config/errors';
 import type { ClusterSnapshot } from '../kube/objects';
 import type { NetworkPlan } from '../network/network-plan';
 import type { ClusterCidrPhase } from '../steps/steps';
-import { setYamlValue } from './yaml-text-edit';
+import { setYamlSingletonList, setYamlValue } from './yaml-text-edit';
 
 export const PHASES: readonly ClusterCidrPhase[] = ['original', 'supernet', 'final'];
 
@@ -102,7 +102,16 @@ function kubeProxyTargets(snapshot: ClusterSnapshot, net: NetworkPlan, per: <T>(
   if (usesConfigFile) {
     const text = cm?.data?.['config.conf'];
     if (!text) return { mode: 'none', why: 'kube-proxy reads a --config file, but no ConfigMap kube-system/kube-proxy with config.conf is in the snapshot' };
-    return { mode: 'configmap', texts: per((p) => (p === 'original' ? text : setYamlValue(text, ['clusterCIDR'], phaseCidr(p, net)))) };
+    // v1alpha2 (kube-proxy 1.34+ reads it strictly: an unknown clusterCIDR would stop kube-proxy)
+    // holds the CIDRs as detectLocal.clusterCIDRs (kubernetes cmd/kube-proxy/app/options_test.go,
+    // TestLoadConfigV1Alpha2).
+    const v1alpha2 = isKubeProxyV1alpha2(text);
+    const listed = v1alpha2 ? kubeProxyConfigClusterCidr(text) : undefined;
+    if (listed?.includes(',')) {
+      // What plan's dual-stack-cluster-cidr says of the other places: one IPv4 CIDR replaced for two would drop the IPv6 half.
+      throw new InputError(`${snapshot.dir}/control-plane/kube-proxy-configmap.yaml`, 'data["config.conf"].detectLocal.clusterCIDRs', `holds ${listed}: dual-stack is not supported yet`, 'one IPv4 CIDR');
+    }
+    return { mode: 'configmap', texts: per((p) => (p === 'original' ? text : v1alpha2 ? setYamlSingletonList(text, ['detectLocal', 'clusterCIDRs'], phaseCidr(p, net)!) : setYamlValue(text, ['clusterCIDR'], phaseCidr(p, net)))) };
   }
   if (!container) return { mode: 'none', why: 'no kube-proxy DaemonSet or ConfigMap is in the snapshot' };
   const field = container.args ? 'args' : 'command';

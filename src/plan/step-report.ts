@@ -2,7 +2,7 @@
  * What a reviewer needs to know about the current step: what applying it changes, what must hold
  * before and after, the next commit, and how to roll back. PLAN.md and step.json render this.
  */
-import { capturedClusterCidrs } from '../kube/control-plane-facts';
+import { capturedClusterCidrs, kubeProxyCidrField } from '../kube/control-plane-facts';
 import type { ClusterCidrTargets } from '../model/cluster-cidr-targets';
 import { gateCheckList } from '../model/gate-checks';
 import type { ClusterCidrPhase, Step } from '../steps/steps';
@@ -40,7 +40,7 @@ function controlPlaneChanges(plan: MigrationPlan, t: ClusterCidrTargets, cidr: s
   // turns that on, which both networks need, and is worth a reviewer's notice.
   const hadNone = phase === 'supernet' && !capturedClusterCidrs(plan.snapshot).some((c) => c.file.startsWith('control-plane/kube-proxy') && c.value !== '');
   const detection = hadNone ? ' (it had none, so kube-proxy starts telling pod traffic from other traffic by it: Service traffic from outside it is masqueraded; a revert of this step removes it again)' : '';
-  if (t.kubeProxy.mode === 'configmap') out.push(`kube-proxy: clusterCIDR in ConfigMap kube-system/kube-proxy (config.conf) becomes ${cidr}${detection}, and kube-proxy is restarted (a ConfigMap change alone does not restart it)`);
+  if (t.kubeProxy.mode === 'configmap') out.push(`kube-proxy: ${kubeProxyCidrField(t.kubeProxy.texts.original)} in ConfigMap kube-system/kube-proxy (config.conf) becomes ${cidr}${detection}, and kube-proxy is restarted (a ConfigMap change alone does not restart it)`);
   else if (t.kubeProxy.mode === 'flag') out.push(`kube-proxy: --cluster-cidr on DaemonSet kube-system/kube-proxy becomes ${cidr}${detection} (which rolls it)`);
   else out.push(`kube-proxy: not changed: ${t.kubeProxy.why}`);
   if (t.kubeadmConfig) out.push(`kubeadm-config: ClusterConfiguration networking.podSubnet (and controllerManager extraArgs) becomes ${cidr}, so \`kubeadm upgrade\` does not put the old value back`);
