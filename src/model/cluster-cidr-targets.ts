@@ -102,9 +102,9 @@ function kubeProxyTargets(snapshot: ClusterSnapshot, net: NetworkPlan, per: <T>(
   if (usesConfigFile) {
     const text = cm?.data?.['config.conf'];
     if (!text) return { mode: 'none', why: 'kube-proxy reads a --config file, but no ConfigMap kube-system/kube-proxy with config.conf is in the snapshot' };
-    // v1alpha2 (kube-proxy 1.34+ reads it strictly: an unknown clusterCIDR would stop kube-proxy)
-    // holds the CIDRs as detectLocal.clusterCIDRs (kubernetes cmd/kube-proxy/app/options_test.go,
-    // TestLoadConfigV1Alpha2).
+    // v1alpha2 holds the CIDRs as detectLocal.clusterCIDRs and is decoded strictly, so an added
+    // clusterCIDR would stop kube-proxy (kubernetes cmd/kube-proxy/app/options_test.go,
+    // TestLoadConfigV1Alpha2 and "unknown field in v1alpha2").
     const v1alpha2 = isKubeProxyV1alpha2(text);
     const listed = v1alpha2 ? kubeProxyConfigClusterCidr(text) : undefined;
     if (listed?.includes(',')) {
