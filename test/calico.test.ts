@@ -366,6 +366,29 @@ describe('preflight findings for coexistence', () => {
     expect(node.message).toMatch(/never from Node\.spec\.podCIDR/);
   });
 
+  it('says when Calico\'s pods get a larger MTU than Weave\'s: detected by default, set, or Weave\'s own WEAVE_MTU', async () => {
+    const ws = demoWorkspace();
+    const mtu = async () => (await findings(ws)).filter((f) => f.code === 'mtu-above-weave').map((f) => `${f.severity}: ${f.message.replace(/; TCP.*/, '')}`);
+    // The defaults: calico-node detects 1500 - 20 = 1480, Weave runs 1376.
+    expect(await mtu()).toEqual(["info: Calico pods get MTU 1480 (detected: the node MTU 1500 less IP-in-IP's 20 bytes), above Weave's 1376 (its default)"]);
+    editConfig(ws, (d) => (d.spec.calico.mtu = 1376));
+    expect(await mtu()).toEqual([]);
+    // Jumbo frames: Weave set to 8912, Calico detecting 8980 from a 9000 node MTU.
+    editConfig(ws, (d) => { d.spec.calico.mtu = 0; d.spec.calico.nodeMTU = 9000; });
+    const dsFile = path.join(ws.cluster, 'weave', 'daemonset-kube-system-weave-net.yaml');
+    const ds = YAML.parse(fs.readFileSync(dsFile, 'utf8'));
+    const weave = ds.spec.template.spec.containers.find((c: any) => c.name === 'weave');
+    weave.env = [...(weave.env ?? []), { name: 'WEAVE_MTU', value: '8912' }];
+    fs.writeFileSync(dsFile, YAML.stringify(ds));
+    expect(await mtu()).toEqual(["info: Calico pods get MTU 8980 (detected: the node MTU 9000 less IP-in-IP's 20 bytes), above Weave's 8912 (WEAVE_MTU on its DaemonSet)"]);
+    editConfig(ws, (d) => (d.spec.calico.mtu = 8912));
+    expect(await mtu()).toEqual([]);
+    // Once Weave is gone there is nothing to mismatch.
+    editConfig(ws, (d) => (d.spec.calico.mtu = 0));
+    setStep(ws, 'weave-removed');
+    expect(await mtu()).toEqual([]);
+  });
+
   it('reports CNI files that sort before Calico\'s, and refuses Azure', async () => {
     const ws = demoWorkspace();
     nodes(ws, (d) => {

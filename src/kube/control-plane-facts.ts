@@ -74,6 +74,19 @@ export function weaveAllocRange(snapshot: ClusterSnapshot): { value?: string; da
   return { daemonSetFound: true };
 }
 
+/** Weave's MTU when WEAVE_MTU does not set it (weaveworks/weave net/bridge.go; research/facts.md). */
+export const WEAVE_DEFAULT_MTU = 1376;
+
+/** The MTU Weave gives its pods: WEAVE_MTU on its DaemonSet when a number is written there, else its default. */
+export function weaveMtu(snapshot: ClusterSnapshot): { mtu: number; fromEnv: boolean } {
+  const ds = snapshot.weaveObjects.find((o) => o.kind === 'DaemonSet');
+  for (const c of containers(ds)) {
+    const v = (c.env?.find((e) => e.name === 'WEAVE_MTU') as { value?: string } | undefined)?.value;
+    if (v !== undefined && /^\d+$/.test(v.trim())) return { mtu: Number(v.trim()), fromEnv: true };
+  }
+  return { mtu: WEAVE_DEFAULT_MTU, fromEnv: false };
+}
+
 /**
  * kube-proxy's proxy mode from its kubeadm ConfigMap (config.conf), or from a --proxy-mode flag
  * on its DaemonSet; undefined when neither says ("" means the default, iptables).

@@ -2,15 +2,15 @@
  * Preflight findings about running Calico beside Weave: what in the cluster would break
  * coexistence or the per-node switch.
  */
-import { kubeProxyLocalDetection } from '../kube/control-plane-facts';
+import { kubeProxyLocalDetection, weaveMtu } from '../kube/control-plane-facts';
 import type { ClusterSnapshot } from '../kube/objects';
 import type { Migration } from '../config/types';
 import { COEXISTENCE_CONF_NAME, PRIORITY_CONF_NAME, WEAVE_CONF_NAME } from '../model/conflist-names';
 import type { StepModel } from '../model/step-model';
 import type { Finding } from './findings';
 
-/** Weave's default MTU: Calico pods above it can black-hole large packets to Weave pods. */
-const WEAVE_DEFAULT_MTU = 1376;
+/** IP-in-IP's overhead, which calico-node subtracts from the node MTU when it detects its own (research/facts.md). */
+const IPIP_OVERHEAD = 20;
 
 export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, model: StepModel): Finding[] {
   const out: Finding[] = [];
@@ -73,11 +73,16 @@ export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, 
     });
   }
 
-  if (migration.spec.calico.mtu > WEAVE_DEFAULT_MTU) {
+  // With mtu 0 calico-node detects the node's MTU and takes IP-in-IP's 20 bytes off it (felix
+  // dataplane/linux/int_dataplane.go; 1480 on a 1500 network): above Weave's 1376 by default.
+  const { calico } = migration.spec;
+  const calicoMtu = calico.mtu > 0 ? calico.mtu : calico.nodeMTU - IPIP_OVERHEAD;
+  const weave = weaveMtu(snapshot);
+  if (model.weave.present && calicoMtu > weave.mtu) {
     out.push({
       severity: 'info', code: 'mtu-above-weave', field: 'spec.calico.mtu',
-      message: `Calico pods get MTU ${migration.spec.calico.mtu}, above Weave's default ${WEAVE_DEFAULT_MTU}; large UDP or ICMP-blocked traffic between the two networks can be lost while both run`,
-      fix: `set spec.calico.mtu to ${WEAVE_DEFAULT_MTU} for the migration if such traffic matters (it only affects new pods)`,
+      message: `Calico pods get MTU ${calicoMtu}${calico.mtu > 0 ? '' : ` (detected: the node MTU ${calico.nodeMTU} less IP-in-IP's ${IPIP_OVERHEAD} bytes)`}, above Weave's ${weave.mtu} (${weave.fromEnv ? 'WEAVE_MTU on its DaemonSet' : 'its default'}); TCP agrees on the smaller size, but large UDP, or traffic on paths that block ICMP, between the two networks can be lost while both run`,
+      fix: `set spec.calico.mtu to ${weave.mtu} for the migration if such traffic matters (it only affects pods started after calico-node restarts with it), and unset it once Weave is gone`,
     });
   }
 
