@@ -181,8 +181,11 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
     .option('--json', 'machine-readable output')
     .action((o: { json?: boolean }) => {
       const loaded = loadPlan(inputs());
-      // Whether the step fits Argo CD's repo server is known only from its manifests.
-      const size = loaded.migration.spec.gitops.engine === 'argocd' ? manifestSizeFinding('argocd', countedManifestBytes(renderStep(loaded).dist)) : undefined;
+      // Rendered for either engine: the checks that need the built objects (the Calico release
+      // its images name, Typha above 50 nodes) refuse here as synth would. Whether the step fits
+      // Argo CD's repo server is known only from its manifests.
+      const rendered = renderStep(loaded);
+      const size = loaded.migration.spec.gitops.engine === 'argocd' ? manifestSizeFinding('argocd', countedManifestBytes(rendered.dist)) : undefined;
       const plan = size ? { ...loaded, findings: [...loaded.findings, size] } : loaded;
       const report = stepReport(plan);
       const net = plan.network;

@@ -276,6 +276,13 @@ describe('synth with Calico', () => {
     editConfig(ws, (d) => (d.spec.calico.images = { node: 'mirror.example/calico/node:v3.28.5', cni: 'mirror.example/calico/cni:v3.29.0' }));
     const r = await cli(ws, 'synth');
     expect([r.code, r.stderr.trim().split('\n')]).toEqual([2, [expect.stringContaining('spec.calico.images.cni: got "mirror.example/calico/cni:v3.29.0" (v3.29.0), but spec.calico.version is v3.28.5; allowed: an image of v3.28.5')]]);
+    // plan refuses it too, with either engine (it renders the objects the check reads).
+    for (const engine of ['argocd', 'flux']) {
+      editConfig(ws, (d) => (d.spec.gitops.engine = engine));
+      const p = await cli(ws, 'plan');
+      expect([engine, p.code, p.stderr.trim().split('\n')]).toEqual([engine, 2, [expect.stringContaining('spec.calico.images.cni: got "mirror.example/calico/cni:v3.29.0"')]]);
+    }
+    editConfig(ws, (d) => (d.spec.gitops.engine = 'argocd'));
     editConfig(ws, (d) => (d.spec.calico.images.cni = 'mirror.example/calico/cni:v3.28.5'));
     expect((await cli(ws, 'synth')).code).toBe(0);
     expect(readManifests(ws.dist).map((m) => m.obj).filter((o) => o.kind === 'DaemonSet' && o.metadata.name === 'calico-node').map((o) => o.spec.template.spec.initContainers[0].image)).toEqual(['mirror.example/calico/cni:v3.28.5']);
