@@ -19,6 +19,18 @@ const policy = (from: object[], name = 'p'): KubeObject => ({ apiVersion: 'netwo
 const egressPolicy = (to: object[]): KubeObject => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'e', namespace: 'ns' }, spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{ to }] } });
 const peers = (p: KubeObject) => (p.spec as any).ingress[0].from;
 
+describe('ipBlocks with host bits', () => {
+  it('are read as their network: parseMasked, and the Weave-only check sees them', () => {
+    expect(Cidr.parseMasked('10.32.1.5/12').toString()).toBe('10.32.0.0/12');
+    expect(Cidr.parseMasked('10.32.0.0/12').toString()).toBe('10.32.0.0/12');
+    expect(() => Cidr.parseMasked('10.32.1.5/33')).toThrow();
+    expect(() => Cidr.parseMasked('fd00::/8')).toThrow(/IPv6/);
+    // Restored as it is, a rule by the Weave range (written with host bits) lets no Calico pod in.
+    const p = policy([{ ipBlock: { cidr: '10.32.1.5/12' } }]);
+    expect(weaveOnlyRules(p, p, WEAVE, CALICO)).toEqual(['spec.ingress[0].from']);
+  });
+});
+
 describe('ipBlock rewrites', () => {
   it.each([
     ['equal to the Weave range', [{ ipBlock: { cidr: '10.32.0.0/12' } }], [{ ipBlock: { cidr: '10.48.0.0/12' } }]],
@@ -31,6 +43,8 @@ describe('ipBlock rewrites', () => {
     ['outside it: untouched', [{ ipBlock: { cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] } }, { podSelector: {} }], [{ ipBlock: { cidr: '203.0.113.0/24', except: ['203.0.113.128/25'] } }, { podSelector: {} }]],
     ['holding both, with an except in the upper half of Weave: it moves to the upper half of Calico', [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.40.0.0/13'] } }], [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.56.0.0/13'] } }]],
     ['an IPv6 block beside a Weave block: the IPv6 one untouched', [{ ipBlock: { cidr: 'fd00::/8' } }, { ipBlock: { cidr: '10.32.1.0/24' } }], [{ ipBlock: { cidr: 'fd00::/8' } }, { ipBlock: { cidr: '10.48.1.0/24' } }]],
+    // The API accepts host bits in an ipBlock, and Calico enforces the network they belong to.
+    ['host bits set, as the API allows: read as its network, which moves', [{ ipBlock: { cidr: '10.32.1.5/12', except: ['10.32.1.7/24'] } }], [{ ipBlock: { cidr: '10.48.0.0/12', except: ['10.48.1.0/24'] } }]],
   ])('%s', (_what, before, after) => {
     const r = rewritePolicy(policy(before), RULES);
     expect(peers(r.policy)).toEqual(after);

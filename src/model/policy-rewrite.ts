@@ -60,7 +60,8 @@ function moved(block: Cidr, rule: RewriteRule, where: string): Cidr {
 
 const parse = (text: string): Cidr | undefined => {
   try {
-    return Cidr.parse(text);
+    // Host bits are allowed in an ipBlock; Calico enforces the network they belong to.
+    return Cidr.parseMasked(text);
   } catch {
     return undefined; // IPv6 or malformed (refused when cluster/ is read): never a pod block.
   }

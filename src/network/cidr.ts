@@ -48,6 +48,22 @@ export class Cidr {
     return parsed;
   }
 
+  /**
+   * A NetworkPolicy ipBlock as Calico reads it: the API accepts host bits there ("192.168.1.1/24"
+   * is a valid example in IPBlock's own documentation), and Calico's converter keeps only the
+   * network the prefix gives (libcalico-go lib/backend/k8s/conversion/conversion.go,
+   * k8sPeerToCalicoFields: `_, ipNet, err := cnet.ParseCIDR(...)`), so "10.32.1.5/12" is
+   * 10.32.0.0/12. Anything else is parsed as by `parse`.
+   */
+  public static parseMasked(text: string): Cidr {
+    const m = typeof text === 'string' ? /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text) : null;
+    if (m && ipaddr.IPv4.isValidFourPartDecimal(m[1]) && Number(m[2]) <= 32) {
+      const network = ipaddr.IPv4.networkAddressFromCIDR(text).toString();
+      if (network !== m[1]) return Cidr.parse(`${network}/${Number(m[2])}`);
+    }
+    return Cidr.parse(text);
+  }
+
   private static parseUncached(text: string): Cidr {
     if (typeof text !== 'string' || text.trim() !== text || text === '') {
       throw new Error('expected an IPv4 CIDR such as 10.32.0.0/12');

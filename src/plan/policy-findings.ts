@@ -147,7 +147,7 @@ function cidrsOf(p: KubeObject): Cidr[] {
   const add = (c: string | undefined) => {
     if (!c) return;
     try {
-      out.push(Cidr.parse(c));
+      out.push(Cidr.parseMasked(c));
     } catch {
       // IPv6 or malformed blocks cannot touch the IPv4 pod networks.
     }
