@@ -396,6 +396,20 @@ describe('preflight findings for coexistence', () => {
     expect(await mtu()).toEqual([]);
   });
 
+  it('warns from adopt on when kube-proxy\'s configuration is not in cluster/ (a static pod, as kops runs it), naming the values to set by hand', async () => {
+    const ws = demoWorkspace();
+    const ours = async () => (await findings(ws)).filter((f) => f.code === 'kube-proxy-not-captured');
+    expect(await ours()).toEqual([]);
+    for (const f of ['kube-proxy-configmap.yaml', 'kube-proxy-daemonset.yaml']) fs.rmSync(path.join(ws.cluster, 'control-plane', f));
+    const [w] = await ours();
+    expect(w).toMatchObject({ severity: 'warning', file: expect.stringMatching(/control-plane$/) });
+    expect(w.message).toMatch(/cannot widen kube-proxy's cluster CIDR: no kube-proxy DaemonSet or ConfigMap is in the snapshot/);
+    expect(w.fix).toMatch(/to 10\.32\.0\.0\/11 in step cluster-cidr, and to 10\.32\.0\.0\/11 at finalized/);
+    // A managed control plane gets its own by-hand steps in PLAN.md instead.
+    editConfig(ws, (d) => (d.spec.controlPlane.mode = 'managed'));
+    expect(await ours()).toEqual([]);
+  });
+
   it('reports CNI files that sort before Calico\'s, and refuses Azure', async () => {
     const ws = demoWorkspace();
     nodes(ws, (d) => {

@@ -94,14 +94,31 @@ export function clusterCidrTargets(snapshot: ClusterSnapshot, net: NetworkPlan, 
   };
 }
 
-function kubeProxyTargets(snapshot: ClusterSnapshot, net: NetworkPlan, per: <T>(f: (p: ClusterCidrPhase) => T) => Record<ClusterCidrPhase, T>): KubeProxyTargets {
+/**
+ * Where kube-proxy's cluster CIDR is set, as the snapshot shows it: config.conf in its ConfigMap,
+ * a flag on its DaemonSet's container, or nowhere the snapshot holds (with why). Cheap: nothing
+ * is parsed but the container's flags.
+ */
+export function kubeProxyCidrSource(snapshot: ClusterSnapshot):
+  | { readonly mode: 'configmap'; readonly text: string }
+  | { readonly mode: 'flag'; readonly container: { command?: string[]; args?: string[] } }
+  | { readonly mode: 'none'; readonly why: string } {
   const ds = snapshot.controlPlane.kubeProxyDaemonSet;
   const cm = snapshot.controlPlane.kubeProxyConfigMap as { data?: Record<string, string> } | undefined;
   const container = (ds?.spec as { template?: { spec?: { containers?: { name?: string; command?: string[]; args?: string[] }[] } } } | undefined)?.template?.spec?.containers?.find((c) => c.name === 'kube-proxy');
   const usesConfigFile = container ? containerFlags(container).has('config') : !!cm;
   if (usesConfigFile) {
     const text = cm?.data?.['config.conf'];
-    if (!text) return { mode: 'none', why: 'kube-proxy reads a --config file, but no ConfigMap kube-system/kube-proxy with config.conf is in the snapshot' };
+    return text ? { mode: 'configmap', text } : { mode: 'none', why: 'kube-proxy reads a --config file, but no ConfigMap kube-system/kube-proxy with config.conf is in the snapshot' };
+  }
+  return container ? { mode: 'flag', container } : { mode: 'none', why: 'no kube-proxy DaemonSet or ConfigMap is in the snapshot' };
+}
+
+function kubeProxyTargets(snapshot: ClusterSnapshot, net: NetworkPlan, per: <T>(f: (p: ClusterCidrPhase) => T) => Record<ClusterCidrPhase, T>): KubeProxyTargets {
+  const source = kubeProxyCidrSource(snapshot);
+  if (source.mode === 'none') return source;
+  if (source.mode === 'configmap') {
+    const { text } = source;
     // v1alpha2 holds the CIDRs as detectLocal.clusterCIDRs and is decoded strictly, so an added
     // clusterCIDR would stop kube-proxy (kubernetes cmd/kube-proxy/app/options_test.go,
     // TestLoadConfigV1Alpha2 and "unknown field in v1alpha2").
@@ -113,9 +130,8 @@ function kubeProxyTargets(snapshot: ClusterSnapshot, net: NetworkPlan, per: <T>(
     }
     return { mode: 'configmap', texts: per((p) => (p === 'original' ? text : v1alpha2 ? setYamlSingletonList(text, ['detectLocal', 'clusterCIDRs'], phaseCidr(p, net)!) : setYamlValue(text, ['clusterCIDR'], phaseCidr(p, net)))) };
   }
-  if (!container) return { mode: 'none', why: 'no kube-proxy DaemonSet or ConfigMap is in the snapshot' };
-  const field = container.args ? 'args' : 'command';
-  const original = [...(container[field] ?? [])];
+  const field = source.container.args ? 'args' : 'command';
+  const original = [...(source.container[field] ?? [])];
   return { mode: 'flag', field, arrays: per((p) => (p === 'original' ? original : withFlag(original, 'cluster-cidr', phaseCidr(p, net)!))) };
 }
 

@@ -7,12 +7,14 @@ import type { ClusterSnapshot } from '../kube/objects';
 import type { Migration } from '../config/types';
 import { COEXISTENCE_CONF_NAME, PRIORITY_CONF_NAME, WEAVE_CONF_NAME } from '../model/conflist-names';
 import type { StepModel } from '../model/step-model';
+import { kubeProxyCidrSource } from '../model/cluster-cidr-targets';
+import type { NetworkPlan } from '../network/network-plan';
 import type { Finding } from './findings';
 
 /** IP-in-IP's overhead, which calico-node subtracts from the node MTU when it detects its own (research/facts.md). */
 const IPIP_OVERHEAD = 20;
 
-export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, model: StepModel): Finding[] {
+export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, model: StepModel, network: NetworkPlan): Finding[] {
   const out: Finding[] = [];
   const some = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
 
@@ -65,6 +67,17 @@ export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, 
 
   out.push(...localDetectionFindings(snapshot));
 
+  // kube-proxy configured where the snapshot cannot see it (a static pod, as kops runs it; an
+  // install outside kube-system) keeps its old cluster CIDR: Calico's pods fall outside it.
+  const kubeProxy = migration.spec.controlPlane.mode === 'kubeadm' ? kubeProxyCidrSource(snapshot) : undefined;
+  if (kubeProxy?.mode === 'none') {
+    out.push({
+      severity: 'warning', code: 'kube-proxy-not-captured', file: `${snapshot.dir}/control-plane`,
+      message: `the cluster-CIDR steps cannot widen kube-proxy's cluster CIDR: ${kubeProxy.why}; where kube-proxy runs with one, Calico's pods fall outside it, and their Service traffic is masqueraded (a restored NetworkPolicy that admits pods by selector then refuses it)`,
+      fix: `if kube-proxy runs as a static pod or is configured elsewhere, set its --cluster-cidr (or clusterCIDR) by hand on every node: to ${network.supernet} in step cluster-cidr, and to ${network.finalClusterCidr} at finalized; if the cluster runs no kube-proxy, nothing to do`,
+    });
+  }
+
   if (model.calico.coexistence.iptablesBackend === 'Auto') {
     out.push({
       severity: 'warning', code: 'iptables-backend-not-pinned', field: 'spec.calico.iptablesBackend',
@@ -116,3 +129,4 @@ function localDetectionFindings(snapshot: ClusterSnapshot): Finding[] {
   }
   return [];
 }
+

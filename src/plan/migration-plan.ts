@@ -89,7 +89,7 @@ export function buildPlan(migration: Migration, snapshot: ClusterSnapshot, confi
     state,
     network,
     model,
-    findings: sortFindings([...backupFindings(snapshot, state, steps[steps.length - 1].index === step.index), ...network.findings, ...calicoFindings(migration, snapshot, model), ...gitopsFindings(migration, snapshot, step.index === 0), ...policyFindings(snapshot, network, state, model, migration.spec.policies, gitopsBaseName(migration.metadata.name)), ...waveFindings(migration, snapshot, waves)]),
+    findings: sortFindings([...backupFindings(snapshot, state, steps[steps.length - 1].index === step.index), ...network.findings, ...calicoFindings(migration, snapshot, model, network), ...gitopsFindings(migration, snapshot, step.index === 0), ...policyFindings(snapshot, network, state, model, migration.spec.policies, gitopsBaseName(migration.metadata.name)), ...waveFindings(migration, snapshot, waves)]),
   };
 }
 
