@@ -56,12 +56,15 @@ export class Cidr {
    * 10.32.0.0/12. Anything else is parsed as by `parse`.
    */
   public static parseMasked(text: string): Cidr {
-    const m = typeof text === 'string' ? /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text) : null;
-    if (m && ipaddr.IPv4.isValidFourPartDecimal(m[1]) && Number(m[2]) <= 32) {
-      const network = ipaddr.IPv4.networkAddressFromCIDR(text).toString();
-      if (network !== m[1]) return Cidr.parse(`${network}/${Number(m[2])}`);
+    // The canonical block first: cached, and what almost every ipBlock is (thousands of policies
+    // are read at every step); only a refused one is looked at again for host bits.
+    try {
+      return Cidr.parse(text);
+    } catch (e) {
+      const m = typeof text === 'string' ? /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text) : null;
+      if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1]) || Number(m[2]) > 32) throw e;
+      return Cidr.parse(`${ipaddr.IPv4.networkAddressFromCIDR(text).toString()}/${Number(m[2])}`);
     }
-    return Cidr.parse(text);
   }
 
   private static parseUncached(text: string): Cidr {
