@@ -10,7 +10,7 @@ import { readInputText } from './config/yaml-file';
 import { loadMigrationFile } from './config/load';
 import { hasErrors } from './plan/findings';
 import { loadPlan } from './plan/migration-plan';
-import { stepReport } from './plan/step-report';
+import { NAMED_WAVE_MAX_NODES, stepReport } from './plan/step-report';
 import { countedManifestBytes, manifestSizeFinding } from './plan/manifest-size';
 import { renderStep } from './synth/render';
 import { guard } from './steps/guard';
@@ -19,6 +19,10 @@ import { assertReplaceable, repositoryRoot } from './synth/output-guard';
 import { DEFAULT_COMMENT_MAX_CHARS, GITHUB_COMMENT_MAX_CHARS, prCommentBody } from './synth/pr-comment';
 import { PlanRefusedError, synthToDisk } from './synth/synth';
 import { gitopsBaseName } from './gitops/recovery';
+import { someOf } from './util/name-list';
+
+/** Printed under a list of waves of which some were shortened to their first names. */
+const SHORTENED_WAVES = `(a wave of more than ${NAMED_WAVE_MAX_NODES} nodes is shortened to its first ${NAMED_WAVE_MAX_NODES}: \`cni-migrate plan --json\` and dist/waves.md list every node)`;
 
 interface GlobalOpts {
   config: string;
@@ -67,9 +71,10 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
       const plan = loadPlan(inputs());
       for (const s of plan.steps) {
         const mark = s.index === plan.step.index ? '>' : s.index < plan.step.index ? '✓' : ' ';
-        const wave = s.wave ? `  wave ${s.wave}: ${plan.waves[s.wave - 1].join(', ')}` : '';
+        const wave = s.wave ? `  wave ${s.wave}: ${someOf(plan.waves[s.wave - 1], NAMED_WAVE_MAX_NODES)}` : '';
         io.out(`${mark} ${String(s.index + 1).padStart(2)}. ${s.name}${wave}`);
       }
+      if (plan.waves.some((w) => w.length > NAMED_WAVE_MAX_NODES)) io.out(SHORTENED_WAVES);
     });
 
   for (const direction of ['advance', 'retreat'] as Direction[]) {
@@ -118,9 +123,10 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
         const { reconcileInventory } = await import('./cluster/reconcile-inventory');
         const api = ApiClient.fromKubeconfig(o.kubeconfig, o.context, { timeoutMs: timeout * 1000, deadlineMs: deadline * 1000, progress: (l) => io.err(`snapshot: ${l}`) });
         const r = await reconcileInventory(api, inputs().configFile, clusterDir);
-        const what = [r.removed.length ? `removed ${r.removed.join(', ')} (gone from the cluster)` : '', r.added.length ? `added ${r.added.join(', ')}` : ''].filter(Boolean);
+        // Every name is in the diff of cluster/nodes.yaml; an autoscaler can add or remove hundreds.
+        const what = [r.removed.length ? `removed ${someOf(r.removed, NAMED_WAVE_MAX_NODES)} (gone from the cluster)` : '', r.added.length ? `added ${someOf(r.added, NAMED_WAVE_MAX_NODES)}` : ''].filter(Boolean);
         io.out(`snapshot --nodes-only: at ${r.atStep}: ${what.join('; ') || 'the inventory matches the live nodes; nothing written'}${r.wavesWritten ? '; spec.nodes.waves written (pinned, so no node changes wave)' : ''}`);
-        if (r.leftToNewcomers.length) io.out(`snapshot --nodes-only: ${r.leftToNewcomers.join(', ')} joined after the first wave: left out of the inventory; the DaemonSet kube-system/cni-migrate-newcomer-switch converges them`);
+        if (r.leftToNewcomers.length) io.out(`snapshot --nodes-only: ${someOf(r.leftToNewcomers, NAMED_WAVE_MAX_NODES)} joined after the first wave: left out of the inventory; the DaemonSet kube-system/cni-migrate-newcomer-switch converges them`);
         if (what.length) io.out('snapshot --nodes-only: commit cluster/nodes.yaml and migration.yaml alone (guard accepts an inventory commit at any step), then synth');
         return;
       }
@@ -201,7 +207,8 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
       } else {
         io.out(`step: ${plan.step.name} (${plan.step.index + 1}/${plan.steps.length})`);
         io.out(`steps: ${plan.steps.map((s) => s.name).join(' → ')}`);
-        plan.waves.forEach((w, i) => io.out(`wave ${i + 1}: ${w.join(', ')}`));
+        plan.waves.forEach((w, i) => io.out(`wave ${i + 1}: ${someOf(w, NAMED_WAVE_MAX_NODES)}`));
+        if (plan.waves.some((w) => w.length > NAMED_WAVE_MAX_NODES)) io.out(SHORTENED_WAVES);
         io.out(`network: weave ${net.weave}, calico ${net.calico}, services ${net.service}, supernet ${net.supernet}, final cluster CIDR ${net.finalClusterCidr}`);
         for (const c of report.changes) io.out(`this step: ${c}`);
         if (plan.findings.length === 0) io.out('findings: none');

@@ -76,6 +76,16 @@ describe('waves', () => {
     expect(waves.length).toBe(14);
     expect(waves[0]).toMatch(/nodes-1  wave 1: node-00003$/);
     expect(r.stdout.split('\n').filter((l) => /^\s*>?\s*\d+\./.test(l)).length).toBe(21);
+    // The largest waves hold over a thousand nodes: each line names its first ten and counts the rest.
+    const largest = waves.find((l) => / and \d+ more$/.test(l) && Number(/ and (\d+) more$/.exec(l)![1]) > 1000);
+    expect(largest).toMatch(/wave \d+: (node-\d{5}, ){9}node-\d{5} and \d+ more$/);
+    expect(Math.max(...r.stdout.split('\n').map((l) => l.length))).toBeLessThan(300);
+    expect(r.stdout).toContain('`cni-migrate plan --json` and dist/waves.md list every node');
+    // plan: the same short lines, and its --json form keeps every name.
+    const plan = await cli(ws, 'plan');
+    expect(Math.max(...plan.stdout.split('\n').filter((l) => l.startsWith('wave ')).map((l) => l.length))).toBeLessThan(300);
+    const json = JSON.parse((await cli(ws, 'plan', '--json')).stdout) as { waves: string[][] };
+    expect(json.waves.flat().length).toBe(5000);
   });
 
   it('grows with a fractional factor', () => {

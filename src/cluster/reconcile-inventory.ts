@@ -19,6 +19,7 @@ import { isControlPlane } from '../steps/waves';
 import { writeFileAtomically } from '../steps/transitions';
 import type { ApiClient } from './api-client';
 import { nodeInfo, toYaml } from './take-snapshot';
+import { someOf } from '../util/name-list';
 
 export interface ReconcileResult extends InventoryReconciliation {
   /** spec.nodes.waves was written (pinned from the strategy, or edited). */
@@ -64,11 +65,11 @@ export async function reconcileInventory(api: ApiClient, configFile: string, clu
   }
   const empty = waves?.findIndex((w) => w.length === 0) ?? -1;
   if (empty >= 0) {
-    throw new InputError(shown, `spec.nodes.waves[${empty}]`, `every node of wave ${empty + 1} is gone from the cluster (${plan.waves[empty].join(', ')}); removing the wave would renumber the steps after it`, 'edit spec.nodes.waves by hand (move a live node into that wave before it switches, or remove the wave while the step is before it); nothing was written');
+    throw new InputError(shown, `spec.nodes.waves[${empty}]`, `every node of wave ${empty + 1} is gone from the cluster (${someOf(plan.waves[empty], 5)}); removing the wave would renumber the steps after it`, 'edit spec.nodes.waves by hand (move a live node into that wave before it switches, or remove the wave while the step is before it); nothing was written');
   }
   const remaining = inventory.filter((n) => !gone.has(n.name));
   if (!remaining.some((n) => !notMigratable(n)) && addedMigratable.length === 0) {
-    throw new InputError('snapshot --nodes-only', 'nodes', `every inventory node that migrates is gone from the cluster (${removed.join(', ')})`, 'a cluster that still has Linux nodes; nothing was written');
+    throw new InputError('snapshot --nodes-only', 'nodes', `every inventory node that migrates is gone from the cluster (${someOf(removed, 5)})`, 'a cluster that still has Linux nodes; nothing was written');
   }
 
   const result = { atStep: plan.step.name, removed, added: added.map((n) => n.name).sort(cmp), leftToNewcomers };

@@ -10,6 +10,7 @@ import type { NetworkSpec } from '../config/types';
 import type { Finding } from '../plan/findings';
 import * as ipaddr from 'ipaddr.js';
 import { canonicalIPv4, Cidr, minimalSupernet } from './cidr';
+import { someOf } from '../util/name-list';
 
 export interface NetworkPlan {
   readonly weave: Cidr;
@@ -106,14 +107,14 @@ export function planNetwork(network: NetworkSpec, snapshot: ClusterSnapshot, con
     }
   }
   if (inCalico.length > 0) {
-    error('calico-holds-node-ip', `${inCalico.length} node InternalIP(s) lie inside the Calico CIDR ${calico}: ${listSome(inCalico)}`, 'choose a spec.network.calicoCIDR that holds no node address', 'spec.network.calicoCIDR');
+    error('calico-holds-node-ip', `${inCalico.length} node InternalIP(s) lie inside the Calico CIDR ${calico}: ${someOf(inCalico)}`, 'choose a spec.network.calicoCIDR that holds no node address', 'spec.network.calicoCIDR');
   }
   if (inSupernet.length > 0) {
-    error('supernet-holds-node-ip', `${inSupernet.length} node InternalIP(s) lie inside the supernet ${supernet}: ${listSome(inSupernet)}`,
+    error('supernet-holds-node-ip', `${inSupernet.length} node InternalIP(s) lie inside the supernet ${supernet}: ${someOf(inSupernet)}`,
       'kube-proxy would treat node traffic as pod traffic; choose a spec.network.calicoCIDR whose supernet with the Weave CIDR holds no node address', 'spec.network.calicoCIDR');
   }
 
-  const outsideText = `${outside.length} node podCIDR(s) lie outside the supernet ${supernet} that step cluster-cidr gives kube-controller-manager: ${listSome(outside.map((p) => `${p.node} ${p.cidr}`))}`;
+  const outsideText = `${outside.length} node podCIDR(s) lie outside the supernet ${supernet} that step cluster-cidr gives kube-controller-manager: ${someOf(outside.map((p) => `${p.node} ${p.cidr}`))}`;
   if (outside.length > 0 && disableNodeCidrAllocation) {
     // Without --allocate-node-cidrs, kube-controller-manager does not start its node IPAM
     // controller, so nothing reads the old podCIDRs against the new --cluster-cidr (kubernetes
@@ -162,10 +163,6 @@ function nodePodCidr(text: string, node: string, index: number, dir: string): Ci
   } catch (e) {
     throw new InputError(`${dir}/nodes.yaml`, `nodes[name=${node}].podCIDRs[${index}]`, `got ${JSON.stringify(text)}: ${(e as Error).message}`, 'an IPv4 CIDR');
   }
-}
-
-function listSome(items: readonly string[]): string {
-  return items.length <= 3 ? items.join(', ') : `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`;
 }
 
 /**

@@ -10,19 +10,19 @@ import type { StepModel } from '../model/step-model';
 import { kubeProxyCidrSource } from '../model/cluster-cidr-targets';
 import type { NetworkPlan } from '../network/network-plan';
 import type { Finding } from './findings';
+import { someOf } from '../util/name-list';
 
 /** IP-in-IP's overhead, which calico-node subtracts from the node MTU when it detects its own (research/facts.md). */
 const IPIP_OVERHEAD = 20;
 
 export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, model: StepModel, network: NetworkPlan): Finding[] {
   const out: Finding[] = [];
-  const some = (names: string[]) => (names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`);
 
   const crio = snapshot.nodes.filter((n) => n.containerRuntime.startsWith('cri-o://')).map((n) => n.name);
   if (crio.length > 0) {
     out.push({
       severity: 'warning', code: 'crio-default-network', file: `${snapshot.dir}/nodes.yaml`,
-      message: `${crio.length} node(s) run CRI-O (${some(crio)}); with cni_default_network set in crio.conf, CRI-O picks the network by name and ignores file order, so the switch does nothing there`,
+      message: `${crio.length} node(s) run CRI-O (${someOf(crio)}); with cni_default_network set in crio.conf, CRI-O picks the network by name and ignores file order, so the switch does nothing there`,
       fix: 'on those nodes make sure crio.conf (and /etc/crio/crio.conf.d) leaves cni_default_network unset, and remove CRI-O\'s own 10-crio-bridge / 11-crio-ipv4-bridge conflists',
     });
   }
@@ -52,7 +52,7 @@ export function calicoFindings(migration: Migration, snapshot: ClusterSnapshot, 
   if (azure.length > 0) {
     out.push({
       severity: 'error', code: 'azure-no-ipip', file: `${snapshot.dir}/nodes.yaml`,
-      message: `${azure.length} node(s) run on Azure (${some(azure)}), whose network does not carry IP-in-IP (IP protocol 4)`,
+      message: `${azure.length} node(s) run on Azure (${someOf(azure)}), whose network does not carry IP-in-IP (IP protocol 4)`,
       fix: 'this tool migrates to Calico IP-in-IP only; on Azure use Calico VXLAN, which it does not generate yet',
     });
   }

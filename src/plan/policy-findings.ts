@@ -11,6 +11,7 @@ import type { StepModel } from '../model/step-model';
 import type { StepState } from '../steps/steps';
 import { ARGO_CUSTOM_INSTANCE_LABEL, ARGO_INSTANCE_LABEL, ARGO_TRACKING_ID, FLUX_NAME_LABEL, argoTrackingIsOurs, fluxKustomizationIsOurs } from '../gitops/tracking-marks';
 import type { Finding } from './findings';
+import { someOf } from '../util/name-list';
 
 interface Port {
   port?: number | string;
@@ -60,9 +61,8 @@ function isHelm(o: KubeObject): boolean {
 export function policyFindings(snapshot: ClusterSnapshot, net: NetworkPlan, state: StepState, model: StepModel, spec: PoliciesSpec, gitopsBase: string): Finding[] {
   const out: Finding[] = [];
   const name = (p: KubeObject) => `${p.metadata.namespace}/${p.metadata.name}`;
-  const some = (items: string[]) => (items.length <= 4 ? items.join(', ') : `${items.slice(0, 4).join(', ')} and ${items.length - 4} more`);
   const add = (severity: Finding['severity'], code: string, list: string[], message: (s: string) => string, fix: string) => {
-    if (list.length > 0) out.push({ severity, code, message: message(some(list)), fix, file: `${snapshot.dir}/networkpolicies` });
+    if (list.length > 0) out.push({ severity, code, message: message(someOf(list, 4)), fix, file: `${snapshot.dir}/networkpolicies` });
   };
   const policies = snapshot.networkPolicies;
 

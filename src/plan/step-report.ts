@@ -8,6 +8,7 @@ import { gateCheckList } from '../model/gate-checks';
 import type { ClusterCidrPhase, Step } from '../steps/steps';
 import { commitMessage } from '../steps/transitions';
 import type { MigrationPlan } from './migration-plan';
+import { someOf } from '../util/name-list';
 
 /** ipBlock rewrites listed one by one in PLAN.md; the rest are counted (step.json has them all). */
 const MAX_REWRITES_LISTED = 40;
@@ -160,7 +161,7 @@ export function stepReport(plan: MigrationPlan): StepReport {
   if (!model.weave.present) changes.push(`Weave's leftovers are removed from such nodes too (the DaemonSet kube-system/cni-migrate-weave-cleanup cleans every node)`);
   const rec = snapshot.inventoryReconciled;
   if (rec) {
-    const parts = [rec.removed.length ? `removed ${rec.removed.length} node(s) gone from the cluster (${rec.removed.join(', ')})` : '', rec.added.length ? `added ${rec.added.join(', ')}` : '', rec.leftToNewcomers.length ? `left ${rec.leftToNewcomers.join(', ')} to the newcomers' DaemonSet` : ''].filter(Boolean);
+    const parts = [rec.removed.length ? `removed ${rec.removed.length} node(s) gone from the cluster (${someOf(rec.removed, NAMED_WAVE_MAX_NODES)})` : '', rec.added.length ? `added ${someOf(rec.added, NAMED_WAVE_MAX_NODES)}` : '', rec.leftToNewcomers.length ? `left ${someOf(rec.leftToNewcomers, NAMED_WAVE_MAX_NODES)} to the newcomers' DaemonSet` : ''].filter(Boolean);
     changes.push(`inventory commit at ${rec.atStep} (\`cni-migrate snapshot --nodes-only\`): ${snapshot.dir}/nodes.yaml was reconciled with the live cluster: ${parts.join('; ') || 'no change'}; removed nodes leave their wave's DaemonSet (which had no pod on them: they held nothing back)`);
   }
 

@@ -13,6 +13,7 @@ import type { Migration } from '../config/types';
 import { parseYamlDocument } from '../config/yaml-file';
 import { stableJson } from '../util/stable-json';
 import { buildPlan, type MigrationPlan } from '../plan/migration-plan';
+import { someOf } from '../util/name-list';
 
 export interface GuardResult {
   readonly ok: boolean;
@@ -109,7 +110,7 @@ export function compare(from: MigrationPlan, to: MigrationPlan, allowWeaveRevert
     const after = to.waves[w - 1] ?? [];
     const added = after.filter((n) => !before.has(n));
     if (added.length > 0) {
-      return { ok: false, reason: `wave ${w} is already switched to Calico, but the commit adds ${added.join(', ')} to it; add new nodes to a wave not yet switched` };
+      return { ok: false, reason: `wave ${w} is already switched to Calico, but the commit adds ${someOf(added, 5)} to it; add new nodes to a wave not yet switched` };
     }
     for (const n of before) {
       if (after.includes(n)) continue;
@@ -154,8 +155,8 @@ function inventoryChange(from: MigrationPlan, to: MigrationPlan, removed: readon
   const gone = [...before].filter((n) => !after.has(n));
   const added = [...after].filter((n) => !before.has(n)).map((n) => `${n} to wave ${waveOf.get(n)}`);
   const parts = [
-    ...(gone.length ? [`removed ${gone.join(', ')}${removed.length ? ` (${removed.length} from switched waves)` : ''}`] : []),
-    ...(added.length ? [`added ${added.join(', ')}`] : []),
+    ...(gone.length ? [`removed ${someOf(gone, 5)}${removed.length ? ` (${removed.length} from switched waves)` : ''}`] : []),
+    ...(added.length ? [`added ${someOf(added, 5)}`] : []),
   ];
   return parts.length ? parts.join('; ') : 'waves not yet switched reshaped';
 }

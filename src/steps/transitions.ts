@@ -7,6 +7,7 @@ import * as YAML from 'yaml';
 import { InputError } from '../config/errors';
 import type { MigrationPlan } from '../plan/migration-plan';
 import type { Step } from './steps';
+import { someOf } from '../util/name-list';
 
 export type Direction = 'advance' | 'retreat';
 
@@ -26,7 +27,7 @@ export function commitMessage(plan: MigrationPlan, target: Step, direction: Dire
   let detail = '';
   if (target.kind === 'nodes') {
     const w = plan.waves[target.wave! - 1];
-    detail = ` (wave ${target.wave}/${plan.waves.length}: ${w.length <= 4 ? w.join(', ') : `${w.slice(0, 4).join(', ')} and ${w.length - 4} more`})`;
+    detail = ` (wave ${target.wave}/${plan.waves.length}: ${someOf(w, 4)})`;
   }
   const verb = direction === 'advance' ? 'advance' : 'retreat';
   return `cni-migrate: ${verb} to ${target.name}${detail}`;

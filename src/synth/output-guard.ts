@@ -9,6 +9,7 @@ import * as path from 'path';
 import { InputError } from '../config/errors';
 import { LAYERS } from '../gitops/layers';
 import { isWithin as within, realPath as real } from '../util/repo-paths';
+import { someOf } from '../util/name-list';
 
 export { repositoryRoot } from '../util/repo-paths';
 
@@ -67,6 +68,6 @@ export function assertReplaceable(targets: readonly OutputTarget[], repo: string
     if (st.isSymbolicLink()) refuse('is a symbolic link');
     if (!st.isDirectory()) refuse('is not a folder');
     const foreign = fs.readdirSync(t.dir).filter((n) => !OWN_ENTRIES[t.kind](n)).sort();
-    if (foreign.length > 0) refuse(`holds ${foreign.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''}, which this tool does not write: it is not a previous output`);
+    if (foreign.length > 0) refuse(`holds ${someOf(foreign.map((n) => JSON.stringify(n)))}, which this tool does not write: it is not a previous output`);
   }
 }
