@@ -8,10 +8,9 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from './config/errors';
 import { readInputText } from './config/yaml-file';
 import { loadMigrationFile } from './config/load';
-import { hasErrors } from './plan/findings';
+import { hasErrors, sortFindings } from './plan/findings';
 import { loadPlan } from './plan/migration-plan';
 import { NAMED_WAVE_MAX_NODES, stepReport } from './plan/step-report';
-import { countedManifestBytes, manifestSizeFinding } from './plan/manifest-size';
 import { renderStep } from './synth/render';
 import { guard } from './steps/guard';
 import { commitMessage, neighbourStep, rewriteStep, writeFileAtomically, type Direction } from './steps/transitions';
@@ -191,8 +190,7 @@ export async function main(argv: readonly string[], io: CliIo = new Io()): Promi
       // its images name, Typha above 50 nodes) refuse here as synth would. Whether the step fits
       // Argo CD's repo server is known only from its manifests.
       const rendered = renderStep(loaded);
-      const size = loaded.migration.spec.gitops.engine === 'argocd' ? manifestSizeFinding('argocd', countedManifestBytes(rendered.dist)) : undefined;
-      const plan = size ? { ...loaded, findings: [...loaded.findings, size] } : loaded;
+      const plan = rendered.findings.length ? { ...loaded, findings: sortFindings([...loaded.findings, ...rendered.findings]) } : loaded;
       const report = stepReport(plan);
       const net = plan.network;
       if (o.json) {

@@ -6,6 +6,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeClusterRole, KubeClusterRoleBinding, KubeConfigMap, KubeJob, KubeRole, KubeRoleBinding, KubeServiceAccount, type Container } from '../../imports/k8s';
+import { GATE_WAVE_CONFIGMAP_PREFIX } from '../kube/names';
 import type { GateChecks } from '../model/gate-checks';
 import { contentName } from './content-name';
 import { jobContent } from './job-content';
@@ -60,7 +61,7 @@ export class StepGate extends Construct {
       // The wave's names in a file, not an env var: a wave of thousands of nodes would pass the
       // kernel's limit on one environment string (MAX_ARG_STRLEN, 128 KiB).
       const text = `${capacity.waveNodes.join('\n')}\n`;
-      const name = contentName('cni-migrate-gate-wave', String(capacity.wave), text);
+      const name = contentName(GATE_WAVE_CONFIGMAP_PREFIX, String(capacity.wave), text);
       new KubeConfigMap(this, 'WaveNodes', { metadata: { name, namespace: NS, labels: { ...LABELS } }, data: { nodes: text } });
       volumes.push({ name: 'wave-nodes', configMap: { name } });
       const c = kubectlContainer('drain-capacity', props.kubectlImage, script('gate-drain-capacity.sh'));

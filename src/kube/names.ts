@@ -16,6 +16,9 @@ export const NODE_SET_LABEL = 'cni-migrate.io/nodes';
  */
 export const POD_SPEC_LABEL = 'cni-migrate.io/pod-spec';
 
+/** The name prefix of the ConfigMap that lists a wave's nodes for its step's gate: `<prefix>-<wave>-<hash>`. */
+export const GATE_WAVE_CONFIGMAP_PREFIX = 'cni-migrate-gate-wave';
+
 /** The connectivity probe's namespace (its servers, Jobs and loss probers). */
 export const PROBE_NAMESPACE = 'cni-migrate-probe';
 

@@ -7,9 +7,11 @@ import { argoApplication } from '../gitops/argocd';
 import { fluxGitRepository, fluxKustomization, layerKustomization } from '../gitops/flux';
 import { LAYERS, type LayerId } from '../gitops/layers';
 import { gitopsBaseName, layerKustomizationName, stuckSteps } from '../gitops/recovery';
-import { needsServerSideApply, withServerSideApply } from '../gitops/server-side-apply';
+import { lastAppliedBytes, needsServerSideApply, withServerSideApply } from '../gitops/server-side-apply';
+import { sortFindings, type Finding } from '../plan/findings';
 import type { MigrationPlan } from '../plan/migration-plan';
 import { countedManifestBytes, manifestSizeFinding } from '../plan/manifest-size';
+import { objectLimitFinding } from '../plan/object-limits';
 import { stepReport } from '../plan/step-report';
 import { buildStepApp } from '../step-app';
 import { fileNameWithin } from '../util/file-name';
@@ -23,6 +25,11 @@ export interface RenderedStep {
   readonly dist: Map<string, string>;
   /** Files of gitops/, relative to it. */
   readonly gitops: Map<string, string>;
+  /**
+   * What only the rendered objects tell (already in PLAN.md): the step over Argo CD's repo server
+   * limit, an object the API server would refuse. Synth refuses on an error among them.
+   */
+  readonly findings: readonly Finding[];
 }
 
 /** YAML as we write it everywhere: no line folding, so diffs stay line-stable. */
@@ -42,6 +49,7 @@ export function renderStep(plan: MigrationPlan): RenderedStep {
   const dist = new Map<string, string>();
   const layerFiles = new Map<LayerId, string[]>();
   let gate: { metadata: { name: string; namespace?: string } } | undefined;
+  const late: Finding[] = [];
   for (const l of LAYERS) {
     const files: string[] = [];
     for (const obj of rendered.get(l.id as LayerId)!) {
@@ -51,9 +59,12 @@ export function renderStep(plan: MigrationPlan): RenderedStep {
       if (dist.has(rel)) {
         throw new Error(`two objects would be written to dist/${rel} (${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}); rename one of them`);
       }
+      const jsonBytes = lastAppliedBytes(obj);
+      const limit = objectLimitFinding(obj, rel, jsonBytes);
+      if (limit) late.push(limit);
       // Argo CD's client-side apply would copy an object this large into an annotation, past the
       // API server's cap (gitops/server-side-apply.ts).
-      dist.set(rel, toYaml(argo && needsServerSideApply(obj) ? withServerSideApply(obj) : obj));
+      dist.set(rel, toYaml(argo && needsServerSideApply(obj, jsonBytes) ? withServerSideApply(obj) : obj));
       files.push(name);
     }
     layerFiles.set(l.id as LayerId, files.sort());
@@ -72,11 +83,12 @@ export function renderStep(plan: MigrationPlan): RenderedStep {
   }
   // The manifests' size is known only now; a step over Argo CD's limit says so in PLAN.md.
   const sizeFinding = manifestSizeFinding(spec.gitops.engine, countedManifestBytes(dist));
-  const sized: MigrationPlan = sizeFinding ? { ...plan, findings: [...plan.findings, sizeFinding] } : plan;
+  if (sizeFinding) late.push(sizeFinding);
+  const sized: MigrationPlan = late.length ? { ...plan, findings: sortFindings([...plan.findings, ...late]) } : plan;
   const report = stepReport(sized);
   const stuck = plan.step.kind === 'adopt' ? [] : stuckSteps(spec.gitops, base, gate ? { name: gate.metadata.name, namespace: gate.metadata.namespace ?? 'kube-system' } : undefined);
   dist.set('PLAN.md', renderPlanMarkdown(sized, report, layerFiles, stuck));
   dist.set('step.json', renderStepJson(sized, report, layerFiles));
   dist.set(WAVES_FILE, renderWavesMarkdown(plan));
-  return { dist, gitops };
+  return { dist, gitops, findings: late };
 }

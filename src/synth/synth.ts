@@ -59,6 +59,8 @@ export function synthToDisk(opts: SynthOptions): SynthResult {
     [opts.configFile, opts.clusterDir ?? path.join(base, 'cluster'), ...(manifest ? [path.resolve(base, manifest)] : [])],
   );
   const rendered = renderStep(plan);
+  const late = rendered.findings.filter((f) => f.severity === 'error');
+  if (late.length > 0) throw new PlanRefusedError(path.relative(process.cwd(), opts.configFile) || opts.configFile, late);
   writeTreesAtomically([
     { dir: outDir, files: rendered.dist },
     { dir: gitopsDir, files: rendered.gitops },
