@@ -16,7 +16,7 @@ import { InputError } from '../config/errors';
 import { cmp, notMigratable, type InventoryReconciliation, type NodeInfo } from '../kube/objects';
 import { loadPlan } from '../plan/migration-plan';
 import { isControlPlane } from '../steps/waves';
-import { writeFileAtomically } from '../steps/transitions';
+import { writeFilesAtomically } from '../steps/transitions';
 import type { ApiClient } from './api-client';
 import { nodeInfo, toYaml } from './take-snapshot';
 import { someOf } from '../util/name-list';
@@ -85,9 +85,9 @@ export async function reconcileInventory(api: ApiClient, configFile: string, clu
     if (doc.hasIn(['spec', 'nodes', 'waveStrategy'])) doc.deleteIn(['spec', 'nodes', 'waveStrategy']);
     configText = doc.toString({ lineWidth: 0 });
   }
-  // migration.yaml first: should the second rename fail, synth names the nodes in no wave rather
-  // than silently switching a wave that lost track of one.
-  if (configText !== undefined) writeFileAtomically(configFile, configText);
-  writeFileAtomically(path.join(clusterDir, 'nodes.yaml'), inventoryText);
+  // Both written before either is renamed into place; migration.yaml renamed first: should the
+  // second rename fail, synth names the nodes in no wave rather than silently switching a wave that
+  // lost track of one.
+  writeFilesAtomically([...(configText !== undefined ? [{ file: configFile, text: configText }] : []), { file: path.join(clusterDir, 'nodes.yaml'), text: inventoryText }]);
   return { ...result, wavesWritten: configText !== undefined };
 }

@@ -60,3 +60,28 @@ export function pointerToPath(pointer: string): string {
   }
   return out;
 }
+
+/** What the errno codes a write meets (a full disk, a read-only or someone else's folder) mean. */
+const WRITE_ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EMFILE: 'too many open files in this process',
+  ENFILE: 'too many open files on this machine',
+  EIO: 'input/output error',
+};
+
+/**
+ * `e` as one InputError line when the file system refused a write, else `e` unchanged. A full
+ * disk or a folder the user cannot write is the machine's state, not a defect: it deserves one
+ * line naming the path and the errno, and what was kept, rather than a stack. `kept` says what
+ * the caller guarantees is left as it was; `shownAs` names the file the user knows (a write to a
+ * temporary file beside it), else the path the error names.
+ */
+export function asWriteFailure(e: unknown, kept: string, shownAs?: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (e instanceof InputError || !err || typeof err.code !== 'string' || typeof err.syscall !== 'string' || !(err.code in WRITE_ERRNO_TEXT)) return e;
+  return new InputError(shownAs ?? err.path ?? '(output)', '(file)', `cannot ${err.syscall}: ${err.code} (${WRITE_ERRNO_TEXT[err.code]}); ${kept}`, 'a folder this user can write, with room for the output');
+}

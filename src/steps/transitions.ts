@@ -3,8 +3,9 @@
  * comments, quoting and layout stay exactly as the operator wrote them.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import * as YAML from 'yaml';
-import { InputError } from '../config/errors';
+import { asWriteFailure, InputError } from '../config/errors';
 import type { MigrationPlan } from '../plan/migration-plan';
 import type { Step } from './steps';
 import { someOf } from '../util/name-list';
@@ -55,11 +56,33 @@ export function rewriteStep(text: string, value: string, file: string): string {
 
 /** Write `text` to `file` through a temporary file and a rename, so a crash never leaves half a file. */
 export function writeFileAtomically(file: string, text: string): void {
-  const tmp = `${file}.cni-migrate-${process.pid}.tmp`;
+  writeFilesAtomically([{ file, text }]);
+}
+
+/**
+ * Write each text to its file: every one to a temporary file beside it first, then the renames, in
+ * order. A write the disk refuses (the likely failure: full, read-only) leaves every file as it
+ * was; only a rename, which allocates nothing, can fail between the first and the last.
+ */
+export function writeFilesAtomically(files: readonly { readonly file: string; readonly text: string }[]): void {
+  const tmps = files.map((f) => `${f.file}.cni-migrate-${process.pid}.tmp`);
+  const names = (list: readonly { file: string }[]) => list.map((f) => path.basename(f.file)).join(' and ');
+  let current = files[0]?.file;
+  let renamed = 0;
   try {
-    fs.writeFileSync(tmp, text, { mode: fs.statSync(file).mode & 0o777 });
-    fs.renameSync(tmp, file);
+    files.forEach((f, i) => {
+      current = f.file;
+      fs.writeFileSync(tmps[i], f.text, { mode: fs.statSync(f.file).mode & 0o777 });
+    });
+    files.forEach((f, i) => {
+      current = f.file;
+      fs.renameSync(tmps[i], f.file);
+      renamed++;
+    });
+  } catch (e) {
+    const kept = `${names(files.slice(renamed))} unchanged`;
+    throw asWriteFailure(e, renamed === 0 ? kept : `${names(files.slice(0, renamed))} written, ${kept}`, current);
   } finally {
-    fs.rmSync(tmp, { force: true });
+    for (const t of tmps) fs.rmSync(t, { force: true });
   }
 }

@@ -8,7 +8,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { InputError } from '../config/errors';
+import { asWriteFailure, InputError } from '../config/errors';
 
 /** Relative path (with "/") → file content. */
 export type FileTree = ReadonlyMap<string, string>;
@@ -44,6 +44,17 @@ interface Swap {
 
 export function writeTreesAtomically(targets: readonly TreeTarget[], opts: AtomicWriteOptions = {}): void {
   const stateDir = path.resolve(opts.stateDir ?? path.dirname(path.resolve(targets[0].dir)));
+  const names = targets.map((t) => `${path.basename(t.dir)}/`).join(' and ');
+  try {
+    switchTrees(stateDir, targets, opts);
+  } catch (e) {
+    // Every failure before the swaps leaves the old folders; one during them is undone, or, if the
+    // undo fails too, completed by the next run from the journal.
+    throw asWriteFailure(e, `${names} kept as ${targets.length > 1 ? 'they were' : 'it was'} (or, if this run stopped mid-switch, completed by the next one)`);
+  }
+}
+
+function switchTrees(stateDir: string, targets: readonly TreeTarget[], opts: AtomicWriteOptions): void {
   withLock(stateDir, () => {
     completeInterruptedSwitch(stateDir);
     for (const t of targets) removeLeftovers(path.resolve(t.dir));
@@ -57,6 +68,10 @@ export function writeTreesAtomically(targets: readonly TreeTarget[], opts: Atomi
       opts.validate?.(staged.map((s) => s.tmp));
     } catch (e) {
       for (const s of staged) fs.rmSync(s.tmp, { recursive: true, force: true });
+      // A refused write names the file it was for (dist/…), not the staged copy that is gone.
+      const err = e as NodeJS.ErrnoException;
+      const s = staged.find((x) => err.path?.startsWith(x.tmp));
+      if (s && err.path) err.path = s.dir + err.path.slice(s.tmp.length);
       throw e;
     }
     const journal = path.join(stateDir, JOURNAL_FILE);
@@ -99,7 +114,13 @@ function stageTree(tmp: string, files: FileTree): void {
     }
     const file = path.join(tmp, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, content);
+    try {
+      fs.writeFileSync(file, content);
+    } catch (e) {
+      // Node names no path when the write itself (not the open) fails, as on a full disk.
+      (e as NodeJS.ErrnoException).path ??= file;
+      throw e;
+    }
   }
 }
 
