@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import { configMapDataBytes, CONFIGMAP_DATA_LIMIT_BYTES, ETCD_REQUEST_LIMIT_BYTES, objectLimitFinding, REQUEST_BODY_LIMIT_BYTES } from '../src/plan/object-limits';
+import { lastAppliedBytes } from '../src/gitops/server-side-apply';
 import { cli, demoWorkspace, editConfig, setStep, treeDigest } from './support/workspace';
 
 const configMap = (name: string, data: Record<string, string>, binaryData?: Record<string, string>) => ({ kind: 'ConfigMap', metadata: { name, namespace: 'kube-system' }, data, ...(binaryData ? { binaryData } : {}) });
@@ -15,8 +16,10 @@ describe('objectLimitFinding', () => {
 
   it('takes a ConfigMap of exactly 1 MiB of data and refuses one byte more, naming the wave to split', () => {
     const name = 'cni-migrate-gate-wave-3-0123abcd';
-    expect(objectLimitFinding(configMap(name, { nodes: 'x'.repeat(CONFIGMAP_DATA_LIMIT_BYTES) }), '00-gate/cm.yaml', 2_000)).toBeUndefined();
-    const over = objectLimitFinding(configMap(name, { nodes: 'x'.repeat(CONFIGMAP_DATA_LIMIT_BYTES + 1) }), '00-gate/cm.yaml', 2_000);
+    const at = configMap(name, { nodes: 'x'.repeat(CONFIGMAP_DATA_LIMIT_BYTES) });
+    expect(objectLimitFinding(at, '00-gate/cm.yaml', lastAppliedBytes(at))).toBeUndefined();
+    const past = configMap(name, { nodes: 'x'.repeat(CONFIGMAP_DATA_LIMIT_BYTES + 1) });
+    const over = objectLimitFinding(past, '00-gate/cm.yaml', lastAppliedBytes(past));
     expect(over).toEqual({
       severity: 'error', code: 'object-over-api-limit', field: 'spec.nodes',
       message: `ConfigMap kube-system/${name} (dist/00-gate/cm.yaml) holds 1,048,577 bytes of data, over the 1,048,576 the API server accepts in one ConfigMap: the step's sync would fail`,
