@@ -50,9 +50,10 @@ export function lastAppliedBytes(obj: unknown): number {
 }
 
 /**
- * Whether `obj` (as rendered; `jsonBytes` when its size is already known) is too large for a client-side apply, so that it must carry
- * ServerSideApply=true. Decided before its YAML is written, so that a large object (the newcomers'
- * DaemonSet names every node) is written once: its JSON costs a fraction of its YAML.
+ * Whether `obj` (as rendered; `jsonBytes`, its size when already known) is too large for a
+ * client-side apply, so that it must carry ServerSideApply=true. Decided before its YAML is
+ * written, so that a large object (the newcomers' DaemonSet names every node) is written once: its
+ * JSON costs a fraction of its YAML.
  */
 export function needsServerSideApply(obj: unknown, jsonBytes = lastAppliedBytes(obj)): boolean {
   return jsonBytes > SERVER_SIDE_APPLY_ABOVE_BYTES;
