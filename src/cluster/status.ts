@@ -10,6 +10,7 @@ import { containerFlags, kubeProxyConfigClusterCidr } from '../kube/control-plan
 import { LOSS_PROBER_COMPONENT, NODE_SET_LABEL, POD_SPEC_LABEL, PROBE_NAMESPACE } from '../kube/names';
 import { collectLossCounts, type LossCount } from './loss-counts';
 import { gitopsBaseName, retryJobCommands } from '../gitops/recovery';
+import { someOf } from '../util/name-list';
 
 /** A cluster-wide Job the step expects, as synthesized. */
 export interface ExpectedJob {
@@ -230,11 +231,11 @@ export async function collectStatus(api: ApiClient, plan: MigrationPlan, expecte
     .map((n) => ({ name: n.metadata.name as string, podsOnWeave: counts.get(n.metadata.name)?.weave ?? 0 }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (nodesNotInInventory.length) {
-    clusterProblems.push(`${nodesNotInInventory.length} node(s) are in the cluster but not in cluster/nodes.yaml (${nodesNotInInventory.slice(0, 5).map((n) => n.name).join(', ')}${nodesNotInInventory.length > 5 ? ', …' : ''}): ${model.newcomers.convergence ? `the DaemonSet kube-system/${model.newcomers.daemonSet} converges them to this step` : 'they get Weave like every node until Calico is installed'}${state.switchedWaves === 0 ? '; or record them with `cni-migrate snapshot --nodes-only` (it adds them to a wave before the first one switches)' : ''}`);
+    clusterProblems.push(`${nodesNotInInventory.length} node(s) are in the cluster but not in cluster/nodes.yaml (${someOf(nodesNotInInventory.map((n) => n.name), 5)}): ${model.newcomers.convergence ? `the DaemonSet kube-system/${model.newcomers.daemonSet} converges them to this step` : 'they get Weave like every node until Calico is installed'}${state.switchedWaves === 0 ? '; or record them with `cni-migrate snapshot --nodes-only` (it adds them to a wave before the first one switches)' : ''}`);
   }
   const inventoryNodesGone = model.nodes.filter((n) => !liveNodes.has(n.name)).map((n) => n.name);
   if (inventoryNodesGone.length) {
-    clusterProblems.push(`${inventoryNodesGone.length} inventory node(s) are gone from the cluster (${inventoryNodesGone.slice(0, 5).join(', ')}${inventoryNodesGone.length > 5 ? ', …' : ''}): the node DaemonSets place no pod there, so they hold nothing back; run \`cni-migrate snapshot --nodes-only\` and commit the result (guard accepts it at any step) to take them out of the inventory and their waves`);
+    clusterProblems.push(`${inventoryNodesGone.length} inventory node(s) are gone from the cluster (${someOf(inventoryNodesGone, 5)}): the node DaemonSets place no pod there, so they hold nothing back; run \`cni-migrate snapshot --nodes-only\` and commit the result (guard accepts it at any step) to take them out of the inventory and their waves`);
   }
   const expectedPolicies = model.policies.objects.map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
   const livePolicies = new Set(policies.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));

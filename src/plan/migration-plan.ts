@@ -19,6 +19,7 @@ import { gitopsFindings } from './gitops-findings';
 import { policyFindings } from './policy-findings';
 import { gitopsBaseName } from '../gitops/recovery';
 import { sortFindings, type Finding } from './findings';
+import { someOf } from '../util/name-list';
 
 export interface MigrationPlan {
   /** Absolute path of migration.yaml (relative paths in it resolve against its folder). */
@@ -129,7 +130,7 @@ function waveFindings(migration: Migration, snapshot: ClusterSnapshot, waves: re
   if (others.length > 0) {
     out.push({
       severity: 'info', code: 'nodes-not-migrated', file: 'cluster/nodes.yaml',
-      message: `${others.length} node(s) cannot run the node switches or calico-node and are left out of the waves and the gates: ${others.slice(0, 10).map((n) => `${n.name} (${notMigratable(n)})`).join(', ')}${others.length > 10 ? `, and ${others.length - 10} more` : ''}`,
+      message: `${others.length} node(s) cannot run the node switches or calico-node and are left out of the waves and the gates: ${someOf(others.map((n) => `${n.name} (${notMigratable(n)})`), 10)}`,
       fix: 'nothing to do for the migration; their pods are not on Weave (Weave runs on Linux nodes only) and Calico\'s DaemonSet does not select them',
     });
   }
@@ -151,7 +152,7 @@ function waveFindings(migration: Migration, snapshot: ClusterSnapshot, waves: re
     if (other.length > 0) {
       out.push({
         severity: 'error', code: 'restart-unknown-runtime', field: 'spec.nodes.restartKubelet',
-        message: `spec.nodes.restartKubelet is on, but ${other.length} node(s) run a runtime other than containerd or CRI-O (${other.slice(0, 3).map((n) => `${n.name}: ${n.containerRuntime}`).join(', ')})`,
+        message: `spec.nodes.restartKubelet is on, but ${other.length} node(s) run a runtime other than containerd or CRI-O (${someOf(other.map((n) => `${n.name}: ${n.containerRuntime}`))})`,
         fix: 'turn restartKubelet off (the runtime picks up the change through its file watcher) or move those nodes to containerd',
       });
     }
