@@ -24,7 +24,6 @@ import { containerFlags } from '../kube/control-plane-facts';
 import { isWeaveObject, WEAVE_OBJECTS } from '../kube/weave-objects';
 import { Cidr } from '../network/cidr';
 import { cmp, notMigratable, type ClusterSnapshot, type GitOpsFacts, type InventoryReconciliation, type KubeObject, type NetworkFacts, type NodeInfo } from '../kube/objects';
-import { someOf } from '../util/name-list';
 
 /** Written into networkpolicies/ by every snapshot, so the folder exists in git with no policies too. */
 export const CAPTURED_MARKER = '.captured';
@@ -43,7 +42,7 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
   const { nodes, otherNodes } = splitInventory(parseNodeInventory(inventory, nodesShown));
   const inventoryReconciled = (inventory as { reconciled?: InventoryReconciliation }).reconciled;
   if (nodes.length === 0) {
-    throw new InputError(nodesShown, 'nodes', `none of the ${otherNodes.length} node(s) can migrate (${someOf(otherNodes.map((n) => `${n.name}: ${notMigratable(n)}`))})`, 'at least one Linux node with a kubelet of its own');
+    throw new InputError(nodesShown, 'nodes', `none of the ${otherNodes.length} node(s) can migrate (${otherNodes.map((n) => `${n.name}: ${notMigratable(n)}`).slice(0, 3).join(', ')})`, 'at least one Linux node with a kubelet of its own');
   }
 
   const controllerManagers = new Map<string, KubeObject>();
