@@ -65,9 +65,14 @@ function buildIfStale({ force = false } = {}) {
     return 2;
   }
   // Compiler output goes to stderr: stdout may be JSON (plan --json, status --json).
-  const r = spawnSync(process.execPath, [tsc, '-p', ROOT], { stdio: ['ignore', 2, 2] });
+  const r = spawnSync(process.execPath, [tsc, '-p', ROOT], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) {
-    process.stderr.write('cni-migrate: compiling the sources failed (see above)\n');
+    const unwritable = reportCompilerOutput(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+    process.stderr.write(
+      unwritable
+        ? `cni-migrate: ${path.relative(process.cwd(), path.dirname(STAMP)) || path.dirname(STAMP)}/ is out of date and this user cannot write it (${unwritable}): run \`npm run build\` as a user who can, or use a checkout of your own\n`
+        : 'cni-migrate: compiling the sources failed (see above)\n',
+    );
     return r.status || 2;
   }
   // The input schemas' validators as code (src/config/write-validators.ts), so that no command
@@ -77,8 +82,31 @@ function buildIfStale({ force = false } = {}) {
     process.stderr.write('cni-migrate: generating the input validators failed (see above)\n');
     return v.status || 2;
   }
-  fs.writeFileSync(STAMP, `${digest}\n`);
+  try {
+    fs.writeFileSync(STAMP, `${digest}\n`);
+  } catch (e) {
+    // The build itself was written: this run may go on, the next one compiles again.
+    process.stderr.write(`cni-migrate: could not record the build in ${STAMP} (${e.code ?? e.message}); the next run compiles again\n`);
+  }
   return 0;
+}
+
+/**
+ * Writes the compiler's output to stderr, except that a build/ the compiler cannot write gives
+ * one TS5033 ("Could not write file") per output file, hundreds of lines saying one thing: those
+ * are shown as their first line and a count. Returns the reason (EACCES, EROFS, ENOSPC...) when
+ * that is why the build failed, so that the caller can say what to do instead.
+ */
+function reportCompilerOutput(output) {
+  const lines = output.split('\n').filter((l) => l.trim() !== '');
+  const cannotWrite = lines.filter((l) => /error TS5033:/.test(l));
+  const others = lines.filter((l) => !/error TS5033:/.test(l));
+  for (const l of others) process.stderr.write(`${l}\n`);
+  if (cannotWrite.length === 0) return undefined;
+  process.stderr.write(`${cannotWrite[0]}\n`);
+  if (cannotWrite.length > 1) process.stderr.write(`(and ${cannotWrite.length - 1} more file(s) the compiler could not write)\n`);
+  if (others.some((l) => /error TS\d+:/.test(l))) return undefined;
+  return /\b(E[A-Z]+):/.exec(cannotWrite[0])?.[1] ?? 'the compiler could not write its output';
 }
 
 module.exports = { buildIfStale };

@@ -8,15 +8,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { asWriteFailure, InputError } from '../src/config/errors';
-import { requirePeer } from './support/peers';
+import { canMountPrivately, requirePeer } from './support/peers';
 import { REPO_ROOT } from './support/workspace';
 
-/** Whether this process may mount a tmpfs in a namespace of its own (root, with unshare). */
-function canMount(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  return spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
-}
-const haveMount = requirePeer(canMount(), 'root and unshare (a private tmpfs)', 'the full-disk tests');
+const haveMount = requirePeer(canMountPrivately(), 'root and unshare (a private tmpfs)', 'the full-disk tests');
 
 describe('asWriteFailure', () => {
   it('turns the file system refusing a write into one line, and passes anything else through', () => {
