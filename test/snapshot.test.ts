@@ -10,6 +10,7 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { CORPUS_NAMESPACES, POLICY_CORPUS } from './fixtures/policy-corpus';
 import { FakeApiServer, withServerFields } from './support/fake-apiserver';
+import { canMountPrivately, requirePeer } from './support/peers';
 import { cli, demoWorkspace, editConfig, readManifests, REPO_ROOT, setStep, treeDigest, type Workspace, runCompiledCli } from './support/workspace';
 
 const readDemo = (rel: string) => YAML.parse(fs.readFileSync(path.join(REPO_ROOT, 'cluster', rel), 'utf8'));
@@ -43,6 +44,7 @@ function demoServer(): FakeApiServer {
 }
 
 const run = runCompiledCli;
+const haveMount = requirePeer(canMountPrivately(), 'root and unshare (a private tmpfs)', 'the full-disk snapshot test');
 
 /** A fresh demo server and workspace for each test of the enclosing describe, read as t.api, t.ws, t.kubeconfig. */
 function demoServerPerTest(): { api: FakeApiServer; ws: Workspace; kubeconfig: string } {
@@ -246,6 +248,28 @@ describe('cni-migrate snapshot', () => {
     expect(r.stderr).toMatch(/kubeadm-config: no complete answer within 1000 ms; retrying/);
     expect(Date.now() - t0).toBeGreaterThan(2000);
     expect(fs.existsSync(path.join(ws.dir, 'snap', 'control-plane', 'kubeadm-config.yaml'))).toBe(true);
+  });
+
+  (haveMount ? it : it.skip)('on a full disk says so in one line, exit 2, and keeps cluster/ as it was', async () => {
+    // The mounts live only in the snapshot's own namespace: the inputs go into a 1 MiB tmpfs,
+    // dd fills it, and the digests of cluster/ before and after are written outside it.
+    const disk = path.join(ws.dir, 'disk');
+    fs.mkdirSync(disk);
+    const digest = 'find cluster -type f | sort | xargs sha256sum';
+    const r = await run(['--config', 'migration.yaml', 'snapshot', '--kubeconfig', kubeconfig], disk, {
+      before: `mount -t tmpfs -o size=1m tmpfs . && cd . && cp -r ../migration.yaml ../cluster . && ${digest} > ../before && { dd if=/dev/zero of=fill bs=4k 2> /dev/null; true; }`,
+      after: `${digest} > ../after; ls -A > ../entries`,
+    });
+    expect(r.code).toBe(2);
+    // The progress lines, then the one line that says why it stopped.
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.filter((l) => !/^snapshot: [^:]+: \d+( so far)?$/.test(l))).toEqual([lines[lines.length - 1]]);
+    // Not a byte free: the first write is the lock's (Node names no path for a failed write).
+    expect(lines[lines.length - 1]).toMatch(/^\S*\/disk\/\.cni-migrate\.lock: \(file\): cannot write: ENOSPC \(no space left on the device\); cluster\/ kept as it was/);
+    const read = (f: string) => fs.readFileSync(path.join(ws.dir, f), 'utf8');
+    expect(read('after')).toBe(read('before'));
+    // No staged cluster/, and no empty lock for the next run to misread.
+    expect(read('entries').trim().split('\n').sort()).toEqual(['cluster', 'fill', 'migration.yaml']);
   });
 
   it('names the missing permission on 403 and leaves the existing cluster/ untouched', async () => {

@@ -127,14 +127,30 @@ function stageTree(tmp: string, files: FileTree): void {
 /** A small file written whole or not at all: written aside, flushed, renamed into place. */
 function writeFileDurably(file: string, content: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, content);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  writeNewFile(tmp, content, { flush: true, flag: 'w' });
   fs.renameSync(tmp, file);
+}
+
+/**
+ * Creates `file` (by default only if it does not exist: EEXIST) holding `content`. A write that
+ * fails after the create (a full disk: the create needs no data block, the write does) removes
+ * the file, so that no empty lock or journal is left for the next run to misread, and names it:
+ * Node's write errors carry no path.
+ */
+function writeNewFile(file: string, content: string, opts: { readonly flush?: boolean; readonly flag?: 'w' | 'wx' } = {}): void {
+  const fd = fs.openSync(file, opts.flag ?? 'wx');
+  try {
+    try {
+      fs.writeSync(fd, content);
+      if (opts.flush) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    fs.rmSync(file, { force: true });
+    (e as NodeJS.ErrnoException).path ??= file;
+    throw e;
+  }
 }
 
 /**
@@ -185,7 +201,7 @@ export function withLock<T>(stateDir: string, fn: () => T): T {
   const lock = path.join(stateDir, LOCK_FILE);
   for (let attempt = 0; ; attempt++) {
     try {
-      fs.writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      writeNewFile(lock, `${process.pid}\n`);
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

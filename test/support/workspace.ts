@@ -90,10 +90,25 @@ export function readManifests(dir: string): { file: string; obj: any }[] {
   return out;
 }
 
+/**
+ * Shell run in the CLI's folder in a mount namespace of its own (root, unshare), so that the mounts
+ * it makes (a full tmpfs, a read-only bind) are seen by that run only and vanish with it.
+ */
+export interface PrivateMounts {
+  /** Before the CLI: makes the mounts; the run fails (99) if this does. */
+  readonly before: string;
+  /** After the CLI, whatever its exit: copies out what the test reads from the mounts. @default nothing */
+  readonly after?: string;
+}
+
 /** Run the compiled CLI in a child process (the commands that load @kubernetes/client-node, an ES module). */
-export function runCompiledCli(args: string[], cwd: string): Promise<CliRun> {
+export function runCompiledCli(args: string[], cwd: string, mounts?: PrivateMounts): Promise<CliRun> {
+  const command = [process.execPath, path.join(REPO_ROOT, 'build', 'src', 'cli.js'), ...args];
+  const argv = mounts === undefined
+    ? command
+    : ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${mounts.before} || exit 99; "$0" "$@"; rc=$?; ${mounts.after ?? 'true'}; exit $rc`, ...command];
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [path.join(REPO_ROOT, 'build', 'src', 'cli.js'), ...args], { cwd, env: { PATH: process.env.PATH, HOME: cwd } });
+    const p = spawn(argv[0], argv.slice(1), { cwd, env: { PATH: process.env.PATH, HOME: cwd } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
