@@ -70,7 +70,7 @@ function buildIfStale({ force = false } = {}) {
     const unwritable = reportCompilerOutput(`${r.stdout ?? ''}${r.stderr ?? ''}`);
     process.stderr.write(
       unwritable
-        ? `cni-migrate: ${path.relative(process.cwd(), path.dirname(STAMP)) || path.dirname(STAMP)}/ is out of date and this user cannot write it (${unwritable}): run \`npm run build\` as a user who can, or use a checkout of your own\n`
+        ? `cni-migrate: ${path.relative(process.cwd(), path.dirname(STAMP)) || path.dirname(STAMP)}/ is out of date and cannot be written here (${unwritable}): run \`npm run build\` where it can be (as its owner, with room on the disk), or use a checkout of your own\n`
         : 'cni-migrate: compiling the sources failed (see above)\n',
     );
     return r.status || 2;

@@ -88,6 +88,6 @@ const haveMount = requirePeer(canMountPrivately(), 'root and unshare (a read-onl
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^error TS5033: Could not write file '.*\/build\/src\/\S+\.js': EROFS: read-only file system/);
     expect(lines[1]).toBe(`(and ${MODULES + 1} more file(s) the compiler could not write)`);
-    expect(lines[2]).toBe('cni-migrate: build/ is out of date and this user cannot write it (EROFS): run `npm run build` as a user who can, or use a checkout of your own');
+    expect(lines[2]).toBe('cni-migrate: build/ is out of date and cannot be written here (EROFS): run `npm run build` where it can be (as its owner, with room on the disk), or use a checkout of your own');
   });
 });
