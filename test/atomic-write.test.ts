@@ -12,20 +12,34 @@ import { InputError } from '../src/config/errors';
 import { completeInterruptedSwitch, JOURNAL_FILE, LOCK_FILE, withLock, writeTreesAtomically } from '../src/synth/atomic-write';
 
 /** Failures (or observations) injected into the fs calls of the code under test. */
-const mockFaults: { rename?: (from: string, to: string) => void } = {};
+const mockFaults: { rename?: (from: string, to: string) => void; write?: (file: string) => void } = {};
 jest.mock('fs', () => {
   const real = jest.requireActual('fs');
+  // writeSync is given a descriptor: remember which file each one was opened for.
+  const opened = new Map<number, string>();
   return {
     ...real,
     renameSync: (from: any, to: any) => {
       mockFaults.rename?.(String(from), String(to));
       return real.renameSync(from, to);
     },
+    openSync: (file: any, ...rest: any[]) => {
+      const fd = real.openSync(file, ...rest);
+      opened.set(fd, String(file));
+      return fd;
+    },
+    writeSync: (fd: number, ...rest: any[]) => {
+      mockFaults.write?.(opened.get(fd) ?? '');
+      return real.writeSync(fd, ...rest);
+    },
   };
 });
 
 const roots: string[] = [];
-afterEach(() => delete mockFaults.rename);
+afterEach(() => {
+  delete mockFaults.rename;
+  delete mockFaults.write;
+});
 afterAll(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
 
 /** Every file under `dir`, relative path → content ("(missing)" when `dir` is not there). */
@@ -135,6 +149,25 @@ describe('writeTreesAtomically', () => {
     expect(state()).toEqual(before);
     put('new');
     expect(state().gitops).toEqual({ 'application.yaml': 'new' });
+  });
+
+  it('a journal the disk refuses: one line naming it, the old pair, and neither staged trees nor a partial journal beside it', () => {
+    const { put, state, root } = setup();
+    put('old');
+    const before = state();
+    mockFaults.write = (file) => {
+      if (path.basename(file).startsWith(`${JOURNAL_FILE}.tmp-`)) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+    };
+    let thrown: unknown;
+    try {
+      put('new');
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(InputError);
+    expect((thrown as Error).message).toBe(`${path.join(root, JOURNAL_FILE)}.tmp-${process.pid}: (file): cannot write: ENOSPC (no space left on the device); dist/ and gitops/ kept as they were (or, if this run stopped mid-switch, completed by the next one); allowed: a folder this user can write, with room for the output`);
+    // The staged trees are gone at once (the next run would remove them too, but the disk is full now).
+    expect(state()).toEqual(before);
   });
 
   it('creates a target whose parent folders do not exist yet', () => {
@@ -286,6 +319,19 @@ describe('withLock', () => {
       throw new Error('boom');
     })).toThrow('boom');
     expect(fs.existsSync(path.join(root, LOCK_FILE))).toBe(false);
+    expect(withLock(root, () => 42)).toBe(42);
+  });
+
+  it('a lock the disk cannot hold (created, then its write refused) is named and removed, not left empty', () => {
+    const { root } = setup();
+    mockFaults.write = (file) => {
+      if (file === path.join(root, LOCK_FILE)) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+    };
+    let ran = false;
+    expect(() => withLock(root, () => (ran = true))).toThrow(expect.objectContaining({ code: 'ENOSPC', path: path.join(root, LOCK_FILE) }));
+    expect(ran).toBe(false);
+    expect(fs.readdirSync(root)).toEqual([]);
+    delete mockFaults.write;
     expect(withLock(root, () => 42)).toBe(42);
   });
 

@@ -75,7 +75,13 @@ function switchTrees(stateDir: string, targets: readonly TreeTarget[], opts: Ato
       throw e;
     }
     const journal = path.join(stateDir, JOURNAL_FILE);
-    writeFileDurably(journal, JSON.stringify(staged));
+    try {
+      writeFileDurably(journal, JSON.stringify(staged));
+    } catch (e) {
+      // No journal, no swap: the staged trees would only hold on to the space the disk lacks.
+      for (const s of staged) fs.rmSync(s.tmp, { recursive: true, force: true });
+      throw e;
+    }
     // Swap: move each old folder aside, move the new one in; undo the earlier swaps if one fails.
     const done: Swap[] = [];
     try {
