@@ -252,7 +252,8 @@ describe('cni-migrate snapshot', () => {
 
   (haveMount ? it : it.skip)('on a full disk says so in one line, exit 2, and keeps cluster/ as it was', async () => {
     // The mounts live only in the snapshot's own namespace: the inputs go into a 1 MiB tmpfs,
-    // dd fills it, and the digests of cluster/ before and after are written outside it.
+    // dd fills it, and the digests of cluster/ before and after are written outside it. (`cd .`
+    // enters the tmpfs: the shell's working folder is still the one the mount covered.)
     const disk = path.join(ws.dir, 'disk');
     fs.mkdirSync(disk);
     const digest = 'find cluster -type f | sort | xargs sha256sum';
