@@ -63,23 +63,18 @@ function switchTrees(stateDir: string, targets: readonly TreeTarget[], opts: Ato
       const abs = path.resolve(t.dir);
       return { dir: abs, tmp: sibling(abs, 'new', tag), old: sibling(abs, 'old', tag) };
     });
+    const journal = path.join(stateDir, JOURNAL_FILE);
     try {
       targets.forEach((t, i) => stageTree(staged[i].tmp, t.files));
       opts.validate?.(staged.map((s) => s.tmp));
+      writeFileDurably(journal, JSON.stringify(staged));
     } catch (e) {
+      // Nothing swapped yet: drop the staged trees now (on a full disk they hold the space it lacks).
       for (const s of staged) fs.rmSync(s.tmp, { recursive: true, force: true });
       // A refused write names the file it was for (dist/…), not the staged copy that is gone.
       const err = e as NodeJS.ErrnoException;
       const s = staged.find((x) => err.path?.startsWith(x.tmp));
       if (s && err.path) err.path = s.dir + err.path.slice(s.tmp.length);
-      throw e;
-    }
-    const journal = path.join(stateDir, JOURNAL_FILE);
-    try {
-      writeFileDurably(journal, JSON.stringify(staged));
-    } catch (e) {
-      // No journal, no swap: the staged trees would only hold on to the space the disk lacks.
-      for (const s of staged) fs.rmSync(s.tmp, { recursive: true, force: true });
       throw e;
     }
     // Swap: move each old folder aside, move the new one in; undo the earlier swaps if one fails.
@@ -120,13 +115,17 @@ function stageTree(tmp: string, files: FileTree): void {
     }
     const file = path.join(tmp, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    try {
-      fs.writeFileSync(file, content);
-    } catch (e) {
-      // Node names no path when the write itself (not the open) fails, as on a full disk.
-      (e as NodeJS.ErrnoException).path ??= file;
-      throw e;
-    }
+    namingFile(file, () => fs.writeFileSync(file, content));
+  }
+}
+
+/** Runs `write`; a failure that names no file (Node's failed write(2), as on a full disk) is made to name `file`. */
+function namingFile(file: string, write: () => void): void {
+  try {
+    write();
+  } catch (e) {
+    (e as NodeJS.ErrnoException).path ??= file;
+    throw e;
   }
 }
 
@@ -146,15 +145,16 @@ function writeFileDurably(file: string, content: string): void {
 function writeNewFile(file: string, content: string, opts: { readonly flush?: boolean; readonly flag?: 'w' | 'wx' } = {}): void {
   const fd = fs.openSync(file, opts.flag ?? 'wx');
   try {
-    try {
-      fs.writeSync(fd, content);
-      if (opts.flush) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    namingFile(file, () => {
+      try {
+        fs.writeSync(fd, content);
+        if (opts.flush) fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
   } catch (e) {
     fs.rmSync(file, { force: true });
-    (e as NodeJS.ErrnoException).path ??= file;
     throw e;
   }
 }
