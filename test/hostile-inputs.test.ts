@@ -151,6 +151,52 @@ describe('captured objects are what the API server accepts', () => {
     await refused(ws, /cp-1\.yaml: spec\.containers\[kube-controller-manager\]\.command: missing/);
   });
 
+  // Each of these was an internal error (exit 3, a stack) or a message with "[object Object]" in
+  // it, found by mutating every field of the demo's cluster/ files in turn.
+  const kubeProxy = 'control-plane/kube-proxy-daemonset.yaml';
+  const controllerManager = 'control-plane/kube-controller-manager/cp-1.yaml';
+  const weave = 'weave/daemonset-kube-system-weave-net.yaml';
+  it.each([
+    [kubeProxy, 'calico', (o: any) => (o.spec.template.spec.containers = 'kube-proxy'), /kube-proxy-daemonset\.yaml: spec\.template\.spec\.containers: got "kube-proxy"; allowed: a list of at least one container$/],
+    [kubeProxy, 'nodes-2', (o: any) => (o.spec.template.spec.containers = [null]), /kube-proxy-daemonset\.yaml: spec\.template\.spec\.containers\[0\]: got null; allowed: a container \(name, image, command, args, env, …\)$/],
+    [kubeProxy, 'finalized', (o: any) => o.spec.template.spec.containers[0].command.push(3), /kube-proxy-daemonset\.yaml: spec\.template\.spec\.containers\[0\]\.command\[\d+\]: got 3; allowed: a string \(one word of the command\)$/],
+    [controllerManager, 'calico', (o: any) => (o.spec.containers = {}), /cp-1\.yaml: spec\.containers: got \{\}; allowed: a list of at least one container$/],
+    [weave, 'calico', (o: any) => (o.spec.template.spec.containers[0].env = true), /daemonset-kube-system-weave-net\.yaml: spec\.template\.spec\.containers\[0\]\.env: got true; allowed: a list of environment variables/],
+    [weave, 'calico', (o: any) => (o.spec.template.spec.containers[0].env = [{ name: 'IPALLOC_RANGE', value: 12 }]), /containers\[0\]\.env\[0\]\.value: got 12; allowed: the value, a string \(quote numbers\)$/],
+    [weave, 'adopt', (o: any) => (o.metadata.namespace = {}), /daemonset-kube-system-weave-net\.yaml: metadata\.namespace: got \{\}; allowed: a namespace name$/],
+    ['control-plane/kube-proxy-configmap.yaml', 'calico', (o: any) => (o.data.extra = 1), /kube-proxy-configmap\.yaml: data\.extra: got 1; allowed: a string \(ConfigMap data values are strings\)$/],
+  ])('%s at %s: a field synth reads, of another type than the API server gives it', async (file, step, edit, why) => {
+    const ws = await synthed(step);
+    const f = path.join(ws.cluster, file);
+    const obj = YAML.parse(fs.readFileSync(f, 'utf8'));
+    edit(obj);
+    fs.writeFileSync(f, YAML.stringify(obj));
+    await refused(ws, why);
+    await refused(ws, why, 'plan');
+  });
+
+  it('an optional field left empty (null), as Weave\'s own manifest leaves weave-init\'s env, is read as absent', async () => {
+    const ws = await synthed('calico');
+    const f = path.join(ws.cluster, weave);
+    const ds = YAML.parse(fs.readFileSync(f, 'utf8'));
+    ds.spec.template.spec.initContainers[0].env = null;
+    ds.spec.template.spec.containers[0].args = null;
+    fs.writeFileSync(f, YAML.stringify(ds));
+    const r = await cli(ws, 'synth');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+  });
+
+  it('network.yaml holds the facts a snapshot writes, as strings', async () => {
+    const ws = await synthed();
+    const facts = { apiVersion: 'cni-migrate.io/v1alpha1', kind: 'NetworkFacts', weaveCIDR: '10.32.0.0/12', serviceCIDR: { cidr: '10.96.0.0/12' } };
+    fs.writeFileSync(path.join(ws.cluster, 'network.yaml'), YAML.stringify(facts));
+    await refused(ws, /network\.yaml: serviceCIDR: got \{"cidr":"10\.96\.0\.0\/12"\}; allowed: a CIDR such as 10\.96\.0\.0\/12$/);
+    fs.writeFileSync(path.join(ws.cluster, 'network.yaml'), YAML.stringify({ ...facts, serviceCIDR: '10.96.0.0/12', serviceCIDRSouce: 'typo' }));
+    await refused(ws, /network\.yaml: serviceCIDRSouce: unknown field \(typo\?\); allowed: the fields apiVersion, kind, weaveCIDR, weaveCIDRSource, serviceCIDR, serviceCIDRSource$/);
+    fs.writeFileSync(path.join(ws.cluster, 'network.yaml'), YAML.stringify({ ...facts, serviceCIDR: '10.96.0.0/12' }));
+    expect((await cli(ws, 'synth')).code).toBe(0);
+  });
+
   it('a duplicate policy names both files; a bad internalIP says it wants an address', async () => {
     const ws = await synthed();
     const dir = path.join(ws.cluster, 'networkpolicies', 'shop');

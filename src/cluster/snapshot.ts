@@ -30,6 +30,8 @@ export const CAPTURED_MARKER = '.captured';
 
 const validateInventory = inputValidator('inventory');
 const validatePolicy = inputValidator('networkPolicy');
+const validateCapturedObject = inputValidator('capturedObject');
+const validateNetworkFacts = inputValidator('networkFacts');
 
 /** Read cluster/ from `dir`. `shownAs` is how errors name the folder. */
 export function loadClusterSnapshot(dir: string, shownAs: string = dir): ClusterSnapshot {
@@ -67,7 +69,8 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
   if (ns && !(Array.isArray(ns.namespaces) && ns.namespaces.every((n) => typeof n === 'string'))) {
     throw new InputError(path.join(shownAs, 'namespaces.yaml'), 'namespaces', 'not a list of names', 'the NamespaceList written by `cni-migrate snapshot`');
   }
-  const facts = optional('network.yaml') as NetworkFacts | undefined | null;
+  const facts = optional('network.yaml');
+  if (facts && !validateNetworkFacts(facts)) throw formatSchemaError(path.join(shownAs, 'network.yaml'), validateNetworkFacts.errors![0], facts);
   const gitopsFacts = checkGitOpsFacts(optional('gitops.yaml'), path.join(shownAs, 'gitops.yaml'));
   const weaveObjects = readObjectDir(path.join(dir, 'weave'), path.join(shownAs, 'weave')).map(({ obj, shown }) => checkWeaveObject(obj, shown));
   return {
@@ -75,7 +78,7 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     captured: { networkPolicies: isDir(path.join(dir, 'networkpolicies')), weave: weaveObjects.some((o) => o.kind === 'DaemonSet') },
     ...(inventoryReconciled ? { inventoryReconciled } : {}),
     namespaces: ns ? (ns.namespaces as string[]) : undefined,
-    networkFacts: facts ?? undefined,
+    networkFacts: (facts as NetworkFacts | null | undefined) ?? undefined,
     ...(gitopsFacts ? { gitopsFacts } : {}),
     nodes,
     ...(otherNodes.length ? { otherNodes } : {}),
@@ -220,18 +223,10 @@ function checkControllerManager(obj: KubeObject, shown: string): void {
   }
 }
 
+/** One captured object, with the fields synth reads of the types the API server gives them. */
 function checkObject(x: unknown, shown: string): KubeObject {
-  const o = x as Partial<KubeObject> | null;
-  if (!o || typeof o !== 'object' || Array.isArray(o)) {
-    throw new InputError(shown, '(document)', 'not a mapping', 'one Kubernetes object');
-  }
-  for (const f of ['apiVersion', 'kind'] as const) {
-    if (typeof o[f] !== 'string' || !o[f]) throw new InputError(shown, f, `got ${JSON.stringify(o[f])}`, 'a non-empty string');
-  }
-  if (!o.metadata || typeof o.metadata !== 'object' || typeof o.metadata.name !== 'string' || !o.metadata.name) {
-    throw new InputError(shown, 'metadata.name', 'missing', 'the object name');
-  }
-  return o as KubeObject;
+  if (!validateCapturedObject(x)) throw formatSchemaError(shown, validateCapturedObject.errors![0], x);
+  return x as KubeObject;
 }
 
 function isDir(p: string): boolean {

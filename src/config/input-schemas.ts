@@ -3,6 +3,8 @@
  * at run time and write-validators.ts compiles into code at build time.
  */
 import { NODE_INVENTORY_SCHEMA } from '../cluster/inventory-schema';
+import { NETWORK_FACTS_SCHEMA } from '../cluster/network-facts-schema';
+import { CAPTURED_OBJECT_SCHEMA } from '../kube/captured-object-schema';
 import { NETWORK_POLICY_SCHEMA } from '../kube/network-policy-schema';
 import { MIGRATION_SCHEMA } from './schema';
 
@@ -13,6 +15,10 @@ export const INPUT_SCHEMAS = {
   inventory: NODE_INVENTORY_SCHEMA,
   /** Each NetworkPolicy under cluster/networkpolicies/. */
   networkPolicy: NETWORK_POLICY_SCHEMA,
+  /** Each object under cluster/control-plane/ and cluster/weave/. */
+  capturedObject: CAPTURED_OBJECT_SCHEMA,
+  /** cluster/network.yaml. */
+  networkFacts: NETWORK_FACTS_SCHEMA,
 } as const;
 
 export type InputSchemaName = keyof typeof INPUT_SCHEMAS;
