@@ -199,6 +199,16 @@ describe('synth with Calico', () => {
     ['not YAML', (t) => `${t}\n---\nkind: [\n`, /is not valid YAML/],
     ['not Kubernetes objects', () => 'just: text\n', /document 1 is not a Kubernetes object/],
     ['empty', () => '# nothing\n', /holds no objects/],
+    // Each of these was an internal error (exit 3, a stack) or a message with "[object Object]",
+    // found by mutating every field of the manifests' objects in turn.
+    ['calico-node\'s env not a list', (t) => t.replace('          env:\n            - name: DATASTORE_TYPE\n', '          env: "DATASTORE_TYPE=kubernetes"\n          envList:\n            - name: DATASTORE_TYPE\n'),
+      /calico\.yaml: document \d+ \(DaemonSet calico-node\): spec\.template\.spec\.containers\[0\]\.env: got "DATASTORE_TYPE=kubernetes"; allowed: a list of environment variables/],
+    ['an init container\'s image not a string', (t) => t.replace('        - name: upgrade-ipam\n          image: quay.io/calico/cni:v3.30.4', '        - name: upgrade-ipam\n          image: [quay.io/calico/cni, v3.30.4]'),
+      /\(DaemonSet calico-node\): spec\.template\.spec\.initContainers\[0\]\.image: got \["quay\.io\/calico\/cni","v3\.30\.4"\]; allowed: the image reference$/],
+    ['kube-controllers\' containers a mapping', (t) => t.replace('      containers:\n        - name: calico-kube-controllers', '      containers:\n        calico-kube-controllers:'),
+      /\(Deployment calico-kube-controllers\): spec\.template\.spec\.containers: got \{.*; allowed: a list of at least one container$/],
+    ['a binding whose role is a mapping', (t) => t.replace(/roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n/, 'roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: {ClusterRole: true}\n'),
+      /grants \{"ClusterRole":true\} calico-\S+, which the manifest does not define/],
   ];
   /**
    * The demo with the fixture (calico-node v3.30.4) synthesized at calico, then synthesized again

@@ -4,7 +4,9 @@
 import * as path from 'path';
 import * as jsYaml from 'js-yaml';
 import type { KubeObject } from '../../kube/objects';
-import { InputError } from '../../config/errors';
+import { InputError, showValue } from '../../config/errors';
+import { formatSchemaError } from '../../config/schema-errors';
+import { inputValidator } from '../../config/schema-validator';
 import { assertBounded, readInputText } from '../../config/yaml-file';
 
 const FIELD = 'spec.calico.manifest';
@@ -16,6 +18,10 @@ const FIELD = 'spec.calico.manifest';
  */
 const CALICO_MANIFEST_KINDS = new Set(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'DaemonSet', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
 const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
+
+// The same check as cluster/'s captured objects: the fields synth reads and patches (calico-node's
+// containers and env, the images, calico-config's data) have the types the API server gives them.
+const validateObject = inputValidator('capturedObject');
 
 /** Every object of the manifest, in file order (`kind: List` items expanded, empty documents skipped). */
 export function readCalicoManifest(file: string, shownAs: string): KubeObject[] {
@@ -35,6 +41,11 @@ export function readCalicoManifest(file: string, shownAs: string): KubeObject[] 
     if (o === null || o === undefined) return;
     if (typeof o !== 'object' || Array.isArray(o) || typeof o.kind !== 'string' || typeof o.apiVersion !== 'string' || typeof o.metadata?.name !== 'string') {
       throw new InputError(shownAs, FIELD, `${file}: ${where} is not a Kubernetes object (apiVersion, kind, metadata.name)`, 'an upstream calico.yaml');
+    }
+    const object = `${o.kind} ${o.metadata.name}`;
+    if (!validateObject(o)) {
+      const e = formatSchemaError(file, validateObject.errors![0], o);
+      throw new InputError(shownAs, FIELD, `${file}: ${where} (${object}): ${e.field || '(document)'}: ${e.problem}`, e.allowed);
     }
     out.push(o as KubeObject);
   };
@@ -56,7 +67,8 @@ export function readCalicoManifest(file: string, shownAs: string): KubeObject[] 
     // A binding may grant only the roles the manifest itself defines (never cluster-admin).
     const ref = (o as { roleRef?: { kind?: string; name?: string } }).roleRef;
     if ((o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && !roles.has(`${ref?.kind}/${ref?.name}`)) {
-      throw new InputError(shownAs, FIELD, `${file}: ${name} grants ${ref?.kind ?? '?'} ${ref?.name ?? '?'}, which the manifest does not define`, 'bindings to the roles the Calico manifest defines');
+      const shown = (v: unknown) => (typeof v === 'string' ? v : v === undefined ? '?' : showValue(v));
+      throw new InputError(shownAs, FIELD, `${file}: ${name} grants ${shown(ref?.kind)} ${shown(ref?.name)}, which the manifest does not define`, 'bindings to the roles the Calico manifest defines');
     }
   }
   return out;
