@@ -83,7 +83,7 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     nodes,
     ...(otherNodes.length ? { otherNodes } : {}),
     weaveObjects,
-    networkPolicies: readObjectDir(path.join(dir, 'networkpolicies'), path.join(shownAs, 'networkpolicies'), 'NetworkPolicy').map(({ obj, shown, rel }) => checkPolicy(obj, shown, rel)),
+    networkPolicies: readObjectDir(path.join(dir, 'networkpolicies'), path.join(shownAs, 'networkpolicies'), checkPolicy).map(({ obj, shown, rel }) => checkPolicyFile(obj, shown, rel)),
     controlPlane: {
       kubeProxyConfigMap: cpFile('kube-proxy-configmap.yaml'),
       kubeProxyDaemonSet: cpFile('kube-proxy-daemonset.yaml'),
@@ -150,17 +150,14 @@ export function nodesOnlySnapshot(all: readonly NodeInfo[], shownAs: string): Cl
 }
 
 /** Every *.yaml under `dir` (recursively, sorted), each holding one object. Missing dir = none. */
-function readObjectDir(dir: string, shownAs: string, requiredKind?: string): { obj: KubeObject; shown: string; rel: string; key: string }[] {
+function readObjectDir(dir: string, shownAs: string, check: (x: unknown, shown: string) => KubeObject = checkObject): { obj: KubeObject; shown: string; rel: string; key: string }[] {
   if (isSymlink(dir)) throw new InputError(shownAs, '(folder)', 'is a symbolic link; inputs are read from inside the repository only', 'the folder `cni-migrate snapshot` writes');
   if (!isDir(dir)) return [];
   // Each object's sort key is made once: the sort compares tens of thousands of policies.
   const out: { obj: KubeObject; shown: string; rel: string; key: string }[] = [];
   for (const rel of listYaml(dir, shownAs)) {
     const shown = path.join(shownAs, rel);
-    const obj = checkObject(readObjectFile(path.join(dir, rel), shown), shown);
-    if (requiredKind && obj.kind !== requiredKind) {
-      throw new InputError(shown, 'kind', `got ${JSON.stringify(obj.kind)}`, requiredKind);
-    }
+    const obj = check(readObjectFile(path.join(dir, rel), shown), shown);
     out.push({ obj, shown, rel, key: `${obj.kind}\u0000${obj.metadata.namespace ?? ''}\u0000${obj.metadata.name}` });
   }
   out.sort((a, b) => cmp(a.key, b.key));
@@ -194,9 +191,14 @@ function checkWeaveObject(obj: KubeObject, shown: string): KubeObject {
   return obj;
 }
 
-/** A NetworkPolicy as the API server would accept it, in the file its namespace and name give. */
-function checkPolicy(obj: KubeObject, shown: string, rel: string): KubeObject {
-  if (!validatePolicy(obj)) throw formatSchemaError(shown, validatePolicy.errors![0], obj);
+/** A NetworkPolicy as the API server would accept it (a stricter check than checkObject's). */
+function checkPolicy(x: unknown, shown: string): KubeObject {
+  if (!validatePolicy(x)) throw formatSchemaError(shown, validatePolicy.errors![0], x);
+  return x as KubeObject;
+}
+
+/** A NetworkPolicy in the file its namespace and name give. */
+function checkPolicyFile(obj: KubeObject, shown: string, rel: string): KubeObject {
   const want = path.join(obj.metadata.namespace!, fileNameWithin(obj.metadata.name));
   if (rel !== want) {
     throw new InputError(shown, 'metadata', `NetworkPolicy ${obj.metadata.namespace}/${obj.metadata.name} is in the file for ${rel.replace(/\.ya?ml$/, '')}`, `the file networkpolicies/${want}, as \`cni-migrate snapshot\` writes it`);
