@@ -15,7 +15,7 @@ export const INPUT_SCHEMAS = {
   inventory: NODE_INVENTORY_SCHEMA,
   /** Each NetworkPolicy under cluster/networkpolicies/. */
   networkPolicy: NETWORK_POLICY_SCHEMA,
-  /** Each object under cluster/control-plane/ and cluster/weave/. */
+  /** Each object under cluster/control-plane/ and cluster/weave/, and of a vendored Calico manifest. */
   capturedObject: CAPTURED_OBJECT_SCHEMA,
   /** cluster/network.yaml. */
   networkFacts: NETWORK_FACTS_SCHEMA,

@@ -1,13 +1,14 @@
 /**
- * The JSON Schema of an object captured under cluster/control-plane and cluster/weave, as
- * `cni-migrate snapshot` writes it from the API (server fields stripped). These objects are kept
- * whole, so the schema allows every field, but it pins the type of each field synth reads
- * (metadata, containers' name, image, command, args and env, a ConfigMap's data) to the type the
- * API server gives it (Kubernetes API reference: ObjectMeta, Container, EnvVar, ConfigMap). A
- * hand-edited file with another type there is one refusal naming the field, not a crash deep in
- * the plan. An optional field may be null, which the API server reads as absent: Weave's own
- * manifest has `env:` with nothing under it (weaveworks/weave v2.8.1, prog/weave-kube/weave-daemonset-k8s-1.11.yaml,
- * the weave-init container), and a cluster/ made from that manifest keeps it.
+ * The JSON Schema of an object synth keeps whole and reads parts of: one captured under
+ * cluster/control-plane and cluster/weave, as `cni-migrate snapshot` writes it from the API (server
+ * fields stripped), or one of a vendored Calico manifest. The schema allows every field, but pins
+ * the type of each field synth reads (metadata, containers' name, image, command, args and env, a
+ * ConfigMap's data) to the type the API server gives it (Kubernetes API reference: ObjectMeta,
+ * Container, EnvVar, ConfigMap). A hand-edited file with another type there is one refusal naming
+ * the field, not a crash deep in the plan. An optional field may be null, which the API server
+ * reads as absent: Weave's own manifest has `env:` with nothing under it (weaveworks/weave v2.8.1,
+ * prog/weave-kube/weave-daemonset-k8s-1.11.yaml, the weave-init container), and a cluster/ made
+ * from that manifest keeps it.
  */
 
 const nonEmptyString = (description: string) => ({ type: 'string', minLength: 1, description } as const);
