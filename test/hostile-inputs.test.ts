@@ -193,6 +193,8 @@ describe('captured objects are what the API server accepts', () => {
     await refused(ws, /network\.yaml: serviceCIDR: got \{"cidr":"10\.96\.0\.0\/12"\}; allowed: a CIDR such as 10\.96\.0\.0\/12$/);
     fs.writeFileSync(path.join(ws.cluster, 'network.yaml'), YAML.stringify({ ...facts, serviceCIDR: '10.96.0.0/12', serviceCIDRSouce: 'typo' }));
     await refused(ws, /network\.yaml: serviceCIDRSouce: unknown field \(typo\?\); allowed: the fields apiVersion, kind, weaveCIDR, weaveCIDRSource, serviceCIDR, serviceCIDRSource$/);
+    fs.writeFileSync(path.join(ws.cluster, 'network.yaml'), 'false\n');
+    await refused(ws, /network\.yaml: \(document\): got false; allowed: the NetworkFacts written by `cni-migrate snapshot`$/);
     fs.writeFileSync(path.join(ws.cluster, 'network.yaml'), YAML.stringify({ ...facts, serviceCIDR: '10.96.0.0/12' }));
     expect((await cli(ws, 'synth')).code).toBe(0);
   });

@@ -70,7 +70,8 @@ export function loadClusterSnapshot(dir: string, shownAs: string = dir): Cluster
     throw new InputError(path.join(shownAs, 'namespaces.yaml'), 'namespaces', 'not a list of names', 'the NamespaceList written by `cni-migrate snapshot`');
   }
   const facts = optional('network.yaml');
-  if (facts && !validateNetworkFacts(facts)) throw formatSchemaError(path.join(shownAs, 'network.yaml'), validateNetworkFacts.errors![0], facts);
+  // Only an empty file (null) counts as absent: `false` or `0` is no NetworkFacts either.
+  if (facts !== null && facts !== undefined && !validateNetworkFacts(facts)) throw formatSchemaError(path.join(shownAs, 'network.yaml'), validateNetworkFacts.errors![0], facts);
   const gitopsFacts = checkGitOpsFacts(optional('gitops.yaml'), path.join(shownAs, 'gitops.yaml'));
   const weaveObjects = readObjectDir(path.join(dir, 'weave'), path.join(shownAs, 'weave')).map(({ obj, shown }) => checkWeaveObject(obj, shown));
   return {
